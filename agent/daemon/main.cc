@@ -1,0 +1,102 @@
+// rampartd: wires flags to the Agent and waits for SIGINT/SIGTERM.
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "agent/common/logging.h"
+#include "agent/daemon/agent.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::string Hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rampart::agent::AgentOptions options;
+  std::string config_file, control_plane, ca, cert, key, server_name, hook, log_level;
+  std::vector<std::string> labels;
+  po::options_description flags("rampartd options");
+  flags.add_options()
+      ("help,h", "show this help")
+      ("config", po::value(&config_file), "read options from this file (one NAME = VALUE per line)")
+      ("node-name", po::value(&options.node_name)->default_value(Hostname()), "this node's name")
+      ("label", po::value(&labels)->composing(), "node label KEY=VALUE (repeatable)")
+      ("control-plane", po::value(&control_plane), "control plane address HOST:PORT; empty: last-known-good only")
+      ("ca", po::value(&ca), "CA certificate (PEM) that signed the control plane's certificate")
+      ("cert", po::value(&cert), "this node's client certificate (PEM)")
+      ("key", po::value(&key), "this node's private key (PEM)")
+      ("server-name", po::value(&server_name), "name to verify in the control plane's certificate")
+      ("state-dir", po::value(&options.state_dir)->default_value("/var/lib/rampart"), "state directory")
+      ("pin-dir", po::value(&options.datapath.pin_dir)->default_value("/sys/fs/bpf/rampart"), "bpffs pin directory")
+      ("socket", po::value(&options.api_socket)->default_value(rampart::api::kDefaultAgentSocket), "local API socket")
+      ("ingress-hook", po::value(&hook)->default_value("auto"), "auto | xdp-native | xdp-generic")
+      ("log-level", po::value(&log_level)->default_value("info"), "trace | debug | info | warn | error");
+  po::variables_map vars;
+  try {
+    po::store(po::parse_command_line(argc, argv, flags), vars);
+    if (vars.count("config")) po::store(po::parse_config_file(vars["config"].as<std::string>().c_str(), flags), vars);
+    po::notify(vars);
+  } catch (const std::exception& e) {
+    std::cerr << "rampartd: " << e.what() << "\n";
+    return 2;
+  }
+  if (vars.count("help")) {
+    std::cout << flags << "\n";
+    return 0;
+  }
+  rampart::InitLogging(log_level);
+  auto log = rampart::Logger("agent");
+
+  auto parsed_hook = rampart::datapath::ParseIngressHook(hook);
+  if (!parsed_hook.ok()) {
+    std::cerr << "rampartd: --ingress-hook: " << parsed_hook.status().message() << "\n";
+    return 2;
+  }
+  options.datapath.hook = *parsed_hook;
+  if (!control_plane.empty()) {
+    if (ca.empty() || cert.empty() || key.empty()) {
+      std::cerr << "rampartd: --control-plane needs --ca, --cert and --key (the connection is mutual TLS)\n";
+      return 2;
+    }
+    rampart::sync::ControlPlaneOptions cp{.address = control_plane, .ca_file = ca, .cert_file = cert,
+                                          .key_file = key, .server_name = server_name,
+                                          .node_name = options.node_name, .labels = {}};
+    for (const std::string& label : labels) {
+      auto eq = label.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "rampartd: --label \"" << label << "\": expected KEY=VALUE\n";
+        return 2;
+      }
+      cp.labels[label.substr(0, eq)] = label.substr(eq + 1);
+    }
+    options.control_plane = cp;
+  }
+
+  // Block the signals before any thread starts, then wait for them here.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto agent = rampart::agent::Agent::Start(options);
+  if (!agent.ok()) {
+    log->critical("{}", std::string(agent.status().message()));
+    return 1;
+  }
+  log->info("rampartd {} running as node {}", RAMPART_VERSION, options.node_name);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  log->info("signal {}: stopping; enforcement stays in force through the pinned programs", signal);
+  agent->reset();
+  return 0;
+}

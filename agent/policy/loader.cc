@@ -1,0 +1,403 @@
+#include "agent/policy/loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "agent/common/strings.h"
+#include "agent/policy/validate.h"
+
+namespace rampart::policy {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The loader refuses a misplaced key even when its list is empty, which the
+// model cannot show; validate.cc words the same rule alike for the model.
+constexpr std::string_view kFromOnlyIngress = "\"from\" is only valid in ingress rules (egress rules use \"to\")";
+constexpr std::string_view kToOnlyEgress = "\"to\" is only valid in egress rules (ingress rules use \"from\")";
+constexpr std::string_view kUnitOnlyEgress = "\"unit\" is only valid in egress rules";
+constexpr std::string_view kCgroupOnlyEgress = "\"cgroup\" is only valid in egress rules";
+
+// A known key that this version refuses, with the reason.
+struct Rejected {
+  std::string_view key;
+  std::string_view message;
+};
+
+int LineOf(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar: {
+      std::string_view value = node.Scalar();
+      if (value.size() > 64) return rampart::StrCat("a string ", Quote(value.substr(0, 64)), "...");
+      return rampart::StrCat("a string ", Quote(value));
+    }
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
+  }
+}
+
+// "node_selector" and "NodeSelector" both normalize to "nodeselector".
+std::string Normalized(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c != '_' && c != '-') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+// Converts the YAML of one document into the policy model, checking structure,
+// types and field names, and records the line of every field it sees.
+class DocumentReader {
+ public:
+  DocumentReader(std::string_view source, FieldLines& lines) : source_(source), lines_(lines) {}
+
+  absl::Status Read(const YAML::Node& doc, v1::Policy& policy) {
+    lines_[""] = LineOf(doc);
+    if (!doc.IsMap()) return Fail("", rampart::StrCat("expected a policy (a map), got ", Describe(doc)));
+    auto fields = Fields(doc, "", {"apiVersion", "kind", "metadata", "spec"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s;
+      if (f.key == "apiVersion") {
+        s = String(f.value, f.path, policy.mutable_api_version());
+      } else if (f.key == "kind") {
+        s = String(f.value, f.path, policy.mutable_kind());
+      } else if (f.key == "metadata") {
+        s = Metadata(f.value, f.path, *policy.mutable_metadata());
+      } else if (f.key == "spec") {
+        s = Spec(f.value, f.path, *policy.mutable_spec());
+      }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Field {
+    std::string key;
+    std::string path;
+    YAML::Node value;
+  };
+
+  // The entries of a map field in document order. A null value reads as an
+  // empty map. Refuses non-string and duplicate keys, keys in `rejected`, and
+  // keys not in `known`.
+  absl::StatusOr<std::vector<Field>> Fields(const YAML::Node& node, const std::string& path,
+                                            std::initializer_list<std::string_view> known,
+                                            std::initializer_list<Rejected> rejected = {}) {
+    std::vector<Field> fields;
+    if (node.IsNull()) return fields;
+    if (!node.IsMap()) return Fail(path, rampart::StrCat("expected a map, got ", Describe(node)));
+    std::map<std::string, int> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        return FailAt(path, LineOf(it->first),
+                      rampart::StrCat("field names must be strings, got ", Describe(it->first)));
+      }
+      std::string key = it->first.Scalar();
+      std::string child = MapEntryPath(path, key);
+      if (path.empty() && child.front() == '.') child.erase(0, 1);
+      if (auto [first, inserted] = seen.emplace(key, LineOf(it->first)); !inserted) {
+        return FailAt(child, LineOf(it->first),
+                      rampart::StrCat("duplicate field ", Quote(key), " (first at line ", first->second, ")"));
+      }
+      lines_[child] = LineOf(it->first);
+      for (const Rejected& r : rejected) {
+        if (key == r.key) return Fail(child, r.message);
+      }
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string message = rampart::StrCat("unknown field ", Quote(key));
+        for (std::string_view k : known) {
+          if (Normalized(k) == Normalized(key)) message += rampart::StrCat(" (did you mean ", Quote(k), "?)");
+        }
+        return Fail(child, message);
+      }
+      fields.push_back({std::move(key), std::move(child), it->second});
+    }
+    return fields;
+  }
+
+  // A null value reads as "".
+  absl::Status String(const YAML::Node& node, const std::string& path, std::string* out) {
+    if (node.IsNull()) return absl::OkStatus();
+    if (!node.IsScalar()) return Fail(path, rampart::StrCat("expected a string, got ", Describe(node)));
+    *out = node.Scalar();
+    return absl::OkStatus();
+  }
+
+  // A null value reads as an empty list.
+  absl::Status StringList(const YAML::Node& node, const std::string& path,
+                          google::protobuf::RepeatedPtrField<std::string>* out) {
+    if (node.IsNull()) return absl::OkStatus();
+    if (!node.IsSequence()) return Fail(path, rampart::StrCat("expected a list of strings, got ", Describe(node)));
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item_path = rampart::StrCat(path, "[", i, "]");
+      lines_[item_path] = LineOf(node[i]);
+      if (!node[i].IsScalar()) return Fail(item_path, rampart::StrCat("expected a string, got ", Describe(node[i])));
+      out->Add(std::string(node[i].Scalar()));
+    }
+    return absl::OkStatus();
+  }
+
+  // A map of strings to strings (labels, selectors). A null value reads as "".
+  absl::Status StringMap(const YAML::Node& node, const std::string& path,
+                         google::protobuf::Map<std::string, std::string>* out) {
+    if (node.IsNull()) return absl::OkStatus();
+    if (!node.IsMap()) return Fail(path, rampart::StrCat("expected a map of strings, got ", Describe(node)));
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        return FailAt(path, LineOf(it->first), rampart::StrCat("keys must be strings, got ", Describe(it->first)));
+      }
+      const std::string& key = it->first.Scalar();
+      std::string child = MapEntryPath(path, key);
+      if (out->contains(key)) {
+        return FailAt(child, LineOf(it->first),
+                      rampart::StrCat("duplicate key ", Quote(key), " (first at line ", lines_[child], ")"));
+      }
+      lines_[child] = LineOf(it->first);
+      std::string value;
+      if (auto s = String(it->second, child, &value); !s.ok()) return s;
+      (*out)[key] = std::move(value);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Metadata(const YAML::Node& node, const std::string& path, v1::Metadata& metadata) {
+    auto fields = Fields(node, path, {"name", "labels"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s = f.key == "name" ? String(f.value, f.path, metadata.mutable_name())
+                                       : StringMap(f.value, f.path, metadata.mutable_labels());
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Spec(const YAML::Node& node, const std::string& path, v1::PolicySpec& spec) {
+    auto fields = Fields(node, path, {"nodeSelector", "interfaces", "segmentation"},
+                         {{"rateLimits", "rateLimits is not supported by this version of Rampart"},
+                          {"inspection", "inspection is not supported by this version of Rampart"}});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s;
+      if (f.key == "nodeSelector") {
+        s = StringMap(f.value, f.path, spec.mutable_node_selector());
+      } else if (f.key == "interfaces") {
+        s = StringList(f.value, f.path, spec.mutable_interfaces());
+      } else {
+        s = Segmentation(f.value, f.path, *spec.mutable_segmentation());
+      }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Segmentation(const YAML::Node& node, const std::string& path, v1::Segmentation& segmentation) {
+    auto fields = Fields(node, path, {"ingress", "egress"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      bool ingress = f.key == "ingress";
+      auto* direction = ingress ? segmentation.mutable_ingress() : segmentation.mutable_egress();
+      if (auto s = Direction(f.value, f.path, ingress, *direction); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Direction(const YAML::Node& node, const std::string& path, bool ingress,
+                         v1::SegmentationDirection& direction) {
+    auto fields = Fields(node, path, {"default", "allow"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      if (f.key == "default") {
+        std::string action;
+        if (auto s = String(f.value, f.path, &action); !s.ok()) return s;
+        if (action == "allow") {
+          direction.set_default_action(v1::DEFAULT_ACTION_ALLOW);
+        } else if (action == "deny") {
+          direction.set_default_action(v1::DEFAULT_ACTION_DENY);
+        } else if (!action.empty()) {
+          return Fail(f.path, rampart::StrCat("bad default action ", Quote(action), " (expected allow or deny)"));
+        }
+        continue;
+      }
+      if (f.value.IsNull()) continue;
+      if (!f.value.IsSequence()) {
+        return Fail(f.path, rampart::StrCat("expected a list of rules, got ", Describe(f.value)));
+      }
+      for (size_t i = 0; i < f.value.size(); ++i) {
+        std::string rule_path = rampart::StrCat(f.path, "[", i, "]");
+        lines_[rule_path] = LineOf(f.value[i]);
+        if (!f.value[i].IsMap()) {
+          return Fail(rule_path, rampart::StrCat("expected a rule (a map), got ", Describe(f.value[i])));
+        }
+        if (auto s = Rule(f.value[i], rule_path, ingress, *direction.add_allow()); !s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Rule(const YAML::Node& node, const std::string& path, bool ingress, v1::SegmentationRule& rule) {
+    auto fields = ingress ? Fields(node, path, {"name", "from", "ports"},
+                                   {{"to", kToOnlyEgress}, {"unit", kUnitOnlyEgress}, {"cgroup", kCgroupOnlyEgress}})
+                          : Fields(node, path, {"name", "to", "ports", "unit", "cgroup"}, {{"from", kFromOnlyIngress}});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s;
+      if (f.key == "name") {
+        s = String(f.value, f.path, rule.mutable_name());
+      } else if (f.key == "from") {
+        s = StringList(f.value, f.path, rule.mutable_from());
+      } else if (f.key == "to") {
+        s = StringList(f.value, f.path, rule.mutable_to());
+      } else if (f.key == "ports") {
+        s = StringList(f.value, f.path, rule.mutable_ports());
+      } else if (f.key == "unit") {
+        s = String(f.value, f.path, rule.mutable_unit());
+      } else {
+        s = String(f.value, f.path, rule.mutable_cgroup());
+      }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Fail(const std::string& path, std::string_view message) {
+    auto it = lines_.find(path);
+    return FailAt(path, it == lines_.end() ? 0 : it->second, message);
+  }
+
+  absl::Status FailAt(const std::string& path, int line, std::string_view message) {
+    return FieldError(source_, line, path, message);
+  }
+
+  std::string source_;
+  FieldLines& lines_;
+};
+
+int CountLines(std::string_view text) {
+  int n = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  if (!text.empty() && text.back() != '\n') ++n;
+  return n;
+}
+
+// Parses every document of `text` into `policies`/`lines` without semantic
+// validation. Empty documents are skipped.
+absl::Status ParseDocuments(std::string_view text, std::string_view source, std::vector<v1::Policy>& policies,
+                            std::vector<FieldLines>& lines) {
+  std::string display = source.empty() ? "<input>" : std::string(source);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) return FieldError(display, 0, "", rampart::StrCat("malformed YAML: ", e.msg));
+    // yaml-cpp reports some errors found at end of input one line past it.
+    int last = std::max(1, CountLines(text));
+    int line = e.mark.line + 1;
+    if (line > last) return FieldError(display, last, "", rampart::StrCat("malformed YAML: ", e.msg));
+    return FieldError(display, line, "",
+                      rampart::StrCat("malformed YAML: ", e.msg, " (column ", e.mark.column + 1, ")"));
+  }
+  for (const YAML::Node& doc : docs) {
+    if (doc.IsNull()) continue;
+    v1::Policy policy;
+    FieldLines doc_lines;
+    try {
+      DocumentReader reader(display, doc_lines);
+      if (auto s = reader.Read(doc, policy); !s.ok()) return s;
+    } catch (const YAML::Exception& e) {
+      return FieldError(display, LineOf(doc), "", rampart::StrCat("cannot read policy: ", e.msg));
+    }
+    policy.set_source(std::string(source));
+    policies.push_back(std::move(policy));
+    lines.push_back(std::move(doc_lines));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(rampart::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::InvalidArgumentError(rampart::StrCat(path, ": cannot read: ", std::strerror(errno)));
+  return text.str();
+}
+
+bool IsPolicyFileName(const std::string& name) {
+  if (name.empty() || name.front() == '.') return false;
+  return std::string_view(name).ends_with(".yaml") || std::string_view(name).ends_with(".yml");
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::Policy>> ParsePolicyYaml(std::string_view text, std::string_view source) {
+  std::vector<v1::Policy> policies;
+  std::vector<FieldLines> lines;
+  if (auto s = ParseDocuments(text, source, policies, lines); !s.ok()) return s;
+  if (auto s = ValidatePolicySet(policies, &lines); !s.ok()) return s;
+  return policies;
+}
+
+absl::StatusOr<std::vector<v1::Policy>> LoadPolicyPath(const std::string& path) {
+  std::error_code ec;
+  fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) {
+    std::string why = ec && ec != std::errc::no_such_file_or_directory ? ec.message() : "no such file or directory";
+    return absl::NotFoundError(rampart::StrCat(path, ": ", why));
+  }
+  std::vector<std::string> files;
+  if (fs::is_directory(status)) {
+    std::vector<std::string> names;
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      std::error_code type_ec;
+      if (IsPolicyFileName(name) && it->is_regular_file(type_ec)) names.push_back(std::move(name));
+    }
+    if (ec) return absl::InvalidArgumentError(rampart::StrCat(path, ": cannot list directory: ", ec.message()));
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) files.push_back((fs::path(path) / name).string());
+    if (files.empty()) {
+      return absl::InvalidArgumentError(rampart::StrCat(path, ": no policy files (*.yaml, *.yml) in directory"));
+    }
+  } else if (fs::is_regular_file(status)) {
+    files.push_back(path);
+  } else {
+    return absl::InvalidArgumentError(rampart::StrCat(path, ": not a regular file or a directory"));
+  }
+
+  std::vector<v1::Policy> policies;
+  std::vector<FieldLines> lines;
+  for (const std::string& file : files) {
+    auto text = ReadFile(file);
+    if (!text.ok()) return text.status();
+    if (auto s = ParseDocuments(*text, file, policies, lines); !s.ok()) return s;
+  }
+  if (policies.empty()) {
+    return absl::InvalidArgumentError(rampart::StrCat(path, ": no policies found (every document is empty)"));
+  }
+  if (auto s = ValidatePolicySet(policies, &lines); !s.ok()) return s;
+  return policies;
+}
+
+}  // namespace rampart::policy

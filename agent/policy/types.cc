@@ -1,0 +1,139 @@
+#include "agent/policy/types.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "agent/common/strings.h"
+
+namespace rampart::policy {
+namespace {
+
+absl::StatusOr<int> ParseNumber(std::string_view text, int min, int max, std::string_view what) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return absl::InvalidArgumentError(rampart::StrCat(what, " \"", text, "\" is not a number"));
+  }
+  if (value < min || value > max) {
+    return absl::InvalidArgumentError(
+        rampart::StrCat(what, " ", value, " is out of range ", min, "-", max));
+  }
+  return value;
+}
+
+void MaskHostBits(std::array<uint8_t, 16>& addr, int len) {
+  for (int bit = len; bit < 128; ++bit) addr[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+}
+
+}  // namespace
+
+absl::StatusOr<IpPrefix> IpPrefix::Parse(std::string_view text) {
+  std::string_view address = text;
+  std::string_view length;
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    address = text.substr(0, slash);
+    length = text.substr(slash + 1);
+    if (length.empty()) return absl::InvalidArgumentError(rampart::StrCat("bad CIDR \"", text, "\": empty prefix length"));
+  }
+  std::string addr_str(address);
+  IpPrefix prefix;
+  in_addr v4{};
+  in6_addr v6{};
+  int family_max;
+  if (inet_pton(AF_INET, addr_str.c_str(), &v4) == 1) {
+    prefix.ipv4 = true;
+    prefix.addr[10] = prefix.addr[11] = 0xff;
+    std::memcpy(prefix.addr.data() + 12, &v4, 4);
+    family_max = 32;
+  } else if (inet_pton(AF_INET6, addr_str.c_str(), &v6) == 1) {
+    std::memcpy(prefix.addr.data(), &v6, 16);
+    family_max = 128;
+  } else {
+    return absl::InvalidArgumentError(rampart::StrCat("bad CIDR \"", text, "\": not an IPv4 or IPv6 address"));
+  }
+  int len = family_max;
+  if (!length.empty()) {
+    auto parsed = ParseNumber(length, 0, family_max, "prefix length");
+    if (!parsed.ok()) return absl::InvalidArgumentError(rampart::StrCat("bad CIDR \"", text, "\": ", parsed.status().message()));
+    len = *parsed;
+  }
+  prefix.mapped_len = static_cast<uint8_t>(prefix.ipv4 ? len + 96 : len);
+  auto masked = prefix.addr;
+  MaskHostBits(masked, prefix.mapped_len);
+  if (masked != prefix.addr) {
+    IpPrefix suggestion = prefix;
+    suggestion.addr = masked;
+    return absl::InvalidArgumentError(rampart::StrCat("bad CIDR \"", text, "\": host bits are set (did you mean ",
+                                                   suggestion.ToString(), "?)"));
+  }
+  return prefix;
+}
+
+bool IpPrefix::Contains(const IpPrefix& other) const {
+  if (other.mapped_len < mapped_len) return false;
+  auto masked = other.addr;
+  MaskHostBits(masked, mapped_len);
+  return masked == addr;
+}
+
+std::string IpPrefix::ToString() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (ipv4) {
+    inet_ntop(AF_INET, addr.data() + 12, buf, sizeof(buf));
+  } else {
+    inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf));
+  }
+  return rampart::StrCat(buf, "/", FamilyLength());
+}
+
+IpPrefix Ipv4MappedBlock() {
+  IpPrefix block;
+  block.addr[10] = block.addr[11] = 0xff;
+  block.mapped_len = 96;
+  return block;
+}
+
+absl::StatusOr<PortRange> PortRange::Parse(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        rampart::StrCat("bad port \"", text, "\": expected PROTO/PORT or PROTO/FIRST-LAST, e.g. tcp/443"));
+  }
+  PortRange range;
+  std::string_view proto = text.substr(0, slash);
+  if (proto == "tcp") {
+    range.protocol = IPPROTO_TCP;
+  } else if (proto == "udp") {
+    range.protocol = IPPROTO_UDP;
+  } else {
+    return absl::InvalidArgumentError(rampart::StrCat("bad port \"", text, "\": protocol \"", proto, "\" is not tcp or udp"));
+  }
+  std::string_view ports = text.substr(slash + 1);
+  std::string_view first = ports, last = ports;
+  if (auto dash = ports.find('-'); dash != std::string_view::npos) {
+    first = ports.substr(0, dash);
+    last = ports.substr(dash + 1);
+  }
+  auto lo = ParseNumber(first, 1, 65535, "port");
+  if (!lo.ok()) return absl::InvalidArgumentError(rampart::StrCat("bad port \"", text, "\": ", lo.status().message()));
+  auto hi = ParseNumber(last, 1, 65535, "port");
+  if (!hi.ok()) return absl::InvalidArgumentError(rampart::StrCat("bad port \"", text, "\": ", hi.status().message()));
+  if (*lo > *hi) {
+    return absl::InvalidArgumentError(rampart::StrCat("bad port \"", text, "\": range starts after it ends"));
+  }
+  range.first = static_cast<uint16_t>(*lo);
+  range.last = static_cast<uint16_t>(*hi);
+  return range;
+}
+
+std::string PortRange::ToString() const {
+  std::string proto = protocol == IPPROTO_TCP ? "tcp" : protocol == IPPROTO_UDP ? "udp" : rampart::StrCat(protocol);
+  if (first == last) return rampart::StrCat(proto, "/", first);
+  return rampart::StrCat(proto, "/", first, "-", last);
+}
+
+}  // namespace rampart::policy

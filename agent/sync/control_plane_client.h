@@ -1,0 +1,68 @@
+// The agent's side of the sync stream (proto/rampart/v1/sync.proto): connects
+// over mutual TLS, says hello with the node's name, labels and applied
+// version, applies each pushed bundle through a handler and answers ACK or
+// NACK. Reconnects with jittered exponential backoff. Runs on its own thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rampart/v1/agent_api.pb.h"
+#include "rampart/v1/sync.pb.h"
+
+namespace grpc {
+class ClientContext;
+}
+
+namespace rampart::sync {
+
+struct ControlPlaneOptions {
+  std::string address;      // host:port
+  std::string ca_file;      // CA that signed the control plane's certificate
+  std::string cert_file;    // this node's client certificate
+  std::string key_file;
+  std::string server_name;  // name to verify in the server certificate; empty: the host of `address`
+  std::string node_name;
+  std::map<std::string, std::string> labels;
+};
+
+class ControlPlaneClient {
+ public:
+  // Applies a bundle; returns its errors, empty when it was applied (ACK).
+  using BundleHandler = std::function<std::vector<v1::PolicyError>(const v1::PolicyBundle&)>;
+  // The version in force, for the hello.
+  using AppliedVersion = std::function<uint64_t()>;
+
+  ControlPlaneClient(ControlPlaneOptions options, BundleHandler handler, AppliedVersion applied);
+  ~ControlPlaneClient();
+
+  void Start();
+  void Stop();
+  v1::ControlPlaneStatus Status() const;
+
+ private:
+  void Run();
+  // One connection, until it fails. Returns the reason it ended.
+  std::string RunStream();
+  void SetState(v1::ConnectionState state, const std::string& error);
+
+  const ControlPlaneOptions options_;
+  const BundleHandler handler_;
+  const AppliedVersion applied_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  grpc::ClientContext* active_context_ = nullptr;
+  v1::ControlPlaneStatus status_;
+  std::thread thread_;
+};
+
+}  // namespace rampart::sync

@@ -1,0 +1,727 @@
+// The YAML policy loader: what it accepts, what it refuses, and how its errors
+// read. Every error is one line: SOURCE:LINE: FIELD.PATH: message.
+#include "agent/policy/loader.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "agent/common/strings.h"
+
+namespace rampart::policy {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+v1::Policy PolicyFromText(const std::string& text) {
+  v1::Policy policy;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &policy)) << text;
+  return policy;
+}
+
+std::vector<v1::Policy> MustParse(std::string_view yaml, std::string_view source = "web.yaml") {
+  auto policies = ParsePolicyYaml(yaml, source);
+  EXPECT_TRUE(policies.ok()) << policies.status();
+  return policies.ok() ? *policies : std::vector<v1::Policy>{};
+}
+
+// The error ParsePolicyYaml gives for `yaml`, checked to be a single line.
+std::string ParseError(std::string_view yaml, std::string_view source = "web.yaml") {
+  auto policies = ParsePolicyYaml(yaml, source);
+  if (policies.ok()) {
+    ADD_FAILURE() << "expected an error for:\n" << yaml;
+    return "";
+  }
+  std::string message(policies.status().message());
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "error is not one line: " << message;
+  return message;
+}
+
+// Lines 1-4: a policy header named "web". The caller's text starts at line 5.
+std::string WithHeader(std::string_view rest) {
+  return rampart::StrCat(
+      "apiVersion: rampart/v1\n"
+      "kind: Policy\n"
+      "metadata:\n"
+      "  name: web\n",
+      rest);
+}
+
+// Lines 1-8: a policy up to spec.segmentation.ingress.allow. The rules start at line 9.
+std::string IngressRules(std::string_view rules) {
+  return WithHeader(
+      rampart::StrCat("spec:\n"
+                      "  segmentation:\n"
+                      "    ingress:\n"
+                      "      allow:\n",
+                      rules));
+}
+
+// Lines 1-8: a policy up to spec.segmentation.egress.allow. The rules start at line 9.
+std::string EgressRules(std::string_view rules) {
+  return WithHeader(
+      rampart::StrCat("spec:\n"
+                      "  segmentation:\n"
+                      "    egress:\n"
+                      "      allow:\n",
+                      rules));
+}
+
+// --- What is accepted ---
+
+TEST(LoaderTest, FullPolicyReadsEveryFieldIntoTheModel) {
+  auto policies = MustParse(R"(# Payments API
+apiVersion: rampart/v1
+kind: Policy
+metadata:
+  name: payments-api
+  labels: {team: payments, app.kubernetes.io/part-of: shop}
+spec:
+  nodeSelector: {role: payments}
+  interfaces: [eth0, ens5]
+  segmentation:
+    ingress:
+      default: deny
+      allow:
+        - name: partners-https
+          from: [203.0.113.0/24, "2001:db8::/32"]
+          ports: ["tcp/443", "tcp/8443-8445"]
+        - name: dns
+          from: [0.0.0.0/0]
+          ports: [udp/53]
+    egress:
+      default: allow
+      allow:
+        - name: payments-to-db
+          unit: payments.service
+          to: [10.20.0.0/16]
+          ports: ["tcp/5432"]
+        - name: batch-to-db
+          cgroup: /system.slice/batch.service
+          to: ["fd00::/8"]
+          ports: [tcp/5432]
+)",
+                            "policies/payments.yaml");
+  ASSERT_EQ(policies.size(), 1u);
+  v1::Policy want = PolicyFromText(R"pb(
+    api_version: "rampart/v1"
+    kind: "Policy"
+    source: "policies/payments.yaml"
+    metadata {
+      name: "payments-api"
+      labels { key: "team" value: "payments" }
+      labels { key: "app.kubernetes.io/part-of" value: "shop" }
+    }
+    spec {
+      node_selector { key: "role" value: "payments" }
+      interfaces: [ "eth0", "ens5" ]
+      segmentation {
+        ingress {
+          default_action: DEFAULT_ACTION_DENY
+          allow {
+            name: "partners-https"
+            from: [ "203.0.113.0/24", "2001:db8::/32" ]
+            ports: [ "tcp/443", "tcp/8443-8445" ]
+          }
+          allow { name: "dns" from: "0.0.0.0/0" ports: "udp/53" }
+        }
+        egress {
+          default_action: DEFAULT_ACTION_ALLOW
+          allow { name: "payments-to-db" unit: "payments.service" to: "10.20.0.0/16" ports: "tcp/5432" }
+          allow { name: "batch-to-db" cgroup: "/system.slice/batch.service" to: "fd00::/8" ports: "tcp/5432" }
+        }
+      }
+    }
+  )pb");
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  EXPECT_TRUE(differencer.Compare(want, policies[0])) << diff;
+}
+
+TEST(LoaderTest, HeaderAndNameAloneMakeAValidPolicy) {
+  auto policies = MustParse(WithHeader(""));
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies[0].metadata().name(), "web");
+  EXPECT_EQ(policies[0].source(), "web.yaml");
+}
+
+TEST(LoaderTest, AbsentDefaultActionIsUnspecified) {
+  auto policies =
+      MustParse(IngressRules("        - name: https\n"
+                             "          from: [10.0.0.0/8]\n"
+                             "          ports: [tcp/443]\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies[0].spec().segmentation().ingress().default_action(), v1::DEFAULT_ACTION_UNSPECIFIED);
+  EXPECT_EQ(policies[0].spec().segmentation().egress().default_action(), v1::DEFAULT_ACTION_UNSPECIFIED);
+}
+
+TEST(LoaderTest, EmptyInterfaceListIsAllowed) {
+  auto policies = MustParse(WithHeader("spec:\n  interfaces: []\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_TRUE(policies[0].spec().interfaces().empty());
+}
+
+TEST(LoaderTest, MultipleDocumentsBecomeMultiplePoliciesInOrder) {
+  auto policies = MustParse(R"(---
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: web}
+---
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: db}
+)");
+  ASSERT_EQ(policies.size(), 2u);
+  EXPECT_EQ(policies[0].metadata().name(), "web");
+  EXPECT_EQ(policies[1].metadata().name(), "db");
+  EXPECT_EQ(policies[0].source(), "web.yaml");
+  EXPECT_EQ(policies[1].source(), "web.yaml");
+}
+
+TEST(LoaderTest, EmptyDocumentsAreSkipped) {
+  auto policies = MustParse(R"(---
+---
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: web}
+---
+# nothing here
+---
+)");
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies[0].metadata().name(), "web");
+}
+
+TEST(LoaderTest, TextWithoutDocumentsGivesNoPolicies) {
+  EXPECT_TRUE(MustParse("").empty());
+  EXPECT_TRUE(MustParse("# just a comment\n").empty());
+}
+
+TEST(LoaderTest, SameRuleNameMayBeUsedOnceInEachDirection) {
+  auto policies = MustParse(WithHeader(R"(spec:
+  segmentation:
+    ingress:
+      allow: [{name: db, from: [10.0.0.0/8], ports: [tcp/5432]}]
+    egress:
+      allow: [{name: db, to: [10.0.0.0/8], ports: [tcp/5432]}]
+)"));
+  EXPECT_EQ(policies.size(), 1u);
+}
+
+// --- Malformed YAML ---
+
+TEST(LoaderTest, MalformedYamlCitesFileAndLine) {
+  EXPECT_EQ(ParseError(R"(apiVersion: rampart/v1
+kind: Policy
+metadata:
+  name: web: api
+)"),
+            "web.yaml:4: malformed YAML: illegal map value (column 12)");
+}
+
+TEST(LoaderTest, MalformedYamlAtEndOfInputCitesTheLastLine) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  interfaces: [eth0\n")),
+            "web.yaml:6: malformed YAML: end of sequence flow not found");
+}
+
+TEST(LoaderTest, MalformedYamlInALaterDocumentCitesTheFileLine) {
+  EXPECT_THAT(ParseError(R"(apiVersion: rampart/v1
+kind: Policy
+metadata: {name: web}
+---
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: *missing}
+)"),
+              HasSubstr("web.yaml:7: malformed YAML: the referenced anchor is not defined"));
+}
+
+TEST(LoaderTest, DocumentThatIsNotAMapIsRefused) {
+  EXPECT_EQ(ParseError("- apiVersion: rampart/v1\n"), "web.yaml:1: expected a policy (a map), got a list");
+}
+
+// --- Unknown and unsupported fields ---
+
+TEST(LoaderTest, UnknownTopLevelFieldIsRefused) {
+  EXPECT_EQ(ParseError(WithHeader("status: {}\n")), R"(web.yaml:5: status: unknown field "status")");
+}
+
+TEST(LoaderTest, UnknownSpecFieldIsRefused) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  interfaces: [eth0]\n  foo: 1\n")),
+            R"(web.yaml:7: spec.foo: unknown field "foo")");
+}
+
+TEST(LoaderTest, UnknownRuleFieldIsRefused) {
+  EXPECT_EQ(ParseError(IngressRules("        - name: https\n"
+                                    "          from: [10.0.0.0/8]\n"
+                                    "          port: [tcp/443]\n")),
+            R"(web.yaml:11: spec.segmentation.ingress.allow[0].port: unknown field "port")");
+}
+
+TEST(LoaderTest, UnknownFieldSpelledInAnotherCaseSuggestsTheRightSpelling) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  node_selector: {role: web}\n")),
+            R"(web.yaml:6: spec.node_selector: unknown field "node_selector" (did you mean "nodeSelector"?))");
+}
+
+TEST(LoaderTest, FieldNamesAreCaseSensitive) {
+  EXPECT_EQ(ParseError("APIVersion: rampart/v1\n"),
+            R"(web.yaml:1: APIVersion: unknown field "APIVersion" (did you mean "apiVersion"?))");
+}
+
+TEST(LoaderTest, UnknownFieldWithAnOddNameIsQuotedInThePath) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  \"a.b\": 1\n")), R"(web.yaml:6: spec["a.b"]: unknown field "a.b")");
+}
+
+TEST(LoaderTest, DuplicateFieldIsRefused) {
+  EXPECT_EQ(ParseError(WithHeader("  name: api\n")),
+            R"(web.yaml:5: metadata.name: duplicate field "name" (first at line 4))");
+}
+
+TEST(LoaderTest, DuplicateLabelIsRefused) {
+  EXPECT_EQ(ParseError(WithHeader("  labels:\n    team: a\n    team: b\n")),
+            R"(web.yaml:7: metadata.labels.team: duplicate key "team" (first at line 6))");
+}
+
+TEST(LoaderTest, RateLimitsAreRecognizedButNotSupportedYet) {
+  EXPECT_EQ(ParseError(WithHeader(R"(spec:
+  interfaces: [eth0]
+  rateLimits:
+    - name: https-per-source
+      key: source
+)")),
+            "web.yaml:7: spec.rateLimits: rateLimits is not supported by this version of Rampart");
+}
+
+TEST(LoaderTest, InspectionIsRecognizedButNotSupportedYet) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {attacks: {action: monitor}}\n")),
+            "web.yaml:6: spec.inspection: inspection is not supported by this version of Rampart");
+}
+
+// --- Wrong YAML types ---
+
+TEST(LoaderTest, MapWhereAListIsExpectedIsRefused) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  interfaces: {eth0: true}\n")),
+            "web.yaml:6: spec.interfaces: expected a list of strings, got a map");
+}
+
+TEST(LoaderTest, StringWhereAListIsExpectedIsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: 10.0.0.0/8\n"
+                              "          ports: [tcp/443]\n")),
+      R"(web.yaml:10: spec.segmentation.ingress.allow[0].from: expected a list of strings, got a string "10.0.0.0/8")");
+}
+
+TEST(LoaderTest, ListWhereAStringIsExpectedIsRefused) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v1\nkind: Policy\nmetadata:\n  name: [web]\n"),
+            "web.yaml:4: metadata.name: expected a string, got a list");
+}
+
+TEST(LoaderTest, ListItemOfTheWrongTypeIsRefused) {
+  EXPECT_EQ(ParseError(IngressRules("        - name: https\n"
+                                    "          from:\n"
+                                    "            - 10.0.0.0/8\n"
+                                    "            - {cidr: 10.1.0.0/16}\n"
+                                    "          ports: [tcp/443]\n")),
+            "web.yaml:12: spec.segmentation.ingress.allow[0].from[1]: expected a string, got a map");
+}
+
+TEST(LoaderTest, ListWhereAMapIsExpectedIsRefused) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v1\nkind: Policy\nmetadata: [web]\n"),
+            "web.yaml:3: metadata: expected a map, got a list");
+}
+
+TEST(LoaderTest, AllowMustBeAListOfRules) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  segmentation:\n    ingress:\n      allow: {name: https}\n")),
+            "web.yaml:8: spec.segmentation.ingress.allow: expected a list of rules, got a map");
+}
+
+TEST(LoaderTest, EachRuleMustBeAMap) {
+  EXPECT_EQ(ParseError(IngressRules("        - https\n")),
+            R"(web.yaml:9: spec.segmentation.ingress.allow[0]: expected a rule (a map), got a string "https")");
+}
+
+TEST(LoaderTest, LabelValuesMustBeStrings) {
+  EXPECT_EQ(ParseError(WithHeader("  labels:\n    team: [a, b]\n")),
+            "web.yaml:6: metadata.labels.team: expected a string, got a list");
+}
+
+// --- Header and names ---
+
+TEST(LoaderTest, MissingApiVersionIsRefused) {
+  EXPECT_EQ(ParseError("kind: Policy\nmetadata: {name: web}\n"),
+            R"(web.yaml:1: apiVersion: required field is missing (expected "rampart/v1"))");
+}
+
+TEST(LoaderTest, OtherApiVersionIsRefused) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v2\nkind: Policy\nmetadata: {name: web}\n"),
+            R"(web.yaml:1: apiVersion: unsupported apiVersion "rampart/v2" (expected "rampart/v1"))");
+}
+
+TEST(LoaderTest, MissingKindIsRefused) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v1\nmetadata: {name: web}\n"),
+            R"(web.yaml:1: kind: required field is missing (expected "Policy"))");
+}
+
+TEST(LoaderTest, OtherKindIsRefused) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v1\nkind: NetworkPolicy\nmetadata: {name: web}\n"),
+            R"(web.yaml:2: kind: unsupported kind "NetworkPolicy" (expected "Policy"))");
+}
+
+TEST(LoaderTest, MissingMetadataNameCitesTheMetadataLine) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v1\nkind: Policy\nmetadata:\n  labels: {team: a}\n"),
+            "web.yaml:3: metadata.name: required field is missing");
+}
+
+TEST(LoaderTest, MissingMetadataCitesTheDocument) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v1\nkind: Policy\n"),
+            "web.yaml:1: metadata.name: required field is missing");
+}
+
+TEST(LoaderTest, PolicyNameMustBeADnsLabel) {
+  EXPECT_EQ(
+      ParseError("apiVersion: rampart/v1\nkind: Policy\nmetadata:\n  name: Payments_API\n"),
+      R"(web.yaml:4: metadata.name: bad name "Payments_API": must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit)");
+}
+
+TEST(LoaderTest, NullValuesReadAsAbsent) {
+  EXPECT_EQ(ParseError("apiVersion: rampart/v1\nkind: Policy\nmetadata:\n  name:\n"),
+            "web.yaml:4: metadata.name: required field is missing");
+}
+
+// --- Segmentation rules ---
+
+TEST(LoaderTest, BadIpv4CidrNamesTheListItem) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: [203.0.113.0/24, 10.0.0.300/8]\n"
+                              "          ports: [tcp/443]\n")),
+      R"(web.yaml:10: spec.segmentation.ingress.allow[0].from[1]: bad CIDR "10.0.0.300/8": not an IPv4 or IPv6 address)");
+}
+
+TEST(LoaderTest, BadIpv6CidrNamesTheListItem) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from:\n"
+                              "            - \"2001:db8::/32\"\n"
+                              "            - \"2001:db8:::1/64\"\n"
+                              "          ports: [tcp/443]\n")),
+      R"(web.yaml:12: spec.segmentation.ingress.allow[0].from[1]: bad CIDR "2001:db8:::1/64": not an IPv4 or IPv6 address)");
+}
+
+TEST(LoaderTest, CidrWithHostBitsSetIsRefused) {
+  EXPECT_EQ(
+      ParseError(EgressRules("        - name: db\n"
+                             "          to: [10.20.0.1/16]\n"
+                             "          ports: [tcp/5432]\n")),
+      R"(web.yaml:10: spec.segmentation.egress.allow[0].to[0]: bad CIDR "10.20.0.1/16": host bits are set (did you mean 10.20.0.0/16?))");
+}
+
+TEST(LoaderTest, Ipv6CidrWithHostBitsSetIsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: [\"2001:db8::1/32\"]\n"
+                              "          ports: [tcp/443]\n")),
+      R"(web.yaml:10: spec.segmentation.ingress.allow[0].from[0]: bad CIDR "2001:db8::1/32": host bits are set (did you mean 2001:db8::/32?))");
+}
+
+TEST(LoaderTest, PortZeroIsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: [10.0.0.0/8]\n"
+                              "          ports: [tcp/0]\n")),
+      R"(web.yaml:11: spec.segmentation.ingress.allow[0].ports[0]: bad port "tcp/0": port 0 is out of range 1-65535)");
+}
+
+TEST(LoaderTest, Port65536IsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: [10.0.0.0/8]\n"
+                              "          ports: [tcp/443, tcp/65536]\n")),
+      R"(web.yaml:11: spec.segmentation.ingress.allow[0].ports[1]: bad port "tcp/65536": port 65536 is out of range 1-65535)");
+}
+
+TEST(LoaderTest, ReversedPortRangeIsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: [10.0.0.0/8]\n"
+                              "          ports: [tcp/8445-8443]\n")),
+      R"(web.yaml:11: spec.segmentation.ingress.allow[0].ports[0]: bad port "tcp/8445-8443": range starts after it ends)");
+}
+
+TEST(LoaderTest, UnknownProtocolIsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: [10.0.0.0/8]\n"
+                              "          ports:\n"
+                              "            - sctp/443\n")),
+      R"(web.yaml:12: spec.segmentation.ingress.allow[0].ports[0]: bad port "sctp/443": protocol "sctp" is not tcp or udp)");
+}
+
+TEST(LoaderTest, BarePortNumberIsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          from: [10.0.0.0/8]\n"
+                              "          ports: [443]\n")),
+      R"(web.yaml:11: spec.segmentation.ingress.allow[0].ports[0]: bad port "443": expected PROTO/PORT or PROTO/FIRST-LAST, e.g. tcp/443)");
+}
+
+TEST(LoaderTest, DuplicateRuleNameCitesTheFirstUse) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: partners-https\n"
+                              "          from: [203.0.113.0/24]\n"
+                              "          ports: [tcp/443]\n"
+                              "        - name: partners-https\n"
+                              "          from: [198.51.100.0/24]\n"
+                              "          ports: [tcp/443]\n")),
+      R"(web.yaml:12: spec.segmentation.ingress.allow[1].name: duplicate rule name "partners-https" (first used by allow[0] at line 9))");
+}
+
+TEST(LoaderTest, RuleWithoutNameCitesTheRule) {
+  EXPECT_EQ(ParseError(IngressRules("        - from: [10.0.0.0/8]\n"
+                                    "          ports: [tcp/443]\n")),
+            "web.yaml:9: spec.segmentation.ingress.allow[0].name: required field is missing");
+}
+
+TEST(LoaderTest, IngressRuleWithoutFromIsRefused) {
+  EXPECT_EQ(ParseError(IngressRules("        - name: https\n"
+                                    "          ports: [tcp/443]\n")),
+            "web.yaml:9: spec.segmentation.ingress.allow[0].from: at least one source prefix is required");
+}
+
+TEST(LoaderTest, IngressRuleWithEmptyFromCitesTheFromLine) {
+  EXPECT_EQ(ParseError(IngressRules("        - name: https\n"
+                                    "          from: []\n"
+                                    "          ports: [tcp/443]\n")),
+            "web.yaml:10: spec.segmentation.ingress.allow[0].from: at least one source prefix is required");
+}
+
+TEST(LoaderTest, EgressRuleWithoutToIsRefused) {
+  EXPECT_EQ(ParseError(EgressRules("        - name: db\n"
+                                   "          unit: payments.service\n"
+                                   "          ports: [tcp/5432]\n")),
+            "web.yaml:9: spec.segmentation.egress.allow[0].to: at least one destination prefix is required");
+}
+
+TEST(LoaderTest, RuleWithoutPortsIsRefused) {
+  EXPECT_EQ(ParseError(IngressRules("        - name: https\n"
+                                    "          from: [10.0.0.0/8]\n")),
+            R"(web.yaml:9: spec.segmentation.ingress.allow[0].ports: at least one port is required (e.g. "tcp/443"))");
+}
+
+TEST(LoaderTest, FromUnderEgressIsRefused) {
+  EXPECT_EQ(
+      ParseError(EgressRules("        - name: db\n"
+                             "          from: [10.0.0.0/8]\n"
+                             "          ports: [tcp/5432]\n")),
+      R"(web.yaml:10: spec.segmentation.egress.allow[0].from: "from" is only valid in ingress rules (egress rules use "to"))");
+}
+
+TEST(LoaderTest, ToUnderIngressIsRefused) {
+  EXPECT_EQ(
+      ParseError(IngressRules("        - name: https\n"
+                              "          to: [10.0.0.0/8]\n"
+                              "          ports: [tcp/443]\n")),
+      R"(web.yaml:10: spec.segmentation.ingress.allow[0].to: "to" is only valid in egress rules (ingress rules use "from"))");
+}
+
+TEST(LoaderTest, UnitUnderIngressIsRefused) {
+  EXPECT_EQ(ParseError(IngressRules("        - name: https\n"
+                                    "          unit: nginx.service\n")),
+            R"(web.yaml:10: spec.segmentation.ingress.allow[0].unit: "unit" is only valid in egress rules)");
+}
+
+TEST(LoaderTest, UnitAndCgroupTogetherAreRefused) {
+  EXPECT_EQ(
+      ParseError(EgressRules("        - name: db\n"
+                             "          unit: payments.service\n"
+                             "          cgroup: /system.slice/payments.service\n"
+                             "          to: [10.20.0.0/16]\n"
+                             "          ports: [tcp/5432]\n")),
+      R"(web.yaml:11: spec.segmentation.egress.allow[0].cgroup: "unit" and "cgroup" are mutually exclusive: scope the rule with one of them)");
+}
+
+TEST(LoaderTest, UnitMustNameAServiceScopeSliceOrSocket) {
+  EXPECT_EQ(
+      ParseError(EgressRules("        - name: db\n"
+                             "          unit: payments\n"
+                             "          to: [10.20.0.0/16]\n"
+                             "          ports: [tcp/5432]\n")),
+      R"(web.yaml:10: spec.segmentation.egress.allow[0].unit: bad unit "payments": expected NAME.service, NAME.scope, NAME.slice or NAME.socket)");
+}
+
+TEST(LoaderTest, CgroupMustBeAbsolute) {
+  EXPECT_EQ(
+      ParseError(EgressRules("        - name: db\n"
+                             "          cgroup: system.slice/payments.service\n"
+                             "          to: [10.20.0.0/16]\n"
+                             "          ports: [tcp/5432]\n")),
+      R"(web.yaml:10: spec.segmentation.egress.allow[0].cgroup: bad cgroup "system.slice/payments.service": must be an absolute cgroup v2 path starting with '/')");
+}
+
+TEST(LoaderTest, BadDefaultActionIsRefused) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  segmentation:\n    ingress:\n      default: block\n")),
+            R"(web.yaml:8: spec.segmentation.ingress.default: bad default action "block" (expected allow or deny))");
+}
+
+TEST(LoaderTest, BadInterfaceNameIsRefused) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  interfaces:\n    - eth0\n    - a-very-long-interface\n")),
+            R"(web.yaml:8: spec.interfaces[1]: bad interface name "a-very-long-interface": longer than 15 characters)");
+}
+
+TEST(LoaderTest, ErrorsInALaterDocumentCiteTheFileLine) {
+  EXPECT_EQ(
+      ParseError(R"(apiVersion: rampart/v1
+kind: Policy
+metadata: {name: web}
+---
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: db}
+spec:
+  interfaces: [eth0/1]
+)"),
+      R"(web.yaml:9: spec.interfaces[0]: bad interface name "eth0/1": must not contain '/', ':', whitespace or control characters)");
+}
+
+TEST(LoaderTest, MultiLineValueIsEscapedSoTheErrorStaysOneLine) {
+  EXPECT_EQ(
+      ParseError("apiVersion: rampart/v1\nkind: Policy\nmetadata:\n  name: |\n    web\n    api\n"),
+      R"(web.yaml:4: metadata.name: bad name "web\napi\n": must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit)");
+}
+
+TEST(LoaderTest, DuplicatePolicyNamesInOneFileAreRefused) {
+  EXPECT_EQ(ParseError(R"(apiVersion: rampart/v1
+kind: Policy
+metadata: {name: web}
+---
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: web}
+)"),
+            R"(web.yaml:7: metadata.name: duplicate policy name "web" (first defined in web.yaml:3))");
+}
+
+// --- LoadPolicyPath ---
+
+class LoadPolicyPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "rampart-policy-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, std::string_view text) {
+    fs::path path = fs::path(dir_) / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+    return path.string();
+  }
+
+  static std::string Policy(std::string_view name) {
+    return rampart::StrCat("apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: ", name, "}\n");
+  }
+
+  std::string LoadError(const std::string& path) {
+    auto policies = LoadPolicyPath(path);
+    if (policies.ok()) {
+      ADD_FAILURE() << "expected an error loading " << path;
+      return "";
+    }
+    std::string message(policies.status().message());
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "error is not one line: " << message;
+    return message;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(LoadPolicyPathTest, SingleFileIsLoadedWithItsPathAsSource) {
+  std::string file = Write("web.yaml", Policy("web"));
+  auto policies = LoadPolicyPath(file);
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  ASSERT_EQ(policies->size(), 1u);
+  EXPECT_EQ((*policies)[0].source(), file);
+}
+
+TEST_F(LoadPolicyPathTest, DirectoryLoadsYamlAndYmlFilesInNameOrder) {
+  Write("b.yaml", Policy("bravo"));
+  Write("a.yml", rampart::StrCat(Policy("alpha"), "---\n", Policy("alpha-two")));
+  Write("c.yaml", Policy("charlie"));
+  auto policies = LoadPolicyPath(dir_);
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  ASSERT_EQ(policies->size(), 4u);
+  EXPECT_EQ((*policies)[0].metadata().name(), "alpha");
+  EXPECT_EQ((*policies)[1].metadata().name(), "alpha-two");
+  EXPECT_EQ((*policies)[2].metadata().name(), "bravo");
+  EXPECT_EQ((*policies)[3].metadata().name(), "charlie");
+  EXPECT_EQ((*policies)[0].source(), dir_ + "/a.yml");
+  EXPECT_EQ((*policies)[2].source(), dir_ + "/b.yaml");
+}
+
+TEST_F(LoadPolicyPathTest, DirectoryIgnoresOtherFilesHiddenFilesAndSubdirectories) {
+  Write("web.yaml", Policy("web"));
+  Write("README.md", "not yaml: [");
+  Write("web.yaml.orig", "not yaml: [");
+  Write(".web.yaml", "not yaml: [");
+  Write("nested/db.yaml", "not yaml: [");
+  auto policies = LoadPolicyPath(dir_);
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  ASSERT_EQ(policies->size(), 1u);
+  EXPECT_EQ((*policies)[0].metadata().name(), "web");
+}
+
+TEST_F(LoadPolicyPathTest, DirectoryPathMayEndInASlash) {
+  Write("web.yaml", Policy("web"));
+  auto policies = LoadPolicyPath(dir_ + "/");
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  EXPECT_EQ((*policies)[0].source(), dir_ + "/web.yaml");
+}
+
+TEST_F(LoadPolicyPathTest, DuplicatePolicyNamesAcrossFilesNameBothFiles) {
+  Write("a.yaml", Policy("web"));
+  Write("b.yaml", rampart::StrCat(Policy("db"), "---\n", Policy("web")));
+  EXPECT_EQ(LoadError(dir_),
+            rampart::StrCat(dir_, "/b.yaml:7: metadata.name: duplicate policy name \"web\" (first defined in ", dir_,
+                            "/a.yaml:3)"));
+}
+
+TEST_F(LoadPolicyPathTest, OneBadFileFailsTheWholeLoad) {
+  Write("a.yaml", Policy("alpha"));
+  Write("b.yaml", WithHeader("spec:\n  bogus: 1\n"));
+  EXPECT_EQ(LoadError(dir_), rampart::StrCat(dir_, "/b.yaml:6: spec.bogus: unknown field \"bogus\""));
+}
+
+TEST_F(LoadPolicyPathTest, MalformedFileIsNamedInTheError) {
+  Write("a.yaml", "apiVersion: [\n");
+  EXPECT_THAT(LoadError(dir_), HasSubstr(rampart::StrCat(dir_, "/a.yaml:1: malformed YAML: ")));
+}
+
+TEST_F(LoadPolicyPathTest, MissingPathIsNamed) {
+  std::string missing = dir_ + "/nope";
+  EXPECT_EQ(LoadError(missing), rampart::StrCat(missing, ": no such file or directory"));
+}
+
+TEST_F(LoadPolicyPathTest, DirectoryWithoutPolicyFilesIsAnError) {
+  Write("notes.txt", "hello");
+  EXPECT_EQ(LoadError(dir_), rampart::StrCat(dir_, ": no policy files (*.yaml, *.yml) in directory"));
+}
+
+TEST_F(LoadPolicyPathTest, FilesWithOnlyEmptyDocumentsAreAnError) {
+  Write("a.yaml", "# nothing yet\n---\n");
+  EXPECT_EQ(LoadError(dir_), rampart::StrCat(dir_, ": no policies found (every document is empty)"));
+}
+
+}  // namespace
+}  // namespace rampart::policy

@@ -1,0 +1,224 @@
+// IpPrefix and PortRange: the value types of the policy language.
+#include "agent/policy/types.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <array>
+#include <string>
+
+namespace rampart::policy {
+namespace {
+
+IpPrefix MustParsePrefix(const std::string& text) {
+  auto prefix = IpPrefix::Parse(text);
+  EXPECT_TRUE(prefix.ok()) << text << ": " << prefix.status();
+  return prefix.ok() ? *prefix : IpPrefix{};
+}
+
+std::string PrefixError(const std::string& text) {
+  auto prefix = IpPrefix::Parse(text);
+  EXPECT_FALSE(prefix.ok()) << text << " parsed as " << (prefix.ok() ? prefix->ToString() : "");
+  return prefix.ok() ? "" : std::string(prefix.status().message());
+}
+
+PortRange MustParsePort(const std::string& text) {
+  auto range = PortRange::Parse(text);
+  EXPECT_TRUE(range.ok()) << text << ": " << range.status();
+  return range.ok() ? *range : PortRange{};
+}
+
+std::string PortError(const std::string& text) {
+  auto range = PortRange::Parse(text);
+  EXPECT_FALSE(range.ok()) << text << " parsed as " << (range.ok() ? range->ToString() : "");
+  return range.ok() ? "" : std::string(range.status().message());
+}
+
+// --- IpPrefix: parsing ---
+
+TEST(IpPrefixTest, Ipv4PrefixIsStoredInTheIpv4MappedSpace) {
+  IpPrefix p = MustParsePrefix("10.0.0.0/8");
+  EXPECT_TRUE(p.ipv4);
+  EXPECT_EQ(p.mapped_len, 104);
+  EXPECT_EQ(p.FamilyLength(), 8);
+  std::array<uint8_t, 16> want{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 0};
+  EXPECT_EQ(p.addr, want);
+}
+
+TEST(IpPrefixTest, BareIpv4AddressIsASlash32) {
+  IpPrefix p = MustParsePrefix("192.0.2.7");
+  EXPECT_EQ(p.FamilyLength(), 32);
+  EXPECT_EQ(p.mapped_len, 128);
+  EXPECT_EQ(p.ToString(), "192.0.2.7/32");
+}
+
+TEST(IpPrefixTest, Ipv6PrefixKeepsItsOwnLength) {
+  IpPrefix p = MustParsePrefix("2001:db8::/32");
+  EXPECT_FALSE(p.ipv4);
+  EXPECT_EQ(p.mapped_len, 32);
+  EXPECT_EQ(p.FamilyLength(), 32);
+  std::array<uint8_t, 16> want{0x20, 0x01, 0x0d, 0xb8};
+  EXPECT_EQ(p.addr, want);
+}
+
+TEST(IpPrefixTest, BareIpv6AddressIsASlash128) {
+  EXPECT_EQ(MustParsePrefix("2001:db8::1").ToString(), "2001:db8::1/128");
+}
+
+TEST(IpPrefixTest, Ipv4DefaultRouteIsTheWholeMappedBlock) {
+  IpPrefix any4 = MustParsePrefix("0.0.0.0/0");
+  EXPECT_EQ(any4.mapped_len, 96);
+  EXPECT_EQ(any4.addr, Ipv4MappedBlock().addr);
+  EXPECT_EQ(any4.mapped_len, Ipv4MappedBlock().mapped_len);
+}
+
+TEST(IpPrefixTest, Ipv4MappedIpv6SpellingNamesTheSameAddressesAsIpv4) {
+  IpPrefix mapped = MustParsePrefix("::ffff:10.0.0.0/104");
+  IpPrefix v4 = MustParsePrefix("10.0.0.0/8");
+  EXPECT_FALSE(mapped.ipv4);
+  EXPECT_EQ(mapped.addr, v4.addr);
+  EXPECT_EQ(mapped.mapped_len, v4.mapped_len);
+  EXPECT_TRUE(mapped.Contains(v4));
+  EXPECT_TRUE(v4.Contains(mapped));
+  EXPECT_EQ(mapped.ToString(), "::ffff:10.0.0.0/104");
+}
+
+TEST(IpPrefixTest, RefusesAnInvalidIpv4Address) {
+  EXPECT_EQ(PrefixError("10.0.0.300/8"), R"(bad CIDR "10.0.0.300/8": not an IPv4 or IPv6 address)");
+}
+
+TEST(IpPrefixTest, RefusesAnInvalidIpv6Address) {
+  EXPECT_EQ(PrefixError("2001:db8::g/32"), R"(bad CIDR "2001:db8::g/32": not an IPv4 or IPv6 address)");
+}
+
+TEST(IpPrefixTest, RefusesIpv4HostBitsAndSuggestsTheNetwork) {
+  EXPECT_EQ(PrefixError("10.0.0.1/8"), R"(bad CIDR "10.0.0.1/8": host bits are set (did you mean 10.0.0.0/8?))");
+}
+
+TEST(IpPrefixTest, RefusesIpv6HostBitsAndSuggestsTheNetwork) {
+  EXPECT_EQ(PrefixError("2001:db8::1/32"),
+            R"(bad CIDR "2001:db8::1/32": host bits are set (did you mean 2001:db8::/32?))");
+}
+
+TEST(IpPrefixTest, RefusesPrefixLengthBeyondTheFamily) {
+  EXPECT_EQ(PrefixError("10.0.0.0/33"), R"(bad CIDR "10.0.0.0/33": prefix length 33 is out of range 0-32)");
+  EXPECT_EQ(PrefixError("2001:db8::/129"), R"(bad CIDR "2001:db8::/129": prefix length 129 is out of range 0-128)");
+}
+
+TEST(IpPrefixTest, RefusesEmptyOrNonNumericPrefixLength) {
+  EXPECT_EQ(PrefixError("10.0.0.0/"), R"(bad CIDR "10.0.0.0/": empty prefix length)");
+  EXPECT_EQ(PrefixError("10.0.0.0/x"), R"(bad CIDR "10.0.0.0/x": prefix length "x" is not a number)");
+}
+
+TEST(IpPrefixTest, RefusesEmptyText) { EXPECT_EQ(PrefixError(""), R"(bad CIDR "": not an IPv4 or IPv6 address)"); }
+
+// --- IpPrefix: Contains and ToString ---
+
+TEST(IpPrefixTest, ContainsItselfAndLongerPrefixesInside) {
+  IpPrefix net = MustParsePrefix("10.0.0.0/8");
+  EXPECT_TRUE(net.Contains(net));
+  EXPECT_TRUE(net.Contains(MustParsePrefix("10.1.0.0/16")));
+  EXPECT_TRUE(net.Contains(MustParsePrefix("10.255.255.255")));
+}
+
+TEST(IpPrefixTest, DoesNotContainShorterOrDisjointPrefixes) {
+  IpPrefix net = MustParsePrefix("10.0.0.0/8");
+  EXPECT_FALSE(net.Contains(MustParsePrefix("10.0.0.0/7")));
+  EXPECT_FALSE(net.Contains(MustParsePrefix("11.0.0.0/8")));
+}
+
+TEST(IpPrefixTest, Ipv4PrefixDoesNotContainIpv6Prefixes) {
+  EXPECT_FALSE(MustParsePrefix("0.0.0.0/0").Contains(MustParsePrefix("2001:db8::/32")));
+}
+
+TEST(IpPrefixTest, Ipv6DefaultRouteContainsIpv4PrefixesThroughTheMappedSpace) {
+  EXPECT_TRUE(MustParsePrefix("::/0").Contains(MustParsePrefix("10.0.0.0/8")));
+}
+
+TEST(IpPrefixTest, Ipv4MappedBlockContainsEveryIpv4PrefixAndNoOtherIpv6) {
+  EXPECT_TRUE(Ipv4MappedBlock().Contains(MustParsePrefix("203.0.113.0/24")));
+  EXPECT_TRUE(Ipv4MappedBlock().Contains(MustParsePrefix("0.0.0.0/0")));
+  EXPECT_FALSE(Ipv4MappedBlock().Contains(MustParsePrefix("2001:db8::/32")));
+}
+
+TEST(IpPrefixTest, ToStringUsesTheFamilysOwnSpellingAndLength) {
+  EXPECT_EQ(MustParsePrefix("203.0.113.0/24").ToString(), "203.0.113.0/24");
+  EXPECT_EQ(MustParsePrefix("2001:0db8:0000::/32").ToString(), "2001:db8::/32");
+  EXPECT_EQ(MustParsePrefix("::/0").ToString(), "::/0");
+}
+
+TEST(IpPrefixTest, ToStringParsesBackToTheSamePrefix) {
+  for (const char* text : {"10.0.0.0/8", "192.0.2.1/32", "0.0.0.0/0", "2001:db8::/32", "fe80::/10", "::1/128"}) {
+    IpPrefix p = MustParsePrefix(text);
+    EXPECT_EQ(MustParsePrefix(p.ToString()), p) << text;
+  }
+}
+
+// --- PortRange ---
+
+TEST(PortRangeTest, ParsesASingleTcpPort) {
+  PortRange r = MustParsePort("tcp/443");
+  EXPECT_EQ(r.protocol, IPPROTO_TCP);
+  EXPECT_EQ(r.first, 443);
+  EXPECT_EQ(r.last, 443);
+}
+
+TEST(PortRangeTest, ParsesAUdpPort) {
+  PortRange r = MustParsePort("udp/53");
+  EXPECT_EQ(r.protocol, IPPROTO_UDP);
+  EXPECT_EQ(r.first, 53);
+  EXPECT_EQ(r.last, 53);
+}
+
+TEST(PortRangeTest, ParsesAnInclusiveRange) {
+  PortRange r = MustParsePort("tcp/8443-8445");
+  EXPECT_EQ(r.first, 8443);
+  EXPECT_EQ(r.last, 8445);
+}
+
+TEST(PortRangeTest, AcceptsTheExtremePorts) {
+  PortRange r = MustParsePort("tcp/1-65535");
+  EXPECT_EQ(r.first, 1);
+  EXPECT_EQ(r.last, 65535);
+}
+
+TEST(PortRangeTest, ToStringSpellsSinglePortsAndRanges) {
+  EXPECT_EQ(MustParsePort("tcp/443").ToString(), "tcp/443");
+  EXPECT_EQ(MustParsePort("udp/53").ToString(), "udp/53");
+  EXPECT_EQ(MustParsePort("tcp/8443-8445").ToString(), "tcp/8443-8445");
+  EXPECT_EQ(MustParsePort("tcp/80-80").ToString(), "tcp/80");
+}
+
+TEST(PortRangeTest, RefusesPortZero) {
+  EXPECT_EQ(PortError("tcp/0"), R"(bad port "tcp/0": port 0 is out of range 1-65535)");
+}
+
+TEST(PortRangeTest, RefusesPort65536) {
+  EXPECT_EQ(PortError("tcp/65536"), R"(bad port "tcp/65536": port 65536 is out of range 1-65535)");
+  EXPECT_EQ(PortError("udp/1-65536"), R"(bad port "udp/1-65536": port 65536 is out of range 1-65535)");
+}
+
+TEST(PortRangeTest, RefusesAReversedRange) {
+  EXPECT_EQ(PortError("tcp/8445-8443"), R"(bad port "tcp/8445-8443": range starts after it ends)");
+}
+
+TEST(PortRangeTest, RefusesAnUnknownProtocol) {
+  EXPECT_EQ(PortError("sctp/80"), R"(bad port "sctp/80": protocol "sctp" is not tcp or udp)");
+}
+
+TEST(PortRangeTest, ProtocolNamesAreLowercase) {
+  EXPECT_EQ(PortError("TCP/443"), R"(bad port "TCP/443": protocol "TCP" is not tcp or udp)");
+}
+
+TEST(PortRangeTest, RefusesAPortWithoutProtocol) {
+  EXPECT_EQ(PortError("443"), R"(bad port "443": expected PROTO/PORT or PROTO/FIRST-LAST, e.g. tcp/443)");
+}
+
+TEST(PortRangeTest, RefusesNamedOrMissingPorts) {
+  EXPECT_EQ(PortError("tcp/https"), R"(bad port "tcp/https": port "https" is not a number)");
+  EXPECT_EQ(PortError("tcp/"), R"(bad port "tcp/": port "" is not a number)");
+  EXPECT_EQ(PortError("tcp/80-"), R"(bad port "tcp/80-": port "" is not a number)");
+}
+
+}  // namespace
+}  // namespace rampart::policy
