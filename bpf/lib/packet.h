@@ -101,6 +101,11 @@ static __always_inline int rp_parse_ipv6(void *l3, void *data_end, struct rp_flo
 	__builtin_memcpy(flow->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(flow->daddr, &ip6->daddr, 16);
 	flow->is_ipv6 = 1;
+	/* An IPv4-mapped source never appears on the wire (RFC 4291 2.5.5.2);
+	 * since IPv4 rules live in that block, it would pose as an IPv4 peer. */
+	__u32 *words = (__u32 *)flow->saddr;
+	if (words[0] == 0 && words[1] == 0 && words[2] == bpf_htonl(0xffff))
+		return RP_PARSE_MALFORMED;
 
 	__u8 next = ip6->nexthdr;
 	void *cursor = ip6 + 1;

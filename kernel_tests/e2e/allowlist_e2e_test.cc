@@ -1,0 +1,241 @@
+// End to end, with the real binaries: rampart-cp and rampartd run in a server
+// namespace and talk over its loopback with mutual TLS; a client namespace
+// reaches the server over a veth. The policy pushed by the control plane
+// decides which real TCP connections and UDP datagrams get through, and
+// `rampartctl status --json` must agree with what happened.
+#include <google/protobuf/util/json_util.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "kernel_tests/fixtures/kernel_env.h"
+#include "kernel_tests/fixtures/netns.h"
+#include "kernel_tests/fixtures/process.h"
+#include "rampart/v1/agent_api.pb.h"
+
+namespace rampart {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Capture;
+using testing::ChildProcess;
+using testing::NetNs;
+using testing::Shell;
+using testing::VethPair;
+using testing::WaitFor;
+
+const std::string kBuild = RAMPART_BUILD_DIR;
+const std::string kSource = RAMPART_SOURCE_DIR;
+constexpr char kServerIp[] = "10.231.0.1";
+
+// A TCP listener on each port given, and a UDP socket on 5353 that counts nothing.
+constexpr char kListeners[] = R"(
+import socket, sys, threading
+def tcp(port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port)); s.listen(64)
+    while True:
+        c, _ = s.accept(); c.sendall(b"hello\n"); c.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
+for p in sys.argv[1:]:
+    threading.Thread(target=tcp, args=(int(p),), daemon=True).start()
+while True:
+    u.recv(2048)
+)";
+
+class AllowlistEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RAMPART_REQUIRE_KERNEL_OR_SKIP();
+    char tmpl[] = "/tmp/rampart-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    pin_dir_ = "/sys/fs/bpf/" + testing::UniqueName("rampart-e");
+    server_ = std::make_unique<NetNs>(testing::UniqueName("rps"));
+    client_ = std::make_unique<NetNs>(testing::UniqueName("rpc"));
+    server_if_ = testing::UniqueName("rpv");
+    veth_ = std::make_unique<VethPair>(testing::VethEnd{server_.get(), server_if_, "10.231.0.1/24", ""},
+                                       testing::VethEnd{client_.get(), "eth0", "10.231.0.2/24", ""});
+    ASSERT_EQ(Shell("bash " + kSource + "/scripts/make-demo-certs.sh " + dir_ + "/certs e2e-node"), 0);
+    std::ofstream(dir_ + "/listeners.py") << kListeners;
+
+    const std::string in_server = "--net=" + server_->Path();
+    listeners_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"nsenter", in_server, "python3", dir_ + "/listeners.py", "8080", "9090"},
+        dir_ + "/listeners.log");
+    control_plane_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"nsenter", in_server, kBuild + "/controlplane/rampart-cp", "serve", "--listen",
+                                 "127.0.0.1:7443", "--cert", dir_ + "/certs/server.crt", "--key",
+                                 dir_ + "/certs/server.key", "--client-ca", dir_ + "/certs/ca.crt", "--state-dir",
+                                 dir_ + "/cp", "--admin-socket", dir_ + "/cp-admin.sock"},
+        dir_ + "/cp.log");
+    StartAgent();
+    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ + "/cp-admin.sock"); }, 10s)) << Logs();
+    ASSERT_TRUE(WaitFor([&] { return Status().control_plane().state() == v1::CONNECTION_STATE_CONNECTED; }, 15s))
+        << Logs();
+  }
+
+  void TearDown() override {
+    agent_.reset();
+    control_plane_.reset();
+    listeners_.reset();
+    if (!pin_dir_.empty()) Shell("rm -rf " + pin_dir_);
+    veth_.reset();
+    client_.reset();
+    server_.reset();
+    if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  void StartAgent() {
+    agent_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"nsenter", "--net=" + server_->Path(), kBuild + "/agent/rampartd",
+                                 "--control-plane", "127.0.0.1:7443", "--server-name", "localhost", "--ca",
+                                 dir_ + "/certs/ca.crt", "--cert", dir_ + "/certs/node.crt", "--key",
+                                 dir_ + "/certs/node.key", "--node-name", "e2e-node", "--label", "role=web",
+                                 "--state-dir", dir_ + "/agent", "--socket", dir_ + "/agent.sock", "--pin-dir",
+                                 pin_dir_},
+        dir_ + "/agent.log");
+  }
+
+  std::string Logs() {
+    return "\n--- agent.log\n" + Capture("tail -20 " + dir_ + "/agent.log") + "--- cp.log\n" +
+           Capture("tail -20 " + dir_ + "/cp.log");
+  }
+
+  // `rampartctl status --json`, parsed; an empty status when the agent does not answer.
+  v1::AgentStatus Status() {
+    std::string json = Capture(kBuild + "/agent/rampartctl --socket " + dir_ + "/agent.sock status --json 2>/dev/null");
+    v1::AgentStatus status;
+    if (!google::protobuf::util::JsonStringToMessage(json, &status).ok()) return v1::AgentStatus();
+    return status;
+  }
+
+  std::string WritePolicy(const std::string& name, const std::string& interface, const std::string& allow) {
+    const std::string path = dir_ + "/" + name + ".yaml";
+    std::ofstream(path) << "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: " << name
+                        << "}\nspec:\n  nodeSelector: {role: web}\n  interfaces: [" << interface
+                        << "]\n  segmentation:\n    ingress:\n      default: deny\n      allow:\n" << allow;
+    return path;
+  }
+
+  int Apply(const std::string& path) {
+    return Shell(kBuild + "/controlplane/rampart-cp policy apply -f " + path + " --admin-socket " + dir_ +
+               "/cp-admin.sock");
+  }
+
+  bool WaitForVersion(uint64_t version) {
+    return WaitFor([&] { return Status().policy_version() == version; }, 15s);
+  }
+
+  // A real TCP connection from the client namespace; true when the server's greeting arrives.
+  bool Connects(int port) {
+    return Shell(client_->Exec() + "python3 -c \"import socket; s = socket.create_connection(('" + kServerIp + "', " +
+               std::to_string(port) + "), timeout=2); assert s.recv(6) == b'hello\\n'\" 2>/dev/null") == 0;
+  }
+
+  void SendUdp(int port, int count) {
+    ASSERT_EQ(Shell(client_->Exec() + "python3 -c \"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                    "for _ in range(" + std::to_string(count) + "): s.sendto(b'x' * 32, ('" + kServerIp +
+                  "', " + std::to_string(port) + "))\""),
+              0);
+  }
+
+  uint64_t RuleCount(const v1::AgentStatus& status, const std::string& rule) {
+    for (const auto& r : status.counters().by_rule()) {
+      if (r.rule() == rule) return r.packets();
+    }
+    return 0;
+  }
+
+  std::string dir_, pin_dir_, server_if_;
+  std::unique_ptr<NetNs> server_, client_;
+  std::unique_ptr<VethPair> veth_;
+  std::unique_ptr<ChildProcess> listeners_, control_plane_, agent_;
+};
+
+TEST_F(AllowlistEndToEnd, PushedPolicyAllowsOnePortDropsAnotherAndCountersAgree) {
+  ASSERT_TRUE(WaitFor([&] { return Connects(8080) && Connects(9090); }, 10s)) << "listeners never came up";
+
+  ASSERT_EQ(Apply(WritePolicy("web", server_if_,
+                              "        - {name: http, from: [10.231.0.0/24], ports: [\"tcp/8080\"]}\n")),
+            0);
+  ASSERT_TRUE(WaitForVersion(1)) << Logs();
+  v1::AgentStatus before = Status();
+  ASSERT_EQ(before.programs_size(), 1);
+  EXPECT_EQ(before.programs(0).interface(), server_if_);
+  EXPECT_EQ(before.programs(0).hook(), "xdp-generic");  // `auto` on a veth
+  EXPECT_NE(before.programs(0).program_id(), 0u);
+  EXPECT_EQ(before.control_plane().state(), v1::CONNECTION_STATE_CONNECTED);
+
+  EXPECT_TRUE(Connects(8080));
+  EXPECT_FALSE(Connects(9090));
+  SendUdp(5353, 7);
+
+  v1::AgentStatus after = Status();
+  // Every datagram to the unlisted UDP port was dropped and counted, plus the
+  // SYN (and its retransmissions) to 9090.
+  EXPECT_GE(after.counters().dropped_packets() - before.counters().dropped_packets(), 7u + 1u);
+  // The accepted connection's packets were allowed by the rule that names them.
+  const uint64_t allowed = after.counters().allowed_packets() - before.counters().allowed_packets();
+  EXPECT_GE(allowed, 3u);  // SYN, ACK, FIN at least
+  EXPECT_EQ(RuleCount(after, "http") - RuleCount(before, "http"), allowed);
+
+  // Exactness: with nothing else in flight, N datagrams move the drop counter by exactly N.
+  v1::AgentStatus quiet = Status();
+  SendUdp(5353, 25);
+  EXPECT_EQ(Status().counters().dropped_packets() - quiet.counters().dropped_packets(), 25u);
+}
+
+TEST_F(AllowlistEndToEnd, PolicyForAMissingInterfaceIsRefusedAndTheOldOneStays) {
+  ASSERT_TRUE(WaitFor([&] { return Connects(8080); }, 10s)) << "listeners never came up";
+  ASSERT_EQ(Apply(WritePolicy("web", server_if_,
+                              "        - {name: http, from: [10.231.0.0/24], ports: [\"tcp/8080\"]}\n")),
+            0);
+  ASSERT_TRUE(WaitForVersion(1)) << Logs();
+
+  // Version 2 opens 9090 but names an interface this node lacks: the agent NACKs it.
+  ASSERT_EQ(Apply(WritePolicy("web", "nosuchif0",
+                              "        - {name: http, from: [10.231.0.0/24], ports: [\"tcp/8080\", \"tcp/9090\"]}\n")),
+            0);
+  ASSERT_TRUE(WaitFor([&] { return !Status().last_policy_error().empty(); }, 10s)) << Logs();
+  v1::AgentStatus status = Status();
+  EXPECT_EQ(status.policy_version(), 1u);
+  EXPECT_NE(status.last_policy_error().find("spec.interfaces[0]: interface \"nosuchif0\" does not exist"),
+            std::string::npos)
+      << status.last_policy_error();
+  EXPECT_TRUE(Connects(8080));
+  EXPECT_FALSE(Connects(9090));  // nothing of version 2 was applied
+
+  // The control plane records the refusal against the node.
+  std::string nodes = Capture(kBuild + "/controlplane/rampart-cp nodes --json --admin-socket " + dir_ + "/cp-admin.sock");
+  EXPECT_NE(nodes.find("nosuchif0"), std::string::npos) << nodes;
+}
+
+TEST_F(AllowlistEndToEnd, AgentKilledHardKeepsEnforcingAndRestartsFromLastKnownGood) {
+  ASSERT_TRUE(WaitFor([&] { return Connects(8080); }, 10s)) << "listeners never came up";
+  ASSERT_EQ(Apply(WritePolicy("web", server_if_,
+                              "        - {name: http, from: [10.231.0.0/24], ports: [\"tcp/8080\"]}\n")),
+            0);
+  ASSERT_TRUE(WaitForVersion(1)) << Logs();
+
+  agent_->Kill9();
+  EXPECT_TRUE(Connects(8080));
+  EXPECT_FALSE(Connects(9090));  // the pinned program still drops
+
+  control_plane_->Stop();  // the restarted agent must not need it
+  StartAgent();
+  ASSERT_TRUE(WaitForVersion(1)) << Logs();
+  v1::AgentStatus status = Status();
+  EXPECT_EQ(status.policy_source(), "last-known-good");
+  EXPECT_NE(status.control_plane().state(), v1::CONNECTION_STATE_CONNECTED);
+  EXPECT_TRUE(Connects(8080));
+  EXPECT_FALSE(Connects(9090));
+}
+
+}  // namespace
+}  // namespace rampart

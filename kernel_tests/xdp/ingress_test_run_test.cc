@@ -1,0 +1,233 @@
+// The ingress XDP program under BPF_PROG_TEST_RUN: each row is a crafted
+// packet, the verdict it must get, and the counters that must move.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include <map>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "agent/datapath/bpffs.h"
+#include "agent/datapath/datapath.h"
+#include "agent/policy/compiler.h"
+#include "agent/policy/loader.h"
+#include "empty.skel.h"
+#include "ingress.skel.h"
+#include "kernel_tests/fixtures/kernel_env.h"
+#include "kernel_tests/fixtures/packet_builder.h"
+
+namespace rampart {
+namespace {
+
+using testing::PacketBuilder;
+
+constexpr char kPolicy[] = R"(
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: table}
+spec:
+  segmentation:
+    ingress:
+      default: deny
+      allow:
+        - name: web
+          from: [10.1.0.0/16, "2001:db8:1::/48"]
+          ports: ["tcp/443", "tcp/8443-8445"]
+        - name: dns
+          from: [10.0.0.0/8]
+          ports: ["udp/53"]
+        - name: ssh-admin
+          from: [10.1.2.3/32]
+          ports: ["tcp/22"]
+)";
+
+struct Row {
+  PacketBuilder packet;
+  int verdict;         // XDP_PASS or XDP_DROP
+  std::string reason;  // the reason counter that must move by one
+  std::string rule;    // the rule counter that must move by one, or ""
+};
+
+class IngressTestRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RAMPART_REQUIRE_KERNEL_OR_SKIP();
+    pin_dir_ = "/sys/fs/bpf/" + testing::UniqueName("rampart-t");
+    auto datapath = datapath::Datapath::Open({.pin_dir = pin_dir_, .hook = datapath::IngressHook::kAuto});
+    ASSERT_TRUE(datapath.ok()) << datapath.status();
+    datapath_ = std::move(*datapath);
+  }
+  void TearDown() override {
+    datapath_.reset();
+    if (!pin_dir_.empty()) (void)datapath::RemovePinDir(pin_dir_);
+  }
+
+  void Apply(const std::string& yaml, uint64_t version) {
+    auto policies = policy::ParsePolicyYaml(yaml, "table.yaml");
+    ASSERT_TRUE(policies.ok()) << policies.status();
+    v1::PolicyBundle bundle;
+    bundle.set_version(version);
+    for (auto& p : *policies) *bundle.add_policies() = p;
+    auto compiled = policy::CompilePolicy(bundle);
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    ASSERT_TRUE(datapath_->Apply(*compiled).ok());
+  }
+
+  std::map<std::string, uint64_t> Counters() {
+    auto counters = datapath_->ReadCounters();
+    EXPECT_TRUE(counters.ok()) << counters.status();
+    std::map<std::string, uint64_t> out;
+    for (const auto& r : counters->by_reason()) out["reason:" + r.reason()] = r.packets();
+    for (const auto& r : counters->by_rule()) out["rule:" + r.rule()] = r.packets();
+    return out;
+  }
+
+  int TestRun(const std::vector<uint8_t>& frame) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
+                .repeat = 1);
+    int err = bpf_prog_test_run_opts(datapath_->program().xdp_prog_fd(), &opts);
+    EXPECT_EQ(err, 0) << "bpf_prog_test_run_opts: " << strerror(errno);
+    return static_cast<int>(opts.retval);
+  }
+
+  void Check(const std::vector<Row>& rows) {
+    for (const Row& row : rows) {
+      SCOPED_TRACE(row.packet.Describe());
+      auto before = Counters();
+      EXPECT_EQ(TestRun(row.packet.Build()), row.verdict);
+      auto after = Counters();
+      for (const auto& [name, value] : after) {
+        uint64_t expected = before[name];
+        if (name == "reason:" + row.reason || (!row.rule.empty() && name == "rule:" + row.rule)) expected += 1;
+        EXPECT_EQ(value, expected) << name;
+      }
+    }
+  }
+
+  std::string pin_dir_;
+  std::unique_ptr<datapath::Datapath> datapath_;
+};
+
+TEST_F(IngressTestRun, AllowlistDecidesByPrefixProtocolAndPort) {
+  Apply(kPolicy, 7);
+  Check({
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 443), XDP_PASS, "allow_rule", "web"},
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 22), XDP_PASS, "allow_rule", "ssh-admin"},
+      {PacketBuilder::Tcp("10.1.9.9", "10.9.0.1", 22), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Udp("10.1.2.3", "10.9.0.1", 53), XDP_PASS, "allow_rule", "dns"},  // inherited from /8
+      {PacketBuilder::Udp("10.200.0.1", "10.9.0.1", 53), XDP_PASS, "allow_rule", "dns"},
+      {PacketBuilder::Tcp("10.200.0.1", "10.9.0.1", 443), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Tcp("192.0.2.1", "10.9.0.1", 443), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 8443), XDP_PASS, "allow_rule", "web"},
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 8445), XDP_PASS, "allow_rule", "web"},
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 8446), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Udp("10.1.2.3", "10.9.0.1", 443), XDP_DROP, "drop_default", ""},  // tcp rule, udp packet
+  });
+}
+
+TEST_F(IngressTestRun, Ipv6SourcesMatchIpv6PrefixesOnly) {
+  Apply(kPolicy, 8);
+  Check({
+      {PacketBuilder::Tcp("2001:db8:1::5", "2001:db8:9::1", 443), XDP_PASS, "allow_rule", "web"},
+      {PacketBuilder::Tcp("2001:db8:2::5", "2001:db8:9::1", 443), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Udp("2001:db8:1::5", "2001:db8:9::1", 53), XDP_DROP, "drop_default", ""},  // dns is IPv4
+      // An IPv4-mapped IPv6 source must not pose as the IPv4 peer 10.1.2.3.
+      {PacketBuilder::Tcp("::ffff:10.1.2.3", "2001:db8:9::1", 443), XDP_DROP, "drop_malformed", ""},
+  });
+}
+
+TEST_F(IngressTestRun, VlanTagsAndIpv6ExtensionHeadersAreWalked) {
+  Apply(kPolicy, 9);
+  Check({
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 443).Vlan(100), XDP_PASS, "allow_rule", "web"},
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 443).Vlan(100).Vlan(200), XDP_PASS, "allow_rule", "web"},
+      {PacketBuilder::Tcp("192.0.2.1", "10.9.0.1", 443).Vlan(100), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Tcp("2001:db8:1::5", "2001:db8:9::1", 443).Ipv6HopByHop().Ipv6DestOptions(2), XDP_PASS,
+       "allow_rule", "web"},
+      {PacketBuilder::Tcp("2001:db8:1::5", "2001:db8:9::1", 22).Ipv6HopByHop(), XDP_DROP, "drop_default", ""},
+  });
+}
+
+TEST_F(IngressTestRun, NonIpNeighbourDiscoveryMalformedAndFragments) {
+  Apply(kPolicy, 10);
+  Check({
+      {PacketBuilder::Arp(), XDP_PASS, "pass_not_ip", ""},
+      {PacketBuilder::Icmpv6("fe80::1", "ff02::1", 135), XDP_PASS, "pass_icmpv6_nd", ""},
+      {PacketBuilder::Icmpv6("2001:db8:2::5", "2001:db8:9::1", 128), XDP_DROP, "drop_default", ""},  // echo
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 443).TruncateTo(14 + 12), XDP_DROP, "drop_malformed", ""},
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 443).TruncateTo(14 + 20 + 2), XDP_DROP, "drop_malformed", ""},
+      // A later fragment has no ports: it passes when its source may reach some port of its protocol.
+      {PacketBuilder::Udp("10.1.2.3", "10.9.0.1", 53).LaterFragment(), XDP_PASS, "allow_rule", "dns"},
+      {PacketBuilder::Udp("192.0.2.1", "10.9.0.1", 53).LaterFragment(), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Tcp("2001:db8:1::5", "2001:db8:9::1", 443).LaterFragment(), XDP_PASS, "allow_rule", "web"},
+  });
+}
+
+TEST_F(IngressTestRun, DefaultAllowPassesWhatNoRuleNames) {
+  Apply(R"(
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: open}
+spec:
+  segmentation:
+    ingress:
+      default: allow
+      allow:
+        - {name: web, from: [10.1.0.0/16], ports: ["tcp/443"]}
+)",
+        11);
+  Check({
+      {PacketBuilder::Tcp("192.0.2.1", "10.9.0.1", 22), XDP_PASS, "allow_default", ""},
+      {PacketBuilder::Tcp("10.1.0.1", "10.9.0.1", 443), XDP_PASS, "allow_rule", "web"},
+  });
+}
+
+TEST_F(IngressTestRun, NewPolicyReplacesTheOldOneWhole) {
+  Apply(kPolicy, 12);
+  EXPECT_EQ(TestRun(PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 22).Build()), XDP_PASS);
+  Apply(R"(
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: narrow}
+spec:
+  segmentation:
+    ingress:
+      default: deny
+      allow:
+        - {name: only-dns, from: [10.0.0.0/8], ports: ["udp/53"]}
+)",
+        13);
+  EXPECT_EQ(*datapath_->ActiveVersion(), 13u);
+  EXPECT_EQ(TestRun(PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 22).Build()), XDP_DROP);  // ssh-admin is gone
+  EXPECT_EQ(TestRun(PacketBuilder::Udp("10.1.2.3", "10.9.0.1", 53).Build()), XDP_PASS);
+}
+
+TEST_F(IngressTestRun, ReopeningThePinsAdoptsThePolicyInForce) {
+  Apply(kPolicy, 14);
+  datapath_.reset();  // the agent exits; the pins keep the maps
+  auto reopened = datapath::Datapath::Open({.pin_dir = pin_dir_, .hook = datapath::IngressHook::kAuto});
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  datapath_ = std::move(*reopened);
+  EXPECT_EQ(*datapath_->ActiveVersion(), 14u);
+  EXPECT_EQ(TestRun(PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 443).Build()), XDP_PASS);
+  EXPECT_EQ(TestRun(PacketBuilder::Tcp("192.0.2.1", "10.9.0.1", 443).Build()), XDP_DROP);
+}
+
+// One test loads every BPF object, so a verifier regression fails loudly.
+TEST(BpfObjects, EveryObjectPassesTheVerifier) {
+  RAMPART_REQUIRE_KERNEL_OR_SKIP();
+  const std::string pins = "/sys/fs/bpf/" + testing::UniqueName("rampart-t");
+  ASSERT_TRUE(datapath::PreparePinDir(pins).ok());
+  auto ingress = datapath::IngressProgram::Load(pins);
+  EXPECT_TRUE(ingress.ok()) << ingress.status();
+  ingress->reset();
+  empty_bpf* empty = empty_bpf__open_and_load();
+  EXPECT_NE(empty, nullptr) << "empty.bpf.o: " << strerror(errno);
+  empty_bpf__destroy(empty);
+  (void)datapath::RemovePinDir(pins);
+}
+
+}  // namespace
+}  // namespace rampart
