@@ -68,7 +68,9 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
     errors.push_back(error);
   };
   for (const v1::Policy& policy : bundle.policies()) {
-    if (absl::Status st = policy::ValidatePolicy(policy); !st.ok()) fail(policy.metadata().name(), st);
+    absl::Status st = policy::ValidatePolicy(policy);
+    if (st.ok()) st = policy::ValidateEnforceable(policy);
+    if (!st.ok()) fail(policy.metadata().name(), st);
   }
   if (errors.empty()) {
     std::vector<v1::Policy> all(bundle.policies().begin(), bundle.policies().end());

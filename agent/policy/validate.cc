@@ -415,4 +415,16 @@ absl::Status ValidatePolicySet(const std::vector<v1::Policy>& policies, const st
   return absl::OkStatus();
 }
 
+absl::Status ValidateEnforceable(const v1::Policy& policy) {
+  const v1::SegmentationDirection& egress = policy.spec().segmentation().egress();
+  if (egress.allow_size() > 0 || egress.default_action() == v1::DEFAULT_ACTION_DENY) {
+    const std::string where =
+        policy.source().empty() ? rampart::StrCat("policy ", policy.metadata().name()) : policy.source();
+    return absl::InvalidArgumentError(rampart::StrCat(
+        where, ": spec.segmentation.egress: egress enforcement is not supported by this version of Rampart "
+               "(only ingress is enforced)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace rampart::policy

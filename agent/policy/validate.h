@@ -40,4 +40,9 @@ std::string Quote(std::string_view value);
 // the message are escaped, so the error is always a single line.
 absl::Status FieldError(std::string_view source, int line, std::string_view path, std::string_view message);
 
+// Refuses what validates but this version cannot enforce yet (egress rules),
+// so no policy promises protection that is not there. The control plane runs
+// it on validate and apply, the agent on every bundle.
+absl::Status ValidateEnforceable(const v1::Policy& policy);
+
 }  // namespace rampart::policy

@@ -452,5 +452,32 @@ TEST(FieldPathTest, FieldErrorIsAlwaysOneLine) {
   EXPECT_EQ(FieldError("a.yaml", 2, "", "m").message(), "a.yaml:2: m");
 }
 
+// Egress rules validate, but until TC egress exists they are refused as not
+// enforceable rather than accepted and silently ignored.
+TEST(ValidateEnforceableTest, EgressRulesAreRefusedUntilEgressIsEnforced) {
+  v1::Policy policy = Valid();
+  ASSERT_GT(policy.spec().segmentation().egress().allow_size(), 0);
+  absl::Status status = ValidateEnforceable(policy);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(std::string(status.message()).find("spec.segmentation.egress: egress enforcement is not supported"),
+            std::string::npos)
+      << status;
+}
+
+TEST(ValidateEnforceableTest, IngressOnlyPolicyIsEnforceable) {
+  v1::Policy policy = Valid();
+  policy.mutable_spec()->mutable_segmentation()->clear_egress();
+  EXPECT_TRUE(ValidateEnforceable(policy).ok());
+}
+
+TEST(ValidateEnforceableTest, EgressDefaultDenyAloneIsRefused) {
+  v1::Policy policy = Valid();
+  policy.mutable_spec()->mutable_segmentation()->mutable_egress()->clear_allow();
+  policy.mutable_spec()->mutable_segmentation()->mutable_egress()->set_default_action(v1::DEFAULT_ACTION_DENY);
+  EXPECT_FALSE(ValidateEnforceable(policy).ok());
+  policy.mutable_spec()->mutable_segmentation()->mutable_egress()->set_default_action(v1::DEFAULT_ACTION_ALLOW);
+  EXPECT_TRUE(ValidateEnforceable(policy).ok());
+}
+
 }  // namespace
 }  // namespace rampart::policy
