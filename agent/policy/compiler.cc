@@ -79,17 +79,16 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::PolicyBundle& bundle, con
         break;
       }
     }
-    if (full.size() > capacity.max_rules_per_prefix) {
+    if (full.size() > std::min<size_t>(capacity.max_rules_per_prefix, RP_RULESET_MAX_RULES)) {
       return absl::ResourceExhaustedError(rampart::StrCat("policy does not fit the datapath maps: source prefix ",
                                                        prefix.ToString(), " reaches ", full.size(),
                                                        " port rules, a prefix can reach at most ",
-                                                       capacity.max_rules_per_prefix));
+                                                       std::min<size_t>(capacity.max_rules_per_prefix,
+                                                                        RP_RULESET_MAX_RULES)));
     }
     auto [it, inserted] = ruleset_index.try_emplace(full, static_cast<uint32_t>(ruleset_index.size()));
-    if (inserted) {
-      if (ruleset_index.size() > capacity.max_rulesets) {
-        return TooBig("distinct port-rule sets", ruleset_index.size(), capacity.max_rulesets);
-      }
+    // Past the limit keep counting, so the error can say how many the bundle needs.
+    if (inserted && ruleset_index.size() <= capacity.max_rulesets) {
       rp_ruleset set{};
       for (const auto& [proto, first, last, rule_id] : full) {
         set.rules[set.count++] = rp_port_rule{.port_first = first, .port_last = last, .proto = proto, .pad = {},
@@ -99,6 +98,9 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::PolicyBundle& bundle, con
     }
     out.ingress.prefixes.emplace_back(prefix, it->second);
     stack.emplace_back(prefix, std::move(full));
+  }
+  if (ruleset_index.size() > capacity.max_rulesets) {
+    return TooBig("distinct port-rule sets", ruleset_index.size(), capacity.max_rulesets);
   }
   return out;
 }

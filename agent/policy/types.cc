@@ -52,6 +52,14 @@ absl::StatusOr<IpPrefix> IpPrefix::Parse(std::string_view text) {
   } else if (inet_pton(AF_INET6, addr_str.c_str(), &v6) == 1) {
     std::memcpy(prefix.addr.data(), &v6, 16);
     family_max = 128;
+    // The datapath keeps IPv4 in ::ffff:0:0/96 and drops IPv6 packets from
+    // it, so a prefix there could only ever match IPv4: make the operator say so.
+    IpPrefix inside = prefix;
+    inside.mapped_len = 128;
+    if (Ipv4MappedBlock().Contains(inside)) {
+      return absl::InvalidArgumentError(rampart::StrCat("bad CIDR \"", text,
+                                                        "\": an IPv4-mapped IPv6 prefix; write it as an IPv4 prefix"));
+    }
   } else {
     return absl::InvalidArgumentError(rampart::StrCat("bad CIDR \"", text, "\": not an IPv4 or IPv6 address"));
   }

@@ -29,6 +29,10 @@ std::string FileStore::VersionPath(uint64_t version) const {
 
 absl::StatusOr<v1::PolicyVersion> FileStore::Current() {
   std::lock_guard lock(mu_);
+  return CurrentLocked();
+}
+
+absl::StatusOr<v1::PolicyVersion> FileStore::CurrentLocked() {
   uint64_t newest = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
@@ -50,9 +54,9 @@ absl::StatusOr<v1::PolicyVersion> FileStore::Current() {
 
 absl::StatusOr<v1::PolicyVersion> FileStore::Append(const std::vector<v1::Policy>& policies,
                                                     const std::string& author, const std::string& message) {
-  auto current = Current();
+  std::lock_guard lock(mu_);  // read-then-write: one Append at a time
+  auto current = CurrentLocked();
   if (!current.ok()) return current.status();
-  std::lock_guard lock(mu_);
   v1::PolicyVersion next;
   next.set_version(current->version() + 1);
   for (const auto& p : policies) *next.add_policies() = p;

@@ -22,6 +22,7 @@ class FileStore final : public PolicyStore {
  private:
   explicit FileStore(std::string dir) : dir_(std::move(dir)) {}
   std::string VersionPath(uint64_t version) const;
+  absl::StatusOr<v1::PolicyVersion> CurrentLocked();
 
   const std::string dir_;
   std::mutex mu_;

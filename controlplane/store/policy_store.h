@@ -1,5 +1,6 @@
 // Where the control plane keeps versioned policy sets. Every implementation
-// passes tests/controlplane/policy_store_test.cc.
+// passes the PolicyStoreContract suite (tests/controlplane/file_store_test.cc).
+// Implementations are thread-safe; Append is atomic (read newest, write next).
 #pragma once
 
 #include <string>

@@ -3,11 +3,11 @@
 // running datapath of the previous release hold. A change here is an ABI
 // change: give the affected pinned map a new version suffix, and never reuse a
 // reason code.
-#include "rampart/abi.h"
-
 #include <gtest/gtest.h>
 
 #include <cstddef>
+
+#include "rampart/abi.h"
 
 namespace {
 

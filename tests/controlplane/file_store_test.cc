@@ -15,7 +15,9 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/common/strings.h"
@@ -56,6 +58,9 @@ struct StoreFactory {
   std::string name;
   std::function<absl::StatusOr<std::unique_ptr<PolicyStore>>(const std::string& location)> open;
 };
+
+// Test names and failures show the store by name.
+void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
 v1::Policy MakePolicy(const std::string& name, const std::string& port) {
   v1::Policy policy;
@@ -160,8 +165,8 @@ TEST_P(PolicyStoreContract, CurrentIsTheNewestVersion) {
 }
 
 TEST_P(PolicyStoreContract, VersionsAreOrderedAsNumbersPastNine) {
-  for (int i = 1; i <= 12; ++i) MustAppend({MakePolicy("web", rampart::StrCat("tcp/", 1000 + i))}, "alice",
-                                           rampart::StrCat("change ", i));
+  for (int i = 1; i <= 12; ++i)
+    MustAppend({MakePolicy("web", rampart::StrCat("tcp/", 1000 + i))}, "alice", rampart::StrCat("change ", i));
 
   v1::PolicyVersion current = MustCurrent(*store_);
 
@@ -207,16 +212,15 @@ TEST_P(PolicyStoreContract, VersionsContinueAfterARestart) {
   EXPECT_EQ(appended->version(), 3u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Stores, PolicyStoreContract,
-    ::testing::Values(StoreFactory{
-        "FileStore",
-        [](const std::string& location) -> absl::StatusOr<std::unique_ptr<PolicyStore>> {
-          auto store = FileStore::Open(location + "/policies");
-          if (!store.ok()) return store.status();
-          return std::unique_ptr<PolicyStore>(*std::move(store));
-        }}),
-    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, PolicyStoreContract,
+                         ::testing::Values(StoreFactory{
+                             "FileStore",
+                             [](const std::string& location) -> absl::StatusOr<std::unique_ptr<PolicyStore>> {
+                               auto store = FileStore::Open(location + "/policies");
+                               if (!store.ok()) return store.status();
+                               return std::unique_ptr<PolicyStore>(*std::move(store));
+                             }}),
+                         [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 // --- FileStore specifics ---
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace rampart::cp {
@@ -38,7 +39,8 @@ std::vector<std::string> Names(const v1::PolicyBundle& bundle) {
 
 // The state Nodes() lists for `name`; a test failure when it is not listed.
 v1::NodeState NodeState(const Fleet& fleet, const std::string& name) {
-  for (const v1::NodeState& node : fleet.Nodes().nodes()) {
+  const v1::ListNodesReply reply = fleet.Nodes();
+  for (const v1::NodeState& node : reply.nodes()) {
     if (node.name() == name) return node;
   }
   ADD_FAILURE() << "node " << name << " is not listed";

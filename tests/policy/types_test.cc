@@ -72,15 +72,19 @@ TEST(IpPrefixTest, Ipv4DefaultRouteIsTheWholeMappedBlock) {
   EXPECT_EQ(any4.mapped_len, Ipv4MappedBlock().mapped_len);
 }
 
-TEST(IpPrefixTest, Ipv4MappedIpv6SpellingNamesTheSameAddressesAsIpv4) {
-  IpPrefix mapped = MustParsePrefix("::ffff:10.0.0.0/104");
-  IpPrefix v4 = MustParsePrefix("10.0.0.0/8");
-  EXPECT_FALSE(mapped.ipv4);
-  EXPECT_EQ(mapped.addr, v4.addr);
-  EXPECT_EQ(mapped.mapped_len, v4.mapped_len);
-  EXPECT_TRUE(mapped.Contains(v4));
-  EXPECT_TRUE(v4.Contains(mapped));
-  EXPECT_EQ(mapped.ToString(), "::ffff:10.0.0.0/104");
+// IPv4 lives in ::ffff:0:0/96 in the datapath, which drops IPv6 packets from
+// that block: an IPv6 prefix there could only match IPv4, so it must be spelled as IPv4.
+TEST(IpPrefixTest, RefusesIpv4MappedIpv6Prefixes) {
+  EXPECT_EQ(PrefixError("::ffff:10.0.0.0/104"),
+            R"(bad CIDR "::ffff:10.0.0.0/104": an IPv4-mapped IPv6 prefix; write it as an IPv4 prefix)");
+  EXPECT_NE(PrefixError("::ffff:0:0/96"), "");
+  EXPECT_NE(PrefixError("::ffff:1.2.3.4"), "");
+}
+
+TEST(IpPrefixTest, PrefixesThatCoverTheMappedBlockAreStillIpv6) {
+  IpPrefix all = MustParsePrefix("::/0");
+  EXPECT_FALSE(all.ipv4);
+  EXPECT_TRUE(all.Contains(Ipv4MappedBlock()));
 }
 
 TEST(IpPrefixTest, RefusesAnInvalidIpv4Address) {
