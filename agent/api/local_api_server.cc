@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 
 #include <grpcpp/grpcpp.h>
 
@@ -12,29 +15,90 @@
 #include "rampart/v1/agent_api.grpc.pb.h"
 
 namespace rampart::api {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+// Events a slow watcher has not taken yet; beyond this the oldest are dropped
+// (and counted in the stream) rather than blocking the reader thread.
+constexpr size_t kWatchQueue = 4096;
+
+}  // namespace
 
 class LocalApiServer::Service final : public v1::AgentApi::Service {
  public:
-  explicit Service(AgentApiProviders providers) : providers_(std::move(providers)) {}
+  explicit Service(AgentApiBackend& backend) : backend_(backend) {}
 
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*, v1::AgentStatus* reply) override {
-    *reply = providers_.status();
+    *reply = backend_.Status();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status WatchDrops(grpc::ServerContext* context, const v1::WatchDropsRequest*,
+                          grpc::ServerWriter<v1::DropEvent>* writer) override {
+    std::mutex mu;
+    std::condition_variable ready;
+    std::deque<v1::DropEvent> queue;
+    int token = backend_.SubscribeDrops([&](const v1::DropEvent& event) {
+      std::lock_guard lock(mu);
+      if (queue.size() >= kWatchQueue) queue.pop_front();
+      queue.push_back(event);
+      ready.notify_one();
+    });
+    while (!context->IsCancelled()) {
+      std::unique_lock lock(mu);
+      ready.wait_for(lock, std::chrono::milliseconds(200), [&] { return !queue.empty(); });
+      std::deque<v1::DropEvent> batch;
+      batch.swap(queue);
+      lock.unlock();
+      bool ok = true;
+      for (const auto& event : batch) ok = ok && writer->Write(event);
+      if (!ok) break;
+    }
+    backend_.UnsubscribeDrops(token);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListFlows(grpc::ServerContext*, const v1::ListFlowsRequest* request, v1::ListFlowsReply* reply) override {
+    auto flows = backend_.ListFlows(*request);
+    if (!flows.ok()) return ToGrpc(flows.status());
+    *reply = *flows;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Block(grpc::ServerContext*, const v1::BlockRequest* request, v1::BlockReply*) override {
+    return ToGrpc(backend_.Block(*request));
+  }
+
+  grpc::Status Unblock(grpc::ServerContext*, const v1::UnblockRequest* request, v1::UnblockReply* reply) override {
+    auto removed = backend_.Unblock(*request);
+    if (!removed.ok()) return ToGrpc(removed.status());
+    reply->set_removed(*removed);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListBlocks(grpc::ServerContext*, const v1::ListBlocksRequest*, v1::ListBlocksReply* reply) override {
+    auto blocks = backend_.ListBlocks();
+    if (!blocks.ok()) return ToGrpc(blocks.status());
+    *reply = *blocks;
     return grpc::Status::OK;
   }
 
  private:
-  AgentApiProviders providers_;
+  AgentApiBackend& backend_;
 };
 
 absl::StatusOr<std::unique_ptr<LocalApiServer>> LocalApiServer::Start(const std::string& socket_path,
-                                                                      AgentApiProviders providers) {
+                                                                      AgentApiBackend& backend) {
   const std::string dir = std::filesystem::path(socket_path).parent_path();
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError(errno, "create socket directory " + dir);
   if (unlink(socket_path.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "remove stale " + socket_path);
 
   std::unique_ptr<LocalApiServer> server(new LocalApiServer());
   server->socket_path_ = socket_path;
-  server->service_ = std::make_unique<Service>(std::move(providers));
+  server->service_ = std::make_unique<Service>(backend);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
   builder.RegisterService(server->service_.get());
@@ -48,7 +112,7 @@ absl::StatusOr<std::unique_ptr<LocalApiServer>> LocalApiServer::Start(const std:
 }
 
 LocalApiServer::~LocalApiServer() {
-  if (server_) server_->Shutdown();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   unlink(socket_path_.c_str());
 }
 

@@ -17,15 +17,24 @@ namespace rampart::api {
 
 inline constexpr char kDefaultAgentSocket[] = "/run/rampart/agent.sock";
 
-// Everything the API serves comes from these providers, called on gRPC threads.
-struct AgentApiProviders {
-  std::function<v1::AgentStatus()> status;
+// What the API serves, implemented by the agent; called on gRPC threads.
+class AgentApiBackend {
+ public:
+  virtual ~AgentApiBackend() = default;
+  virtual v1::AgentStatus Status() = 0;
+  // The subscriber runs on the event reader's thread and must not block.
+  virtual int SubscribeDrops(std::function<void(const v1::DropEvent&)> subscriber) = 0;
+  virtual void UnsubscribeDrops(int token) = 0;
+  virtual absl::StatusOr<v1::ListFlowsReply> ListFlows(const v1::ListFlowsRequest& request) = 0;
+  virtual absl::Status Block(const v1::BlockRequest& request) = 0;
+  virtual absl::StatusOr<bool> Unblock(const v1::UnblockRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListBlocksReply> ListBlocks() = 0;
 };
 
 class LocalApiServer {
  public:
   static absl::StatusOr<std::unique_ptr<LocalApiServer>> Start(const std::string& socket_path,
-                                                               AgentApiProviders providers);
+                                                               AgentApiBackend& backend);
   ~LocalApiServer();
 
  private:

@@ -1,5 +1,7 @@
 // rampartctl: inspect the local agent over its root-only unix socket.
-// Exit codes: 0 success, 1 the agent could not answer, 2 bad usage.
+// Exit codes: 0 success, 1 the agent could not answer or refused, 2 bad usage.
+#include <signal.h>
+
 #include <grpcpp/grpcpp.h>
 
 #include <boost/program_options.hpp>
@@ -10,35 +12,66 @@
 #include "rampart/v1/agent_api.grpc.pb.h"
 
 namespace po = boost::program_options;
+namespace v1 = rampart::v1;
 
 namespace {
 
-constexpr int kExitUnavailable = 1;
+constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
 const char kUsage[] =
-    "usage: rampartctl [--socket PATH] COMMAND [--json]\n"
+    "usage: rampartctl [--socket PATH] COMMAND [ARGS] [--json]\n"
     "\n"
     "commands:\n"
-    "  status    attached programs, policy version, control-plane connection, packet counters\n"
+    "  status                      programs and hooks per device, policy version, control plane, counters\n"
+    "  flows [--sample-ms N] [--limit N]\n"
+    "                              rate-limited sources and flows, by rate (read from the token buckets)\n"
+    "  drops --follow              live drop events with their reason and rule\n"
+    "  block add ADDRESS [--ttl SECONDS]\n"
+    "  block del ADDRESS\n"
+    "  block list                  the dynamic blocklist\n"
     "\n"
     "options:\n";
+
+grpc::Status Unavailable(const grpc::Status& status) { return status; }
+
+int Fail(const std::string& socket, const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::cerr << "rampartctl: agent at " << socket << " did not answer: " << status.error_message() << "\n";
+  } else {
+    std::cerr << "rampartctl: " << status.error_message() << "\n";
+  }
+  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed;
+}
+
+std::unique_ptr<grpc::ClientContext> Deadline(int seconds) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string socket, command;
+  std::string socket;
+  std::vector<std::string> words;
+  uint32_t sample_ms = 1000, limit = 20;
+  double ttl = 0;
   po::options_description flags;
   flags.add_options()
       ("help,h", "show this help")
       ("socket", po::value(&socket)->default_value("/run/rampart/agent.sock"), "the agent's local API socket")
-      ("json", "print JSON instead of a table");
+      ("json", "print JSON (one object per line for streams)")
+      ("follow,f", "keep printing events as they come (drops)")
+      ("sample-ms", po::value(&sample_ms)->default_value(1000), "flows: sampling interval")
+      ("limit", po::value(&limit)->default_value(20), "flows: at most this many rows")
+      ("ttl", po::value(&ttl)->default_value(0), "block add: seconds until the entry expires (0: never)");
   po::options_description hidden;
-  hidden.add_options()("command", po::value(&command));
+  hidden.add_options()("words", po::value(&words)->composing());
   po::options_description all;
   all.add(flags).add(hidden);
   po::positional_options_description positional;
-  positional.add("command", 1);
+  positional.add("words", -1);
   po::variables_map vars;
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vars);
@@ -47,29 +80,81 @@ int main(int argc, char** argv) {
     std::cerr << "rampartctl: " << e.what() << "\n";
     return kExitUsage;
   }
-  if (vars.count("help") || command.empty()) {
+  if (vars.count("help") || words.empty()) {
     std::cout << kUsage << flags;
-    return command.empty() && !vars.count("help") ? kExitUsage : 0;
+    return words.empty() && !vars.count("help") ? kExitUsage : 0;
   }
-  if (command != "status") {
-    std::cerr << "rampartctl: unknown command \"" << command << "\" (try rampartctl --help)\n";
-    return kExitUsage;
-  }
+  const bool json = vars.count("json") > 0;
+  const std::string& command = words[0];
+  auto stub = v1::AgentApi::NewStub(grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
 
-  auto channel = grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());
-  auto stub = rampart::v1::AgentApi::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  rampart::v1::AgentStatus status;
-  grpc::Status rpc = stub->GetStatus(&context, rampart::v1::GetStatusRequest(), &status);
-  if (!rpc.ok()) {
-    std::cerr << "rampartctl: agent at " << socket << " did not answer: " << rpc.error_message() << "\n";
-    return kExitUnavailable;
+  if (command == "status" && words.size() == 1) {
+    v1::AgentStatus status;
+    grpc::Status rpc = stub->GetStatus(Deadline(5).get(), v1::GetStatusRequest(), &status);
+    if (!rpc.ok()) return Fail(socket, rpc);
+    std::cout << (json ? rampart::cli::RenderJson(status) + "\n" : rampart::cli::RenderStatus(status));
+    return 0;
   }
-  if (vars.count("json")) {
-    std::cout << rampart::cli::RenderJson(status) << "\n";
-  } else {
-    std::cout << rampart::cli::RenderStatus(status);
+  if (command == "flows" && words.size() == 1) {
+    v1::ListFlowsRequest request;
+    request.set_sample_ms(sample_ms);
+    request.set_limit(limit);
+    v1::ListFlowsReply reply;
+    grpc::Status rpc = stub->ListFlows(Deadline(15).get(), request, &reply);
+    if (!rpc.ok()) return Fail(socket, rpc);
+    std::cout << (json ? rampart::cli::RenderJson(reply) + "\n" : rampart::cli::RenderFlows(reply));
+    return 0;
   }
-  return 0;
+  if (command == "drops" && words.size() == 1) {
+    if (!vars.count("follow")) {
+      std::cerr << "rampartctl: drops needs --follow (drop totals are in rampartctl status)\n";
+      return kExitUsage;
+    }
+    grpc::ClientContext context;
+    auto reader = stub->WatchDrops(&context, v1::WatchDropsRequest());
+    v1::DropEvent event;
+    while (reader->Read(&event)) {
+      std::cout << (json ? rampart::cli::RenderJson(event) : rampart::cli::RenderDrop(event)) << std::endl;
+    }
+    grpc::Status rpc = reader->Finish();
+    if (!rpc.ok()) return Fail(socket, rpc);
+    return 0;
+  }
+  if (command == "block" && words.size() >= 2) {
+    const std::string& verb = words[1];
+    if (verb == "list" && words.size() == 2) {
+      v1::ListBlocksReply reply;
+      grpc::Status rpc = stub->ListBlocks(Deadline(5).get(), v1::ListBlocksRequest(), &reply);
+      if (!rpc.ok()) return Fail(socket, rpc);
+      std::cout << (json ? rampart::cli::RenderJson(reply) + "\n" : rampart::cli::RenderBlocks(reply));
+      return 0;
+    }
+    if (verb == "add" && words.size() == 3) {
+      if (ttl < 0) {
+        std::cerr << "rampartctl: --ttl " << ttl << ": must be 0 (never expires) or more\n";
+        return kExitUsage;
+      }
+      v1::BlockRequest request;
+      request.set_source(words[2]);
+      request.set_ttl_ms(static_cast<uint64_t>(ttl * 1000));
+      v1::BlockReply reply;
+      grpc::Status rpc = stub->Block(Deadline(5).get(), request, &reply);
+      if (!rpc.ok()) return Fail(socket, rpc);
+      std::cout << "blocked " << words[2] << (ttl > 0 ? " for " + std::to_string(ttl) + " s" : "") << "\n";
+      return 0;
+    }
+    if (verb == "del" && words.size() == 3) {
+      v1::UnblockRequest request;
+      request.set_source(words[2]);
+      v1::UnblockReply reply;
+      grpc::Status rpc = stub->Unblock(Deadline(5).get(), request, &reply);
+      if (!rpc.ok()) return Fail(socket, rpc);
+      std::cout << (reply.removed() ? "unblocked " : "not blocked: ") << words[2] << "\n";
+      return reply.removed() ? 0 : kExitFailed;
+    }
+  }
+  std::string line;
+  for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
+  std::cerr << "rampartctl: unknown command \"" << line << "\" (try rampartctl --help)\n";
+  return kExitUsage;
 }

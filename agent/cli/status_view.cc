@@ -55,30 +55,81 @@ std::string RenderStatus(const v1::AgentStatus& s) {
   if (!s.control_plane().last_error().empty() && s.control_plane().state() != v1::CONNECTION_STATE_CONNECTED) {
     out << "  last error:   " << s.control_plane().last_error() << "\n";
   }
+  for (const auto& w : s.policy_warnings()) out << "Warning:        " << w << "\n";
   out << "\nPrograms:\n";
   if (s.programs().empty()) {
     out << "  (none attached)\n";
   } else {
-    std::vector<std::vector<std::string>> rows = {{"INTERFACE", "HOOK", "PROGRAM", "PROG ID", "LINK ID"}};
+    std::vector<std::vector<std::string>> rows = {{"INTERFACE", "DIRECTION", "HOOK", "PROGRAM", "PROG ID", "LINK ID"}};
     for (const auto& p : s.programs()) {
-      rows.push_back({p.interface(), p.hook(), p.program(), rampart::StrCat(p.program_id()), rampart::StrCat(p.link_id())});
+      rows.push_back({p.interface(), p.direction(), p.hook(), p.program(), rampart::StrCat(p.program_id()),
+                      p.link_id() ? rampart::StrCat(p.link_id()) : "-"});
     }
     out << Table(rows);
   }
   out << "\nPackets:\n";
   out << Table({{"allowed", rampart::StrCat(s.counters().allowed_packets())},
                 {"dropped", rampart::StrCat(s.counters().dropped_packets())}});
-  std::vector<std::vector<std::string>> reasons = {{"REASON", "PACKETS"}};
+  std::vector<std::vector<std::string>> reasons = {{"DIRECTION", "REASON", "PACKETS"}};
   for (const auto& r : s.counters().by_reason()) {
-    if (r.packets() != 0) reasons.push_back({r.reason(), rampart::StrCat(r.packets())});
+    if (r.packets() != 0) reasons.push_back({r.direction(), r.reason(), rampart::StrCat(r.packets())});
   }
   if (reasons.size() > 1) out << "\n" << Table(reasons);
   if (!s.counters().by_rule().empty()) {
-    std::vector<std::vector<std::string>> rules = {{"POLICY", "RULE", "PACKETS"}};
-    for (const auto& r : s.counters().by_rule()) rules.push_back({r.policy(), r.rule(), rampart::StrCat(r.packets())});
+    std::vector<std::vector<std::string>> rules = {{"DIRECTION", "POLICY", "RULE", "PACKETS"}};
+    for (const auto& r : s.counters().by_rule()) {
+      rules.push_back({r.direction(), r.policy(), r.rule(), rampart::StrCat(r.packets())});
+    }
     out << "\n" << Table(rules);
   }
+  std::vector<std::vector<std::string>> errors = {{"KERNEL ERROR", "COUNT"}};
+  for (const auto& e : s.counters().errors()) {
+    if (e.count() != 0) errors.push_back({e.error(), rampart::StrCat(e.count())});
+  }
+  if (errors.size() > 1) out << "\n" << Table(errors);
   return out.str();
+}
+
+std::string RenderFlows(const v1::ListFlowsReply& reply) {
+  std::vector<std::vector<std::string>> rows = {
+      {"KEY", "LIMIT", "SOURCE", "DESTINATION", "PASS PPS", "PASS BPS", "DROP PPS", "DROPPED"}};
+  auto rate = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1f", v);
+    return std::string(buf);
+  };
+  for (const auto& f : reply.flows()) {
+    std::string src = f.source(), dst = "-";
+    if (f.key() == "flow") {
+      src = rampart::StrCat(f.protocol(), " ", f.source(), ":", f.source_port());
+      dst = rampart::StrCat(f.destination(), ":", f.destination_port());
+    }
+    rows.push_back({f.key(), f.limit(), src, dst, rate(f.packets_per_second()), rate(f.bytes_per_second()),
+                    rate(f.dropped_per_second()), rampart::StrCat(f.dropped_packets())});
+  }
+  return rampart::StrCat(Table(rows), "  (", reply.tracked(), " buckets tracked)\n");
+}
+
+std::string RenderDrop(const v1::DropEvent& e) {
+  const time_t seconds = static_cast<time_t>(e.unix_ns() / 1'000'000'000);
+  char when[32];
+  std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&seconds));
+  std::string line = rampart::StrCat(when, " ", e.interface(), " ", e.direction(), " ", e.reason());
+  if (!e.rule().empty()) line += rampart::StrCat(" (", e.rule(), ")");
+  return rampart::StrCat(line, " ", e.protocol(), " ", e.source(), ":", e.source_port(), " -> ", e.destination(), ":",
+                         e.destination_port());
+}
+
+std::string RenderBlocks(const v1::ListBlocksReply& reply) {
+  std::vector<std::vector<std::string>> rows = {{"KIND", "PEER", "EXPIRES IN"}};
+  for (const auto& b : reply.entries()) {
+    std::string peer = b.kind() == "source"
+                           ? b.source()
+                           : rampart::StrCat(b.protocol(), " ", b.source(), ":", b.source_port(), " -> ",
+                                             b.destination(), ":", b.destination_port());
+    rows.push_back({b.kind(), peer, b.remaining_ms() ? rampart::StrCat(b.remaining_ms() / 1000, " s") : "never"});
+  }
+  return Table(rows);
 }
 
 std::string RenderJson(const google::protobuf::Message& message) {

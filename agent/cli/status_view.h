@@ -1,4 +1,4 @@
-// Human-readable rendering of the agent's status for `rampartctl status`.
+// Human-readable rendering of rampartctl's replies: tables and one-line events.
 #pragma once
 
 #include <string>
@@ -8,6 +8,9 @@
 namespace rampart::cli {
 
 std::string RenderStatus(const v1::AgentStatus& status);
+std::string RenderFlows(const v1::ListFlowsReply& flows);
+std::string RenderDrop(const v1::DropEvent& event);  // one line
+std::string RenderBlocks(const v1::ListBlocksReply& blocks);
 
 // JSON with every field present (zeros included) and proto field names.
 std::string RenderJson(const google::protobuf::Message& message);

@@ -1,15 +1,46 @@
 #include "agent/daemon/agent.h"
 
+#include <net/if.h>
 #include <sys/stat.h>
+#include <time.h>
 
-#include "agent/common/strings.h"
 #include "agent/common/errors.h"
 #include "agent/common/logging.h"
+#include "agent/common/strings.h"
+#include "agent/datapath/cgroups.h"
+#include "agent/datapath/flows.h"
 #include "agent/policy/compiler.h"
 #include "agent/policy/node_checks.h"
 #include "agent/policy/validate.h"
 
 namespace rampart::agent {
+namespace {
+
+std::string ProtocolName(uint8_t proto) {
+  switch (proto) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 58: return "icmpv6";
+    case 1: return "icmp";
+  }
+  return std::to_string(proto);
+}
+
+// Scopes named by egress rules, resolved now: what the compiler would see.
+std::map<std::string, uint64_t> ResolveScopes(const v1::PolicyBundle& bundle) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& policy : bundle.policies()) {
+    for (const auto& rule : policy.spec().segmentation().egress().allow()) {
+      if (rule.unit().empty() && rule.cgroup().empty()) continue;
+      const std::string kind = rule.unit().empty() ? "cgroup" : "unit";
+      const std::string& name = rule.unit().empty() ? rule.cgroup() : rule.unit();
+      if (auto id = datapath::ResolveCgroup(kind, name)) out[kind + " " + name] = *id;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   auto log = Logger("agent");
@@ -24,6 +55,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   if (auto version = agent->datapath_->ActiveVersion(); version.ok() && *version != 0) {
     log->info("adopted pinned datapath state in {} (policy version {})", agent->options_.datapath.pin_dir, *version);
   }
+  auto drops = datapath::DropEventReader::Start(agent->datapath_->object().events_fd());
+  if (!drops.ok()) return drops.status();
+  agent->drops_ = std::move(*drops);
 
   // Enforce the last-known-good before anything else, so a restart with the
   // control plane down keeps the node protected.
@@ -35,7 +69,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
     for (const auto& e : errors) log->error("last-known-good policy version {} refused: {}", (*saved)->version(), e.message());
   }
 
-  auto api = api::LocalApiServer::Start(agent->options_.api_socket, {.status = [a = agent.get()] { return a->Status(); }});
+  auto api = api::LocalApiServer::Start(agent->options_.api_socket, *agent);
   if (!api.ok()) return api.status();
   agent->api_ = std::move(*api);
   log->info("local API on {}", agent->options_.api_socket);
@@ -50,12 +84,47 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
         });
     agent->control_plane_->Start();
   }
+  agent->housekeeping_ = std::thread([a = agent.get()] { a->Housekeeping(); });
   return agent;
 }
 
 Agent::~Agent() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (housekeeping_.joinable()) housekeeping_.join();
   if (control_plane_) control_plane_->Stop();
   api_.reset();
+  drops_.reset();
+}
+
+void Agent::Housekeeping() {
+  auto log = Logger("agent");
+  while (true) {
+    {
+      std::unique_lock lock(stop_mu_);
+      if (stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) return;
+    }
+    if (auto swept = datapath_->blocklist().Sweep(); !swept.ok()) {
+      log->warn("blocklist sweep: {}", MessageOf(swept.status()));
+    }
+    // A unit that started, stopped or restarted has a new cgroup id: recompile.
+    std::optional<v1::PolicyBundle> bundle;
+    std::string source;
+    {
+      std::lock_guard lock(mu_);
+      if (applied_bundle_ && ResolveScopes(*applied_bundle_) != resolved_scopes_) {
+        bundle = applied_bundle_;
+        source = policy_source_;
+      }
+    }
+    if (bundle) {
+      log->info("cgroups named by egress rules changed; reapplying policy version {}", bundle->version());
+      ApplyBundle(*bundle, source);
+    }
+  }
 }
 
 std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, const std::string& source) {
@@ -68,9 +137,7 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
     errors.push_back(error);
   };
   for (const v1::Policy& policy : bundle.policies()) {
-    absl::Status st = policy::ValidatePolicy(policy);
-    if (st.ok()) st = policy::ValidateEnforceable(policy);
-    if (!st.ok()) fail(policy.metadata().name(), st);
+    if (absl::Status st = policy::ValidatePolicy(policy); !st.ok()) fail(policy.metadata().name(), st);
   }
   if (errors.empty()) {
     std::vector<v1::Policy> all(bundle.policies().begin(), bundle.policies().end());
@@ -81,7 +148,7 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
   }
   std::optional<policy::CompiledPolicy> compiled;
   if (errors.empty()) {
-    auto result = policy::CompilePolicy(bundle);
+    auto result = policy::CompilePolicy(bundle, {}, datapath::ResolveCgroup);
     if (!result.ok()) {
       fail("", result.status());
     } else {
@@ -102,6 +169,9 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
   applied_version_ = bundle.version();
   policy_source_ = source;
   last_policy_error_.clear();
+  policy_warnings_ = compiled->warnings;
+  applied_bundle_ = bundle;
+  resolved_scopes_ = compiled->resolved_scopes;
   if (source != "last-known-good") {
     if (absl::Status st = lkg_.Save(bundle); !st.ok()) log->error("save last-known-good: {}", MessageOf(st));
   }
@@ -116,16 +186,22 @@ v1::AgentStatus Agent::Status() {
   } else {
     status.mutable_control_plane()->set_state(v1::CONNECTION_STATE_DISABLED);
   }
-  std::lock_guard lock(mu_);
-  status.set_policy_version(applied_version_);
-  status.set_policy_source(policy_source_);
-  status.set_last_policy_error(last_policy_error_);
+  {
+    std::lock_guard lock(mu_);
+    status.set_policy_version(applied_version_);
+    status.set_policy_source(policy_source_);
+    status.set_last_policy_error(last_policy_error_);
+    for (const auto& w : policy_warnings_) status.add_policy_warnings(w);
+  }
   for (const auto& a : datapath_->Attachments()) {
     auto* p = status.add_programs();
     p->set_interface(a.ifname);
     p->set_ifindex(a.ifindex);
-    p->set_hook(datapath::HookName(a.hook));
-    p->set_program(datapath_->program().xdp_prog_name());
+    p->set_direction(a.direction);
+    p->set_hook(a.hook);
+    p->set_program(a.direction == "egress" ? "rampart_tc_egress"
+                   : a.hook == "tc"        ? "rampart_tc_ingress"
+                                           : "rampart_xdp_ingress");
     p->set_program_id(a.program_id);
     p->set_link_id(a.link_id);
     p->set_pin(a.pin);
@@ -136,6 +212,104 @@ v1::AgentStatus Agent::Status() {
     Logger("agent")->warn("read counters: {}", MessageOf(counters.status()));
   }
   return status;
+}
+
+v1::DropEvent Agent::ToProto(const rp_drop_event& e) const {
+  // bpf_ktime_get_ns is CLOCK_MONOTONIC; shift it onto the wall clock.
+  timespec mono{}, wall{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &wall);
+  const int64_t offset = (wall.tv_sec - mono.tv_sec) * 1'000'000'000LL + (wall.tv_nsec - mono.tv_nsec);
+  v1::DropEvent out;
+  out.set_unix_ns(static_cast<int64_t>(e.timestamp_ns) + offset);
+  char name[IF_NAMESIZE] = {};
+  out.set_interface(if_indextoname(e.ifindex, name) ? name : std::to_string(e.ifindex));
+  out.set_direction(e.direction == RP_DIR_INGRESS ? "ingress" : "egress");
+  out.set_reason(datapath::ReasonName(e.reason));
+  if (e.reason == RP_REASON_DROP_RATE_LIMIT) out.set_rule(datapath_->RateLimitName(e.rule_id));
+  out.set_protocol(ProtocolName(e.proto));
+  datapath::Address src, dst;
+  std::copy(e.src, e.src + 16, src.begin());
+  std::copy(e.dst, e.dst + 16, dst.begin());
+  out.set_source(datapath::FormatAddress(src));
+  out.set_source_port(e.sport);
+  out.set_destination(datapath::FormatAddress(dst));
+  out.set_destination_port(e.dport);
+  return out;
+}
+
+int Agent::SubscribeDrops(std::function<void(const v1::DropEvent&)> subscriber) {
+  return drops_->Subscribe([this, subscriber = std::move(subscriber)](const rp_drop_event& e) { subscriber(ToProto(e)); });
+}
+
+void Agent::UnsubscribeDrops(int token) { drops_->Unsubscribe(token); }
+
+absl::StatusOr<v1::ListFlowsReply> Agent::ListFlows(const v1::ListFlowsRequest& request) {
+  const auto interval = std::chrono::milliseconds(request.sample_ms() ? std::min(request.sample_ms(), 10000u) : 1000);
+  size_t tracked = 0;
+  auto flows = datapath::TopFlows(datapath_->object().buckets_fd(), interval, request.limit() ? request.limit() : 20,
+                                  &tracked);
+  if (!flows.ok()) return flows.status();
+  v1::ListFlowsReply reply;
+  reply.set_tracked(static_cast<uint32_t>(tracked));
+  for (const auto& f : *flows) {
+    auto* out = reply.add_flows();
+    const bool per_flow = f.key.proto != 0;
+    out->set_key(per_flow ? "flow" : "source");
+    out->set_limit(datapath_->RateLimitName(f.key.limit_id));
+    datapath::Address src, dst;
+    std::copy(f.key.src, f.key.src + 16, src.begin());
+    std::copy(f.key.dst, f.key.dst + 16, dst.begin());
+    out->set_source(datapath::FormatAddress(src));
+    if (per_flow) {
+      out->set_protocol(ProtocolName(f.key.proto));
+      out->set_source_port(f.key.sport);
+      out->set_destination(datapath::FormatAddress(dst));
+      out->set_destination_port(f.key.dport);
+    }
+    out->set_packets_per_second(f.packets_per_second);
+    out->set_bytes_per_second(f.bytes_per_second);
+    out->set_dropped_per_second(f.dropped_per_second);
+    out->set_passed_packets(f.passed_packets);
+    out->set_dropped_packets(f.dropped_packets);
+  }
+  return reply;
+}
+
+absl::Status Agent::Block(const v1::BlockRequest& request) {
+  auto address = datapath::ParseAddress(request.source());
+  if (!address.ok()) return address.status();
+  RAMPART_RETURN_IF_ERROR(
+      datapath_->blocklist().BlockSource(*address, std::chrono::milliseconds(request.ttl_ms()), /*reason=*/0));
+  Logger("agent")->info("blocked {} for {}", request.source(),
+                        request.ttl_ms() ? rampart::StrCat(request.ttl_ms(), " ms") : std::string("ever"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Agent::Unblock(const v1::UnblockRequest& request) {
+  auto address = datapath::ParseAddress(request.source());
+  if (!address.ok()) return address.status();
+  return datapath_->blocklist().UnblockSource(*address);
+}
+
+absl::StatusOr<v1::ListBlocksReply> Agent::ListBlocks() {
+  auto entries = datapath_->blocklist().List();
+  if (!entries.ok()) return entries.status();
+  v1::ListBlocksReply reply;
+  for (const auto& e : *entries) {
+    auto* out = reply.add_entries();
+    out->set_kind(e.kind == RP_BLOCK_SOURCE ? "source" : "flow");
+    out->set_source(datapath::FormatAddress(e.flow.src));
+    if (e.kind == RP_BLOCK_FLOW) {
+      out->set_destination(datapath::FormatAddress(e.flow.dst));
+      out->set_protocol(ProtocolName(e.flow.proto));
+      out->set_source_port(e.flow.sport);
+      out->set_destination_port(e.flow.dport);
+    }
+    out->set_remaining_ms(static_cast<uint64_t>(e.remaining.count()));
+    out->set_reason(e.reason);
+  }
+  return reply;
 }
 
 }  // namespace rampart::agent

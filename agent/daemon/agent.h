@@ -1,18 +1,24 @@
 // rampartd's core: applies bundles (from the control plane or the
-// last-known-good file) to the datapath, serves the local API, and keeps the
-// control-plane stream. Bundle application is serialised by one mutex.
+// last-known-good file) to the datapath, serves the local API, keeps the
+// control-plane stream, and runs the datapath's housekeeping (blocklist
+// expiry, cgroup re-resolution) once a second.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/api/local_api_server.h"
 #include "agent/daemon/last_known_good.h"
 #include "agent/datapath/datapath.h"
+#include "agent/datapath/drop_events.h"
 #include "agent/sync/control_plane_client.h"
 
 namespace rampart::agent {
@@ -25,28 +31,48 @@ struct AgentOptions {
   std::optional<sync::ControlPlaneOptions> control_plane;  // nullopt: local only
 };
 
-class Agent {
+class Agent final : public api::AgentApiBackend {
  public:
   static absl::StatusOr<std::unique_ptr<Agent>> Start(AgentOptions options);
-  ~Agent();
+  ~Agent() override;
 
   // Validates, checks against this node, compiles and applies `bundle`, then
   // saves it as last-known-good. Returns the errors; nothing changes on error.
   std::vector<v1::PolicyError> ApplyBundle(const v1::PolicyBundle& bundle, const std::string& source);
-  v1::AgentStatus Status();
+
+  // api::AgentApiBackend
+  v1::AgentStatus Status() override;
+  int SubscribeDrops(std::function<void(const v1::DropEvent&)> subscriber) override;
+  void UnsubscribeDrops(int token) override;
+  absl::StatusOr<v1::ListFlowsReply> ListFlows(const v1::ListFlowsRequest& request) override;
+  absl::Status Block(const v1::BlockRequest& request) override;
+  absl::StatusOr<bool> Unblock(const v1::UnblockRequest& request) override;
+  absl::StatusOr<v1::ListBlocksReply> ListBlocks() override;
 
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)), lkg_(options_.state_dir) {}
+  void Housekeeping();
+  v1::DropEvent ToProto(const rp_drop_event& event) const;
 
   AgentOptions options_;
   LastKnownGood lkg_;
-  std::mutex mu_;  // guards datapath_ and the fields below
   std::unique_ptr<datapath::Datapath> datapath_;
+  std::unique_ptr<datapath::DropEventReader> drops_;
+
+  std::mutex mu_;  // serialises ApplyBundle; guards the fields below
   uint64_t applied_version_ = 0;
   std::string policy_source_;
   std::string last_policy_error_;
+  std::vector<std::string> policy_warnings_;
+  std::optional<v1::PolicyBundle> applied_bundle_;
+  std::map<std::string, uint64_t> resolved_scopes_;
+
   std::unique_ptr<api::LocalApiServer> api_;
   std::unique_ptr<sync::ControlPlaneClient> control_plane_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread housekeeping_;
 };
 
 }  // namespace rampart::agent

@@ -38,7 +38,15 @@ int main(int argc, char** argv) {
       ("state-dir", po::value(&options.state_dir)->default_value("/var/lib/rampart"), "state directory")
       ("pin-dir", po::value(&options.datapath.pin_dir)->default_value("/sys/fs/bpf/rampart"), "bpffs pin directory")
       ("socket", po::value(&options.api_socket)->default_value(rampart::api::kDefaultAgentSocket), "local API socket")
-      ("ingress-hook", po::value(&hook)->default_value("auto"), "auto | xdp-native | xdp-generic")
+      ("ingress-hook", po::value(&hook)->default_value("auto"), "auto | xdp-native | xdp-generic | tc")
+      ("drop-sample-rate", po::value(&options.datapath.drop_sample_rate)->default_value(1),
+       "send one drop event per N drops (0: none)")
+      ("bucket-entries", po::value(&options.datapath.sizes.bucket_entries)->default_value(131072),
+       "token buckets the rate limiter tracks (LRU)")
+      ("block-entries", po::value(&options.datapath.sizes.block_entries)->default_value(65536),
+       "blocklist capacity")
+      ("event-ring-bytes", po::value(&options.datapath.sizes.event_ring_bytes)->default_value(256 * 1024),
+       "drop-event ring buffer size (a power of two)")
       ("log-level", po::value(&log_level)->default_value("info"), "trace | debug | info | warn | error");
   po::variables_map vars;
   try {

@@ -21,7 +21,7 @@ absl::Status PreparePinDir(const std::string& pin_dir) {
       return ErrnoError(errno, "mount bpffs at /sys/fs/bpf");
     }
   }
-  for (const std::string& dir : {pin_dir, pin_dir + "/links"}) {
+  for (const std::string& dir : {pin_dir, pin_dir + "/links", pin_dir + "/tc"}) {
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError(errno, "create pin directory " + dir);
   }
   return absl::OkStatus();

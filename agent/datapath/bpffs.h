@@ -11,7 +11,7 @@ namespace rampart::datapath {
 inline constexpr char kDefaultPinDir[] = "/sys/fs/bpf/rampart";
 
 // Mounts bpffs at /sys/fs/bpf when nothing is mounted there, then creates
-// `pin_dir` (0700) and its links/ subdirectory.
+// `pin_dir` (0700) and its links/ and tc/ subdirectories.
 absl::Status PreparePinDir(const std::string& pin_dir);
 
 // Unpins everything under `pin_dir` and removes it. Only tests and

@@ -7,12 +7,34 @@
 
 #include <vector>
 
-#include "agent/common/strings.h"
 #include "agent/common/errors.h"
+#include "agent/common/strings.h"
 
 namespace rampart::datapath {
+namespace {
 
-absl::StatusOr<PolicyWriter> PolicyWriter::Create(const PolicyMapFds& fds) {
+template <typename Key>
+absl::Status DeleteKeys(int fd, const char* map, const std::function<bool(const Key&)>& stale) {
+  std::vector<Key> doomed;
+  Key key{}, next{};
+  void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (stale(next)) doomed.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) return ErrnoError(errno, rampart::StrCat("iterate map ", map));
+  for (const Key& k : doomed) {
+    if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) {
+      return ErrnoError(errno, rampart::StrCat("delete from map ", map));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PolicyWriter>> PolicyWriter::Create(const PolicyMapFds& fds) {
   int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rampart_grace_i", 4, 4, 1, nullptr);
   if (inner < 0) return ErrnoError(errno, "create grace-period inner map");
   LIBBPF_OPTS(bpf_map_create_opts, opts, .inner_map_fd = static_cast<__u32>(inner));
@@ -22,32 +44,35 @@ absl::StatusOr<PolicyWriter> PolicyWriter::Create(const PolicyMapFds& fds) {
     close(inner);
     return ErrnoError(err, "create grace-period map");
   }
-  return PolicyWriter(fds, outer, inner);
-}
-
-PolicyWriter::PolicyWriter(PolicyWriter&& other) noexcept { *this = std::move(other); }
-
-PolicyWriter& PolicyWriter::operator=(PolicyWriter&& other) noexcept {
-  if (this != &other) {
-    if (grace_outer_fd_ >= 0) close(grace_outer_fd_);
-    if (grace_inner_fd_ >= 0) close(grace_inner_fd_);
-    fds_ = other.fds_;
-    grace_outer_fd_ = std::exchange(other.grace_outer_fd_, -1);
-    grace_inner_fd_ = std::exchange(other.grace_inner_fd_, -1);
-  }
-  return *this;
+  return std::unique_ptr<PolicyWriter>(new PolicyWriter(fds, outer, inner));
 }
 
 PolicyWriter::~PolicyWriter() {
-  if (grace_outer_fd_ >= 0) close(grace_outer_fd_);
-  if (grace_inner_fd_ >= 0) close(grace_inner_fd_);
+  close(grace_outer_fd_);
+  close(grace_inner_fd_);
 }
 
-absl::StatusOr<uint32_t> PolicyWriter::ActiveGeneration() const {
+absl::StatusOr<rp_state> PolicyWriter::State() const {
   uint32_t zero = 0;
   rp_state state{};
   if (bpf_map_lookup_elem(fds_.state, &zero, &state) != 0) return ErrnoError(errno, "read map rampart_state");
-  return state.active_gen & 1;
+  return state;
+}
+
+absl::Status PolicyWriter::UpdateState(const std::function<void(rp_state&)>& change) {
+  std::lock_guard lock(mu_);
+  auto state = State();
+  if (!state.ok()) return state.status();
+  change(*state);
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(fds_.state, &zero, &*state, BPF_ANY) != 0) return ErrnoError(errno, "write map rampart_state");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> PolicyWriter::ActiveGeneration() const {
+  auto state = State();
+  if (!state.ok()) return state.status();
+  return state->active_gen & 1;
 }
 
 absl::StatusOr<uint64_t> PolicyWriter::ActiveVersion() const {
@@ -67,68 +92,82 @@ absl::Status PolicyWriter::WaitForRunningPrograms() const {
 }
 
 absl::Status PolicyWriter::ClearGeneration(uint32_t gen) const {
-  std::vector<rp_lpm_key> stale;
-  rp_lpm_key key{}, next{};
-  void* prev = nullptr;
-  while (bpf_map_get_next_key(fds_.lpm, prev, &next) == 0) {
-    if (next.gen == gen) stale.push_back(next);
-    key = next;
-    prev = &key;
-  }
-  if (errno != ENOENT) return ErrnoError(errno, "iterate map rampart_ing_lpm");
-  for (const rp_lpm_key& k : stale) {
-    if (bpf_map_delete_elem(fds_.lpm, &k) != 0 && errno != ENOENT) {
-      return ErrnoError(errno, "delete from map rampart_ing_lpm");
-    }
-  }
-  return absl::OkStatus();
+  auto of_gen = [gen](const auto& key) { return key.gen == gen; };
+  RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_lpm_key>(fds_.ingress_lpm, "rampart_ing_lpm", of_gen));
+  RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_lpm_key>(fds_.egress_lpm, "rampart_egr_lpm", of_gen));
+  return DeleteKeys<rp_confined_key>(fds_.confined, "rampart_confine", of_gen);
 }
 
 absl::Status PolicyWriter::Publish(const policy::CompiledPolicy& policy) {
-  auto active = ActiveGeneration();
-  if (!active.ok()) return active.status();
-  const uint32_t gen = *active ^ 1;
+  std::lock_guard lock(mu_);
+  auto state = State();
+  if (!state.ok()) return state.status();
+  const uint32_t gen = (state->active_gen & 1) ^ 1;
 
   // The inactive generation was active before the last flip; a program that
   // read the generation before that flip may still be using it.
   RAMPART_RETURN_IF_ERROR(WaitForRunningPrograms());
   RAMPART_RETURN_IF_ERROR(ClearGeneration(gen));
 
-  const auto& ingress = policy.ingress;
-  for (uint32_t i = 0; i < ingress.rulesets.size(); ++i) {
-    rp_ruleset set = ingress.rulesets[i];
-    for (uint32_t r = 0; r < set.count; ++r) set.rules[r].rule_id += gen * RP_MAX_RULES;
-    uint32_t index = gen * RP_MAX_RULESETS + i;
-    if (bpf_map_update_elem(fds_.rulesets, &index, &set, BPF_ANY) != 0) {
-      return ErrnoError(errno, rampart::StrCat("write ruleset ", i, " to map rampart_rsets"));
+  // Egress rulesets follow the ingress ones, egress rule ids the ingress ones.
+  const uint32_t ruleset_base[RP_DIRECTIONS] = {0, static_cast<uint32_t>(policy.ingress.rulesets.size())};
+  const uint32_t rule_base[RP_DIRECTIONS] = {0, static_cast<uint32_t>(policy.ingress.rules.size())};
+  const policy::CompiledDirection* dirs[RP_DIRECTIONS] = {&policy.ingress, &policy.egress};
+  const int lpm_fds[RP_DIRECTIONS] = {fds_.ingress_lpm, fds_.egress_lpm};
+  for (int dir = 0; dir < RP_DIRECTIONS; ++dir) {
+    const policy::CompiledDirection& compiled = *dirs[dir];
+    for (uint32_t i = 0; i < compiled.rulesets.size(); ++i) {
+      rp_ruleset set = compiled.rulesets[i];
+      for (uint32_t r = 0; r < set.count; ++r) set.rules[r].rule_id += gen * RP_MAX_RULES + rule_base[dir];
+      uint32_t index = gen * RP_MAX_RULESETS + ruleset_base[dir] + i;
+      if (bpf_map_update_elem(fds_.rulesets, &index, &set, BPF_ANY) != 0) {
+        return ErrnoError(errno, rampart::StrCat("write ruleset ", index, " to map rampart_rsets"));
+      }
+    }
+    for (const auto& [prefix, ruleset] : compiled.prefixes) {
+      rp_lpm_key key{.prefixlen = 32u + prefix.mapped_len, .gen = gen, .addr = {}};
+      std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
+      rp_lpm_value value{.ruleset = gen * RP_MAX_RULESETS + ruleset_base[dir] + ruleset};
+      if (bpf_map_update_elem(lpm_fds[dir], &key, &value, BPF_ANY) != 0) {
+        return ErrnoError(errno, rampart::StrCat("write prefix ", prefix.ToString(),
+                                                 dir == RP_DIR_INGRESS ? " to map rampart_ing_lpm"
+                                                                       : " to map rampart_egr_lpm"));
+      }
     }
   }
-  for (const auto& [prefix, ruleset] : ingress.prefixes) {
-    rp_lpm_key key{.prefixlen = 32u + prefix.mapped_len, .gen = gen, .addr = {}};
-    std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
-    rp_lpm_value value{.ruleset = gen * RP_MAX_RULESETS + ruleset};
-    if (bpf_map_update_elem(fds_.lpm, &key, &value, BPF_ANY) != 0) {
-      return ErrnoError(errno, rampart::StrCat("write prefix ", prefix.ToString(), " to map rampart_ing_lpm"));
+  for (uint64_t cgroup : policy.confined_cgroups) {
+    rp_confined_key key{.gen = gen, .pad = 0, .cgroup_id = cgroup};
+    uint32_t one = 1;
+    if (bpf_map_update_elem(fds_.confined, &key, &one, BPF_ANY) != 0) {
+      return ErrnoError(errno, rampart::StrCat("write cgroup ", cgroup, " to map rampart_confine"));
     }
   }
   const int cpus = libbpf_num_possible_cpus();
   if (cpus < 0) return ErrnoError(cpus, "count possible CPUs");
   std::vector<uint64_t> zeros(cpus, 0);
-  for (uint32_t r = 0; r < ingress.rules.size(); ++r) {
+  const size_t rules = policy.ingress.rules.size() + policy.egress.rules.size();
+  for (uint32_t r = 0; r < rules; ++r) {
     uint32_t index = gen * RP_MAX_RULES + r;
     if (bpf_map_update_elem(fds_.rule_counters, &index, zeros.data(), BPF_ANY) != 0) {
       return ErrnoError(errno, "reset counters in map rampart_rulecnt");
     }
   }
-  rp_gen_config config{.version = policy.version, .ingress_default = static_cast<uint8_t>(ingress.default_action),
-                       .pad = {}};
+  rp_gen_config config{};
+  config.version = policy.version;
+  config.ingress_default = static_cast<uint8_t>(policy.ingress.default_action);
+  config.egress_default = static_cast<uint8_t>(policy.egress.default_action);
+  config.rate_limit_count = static_cast<uint32_t>(policy.rate_limits.size());
+  for (size_t i = 0; i < policy.rate_limits.size() && i < RP_MAX_RATE_LIMITS; ++i) {
+    config.rate_limits[i] = policy.rate_limits[i].limit;
+    config.rate_limits[i].limit_id += gen * RP_MAX_RATE_LIMITS;
+  }
   if (bpf_map_update_elem(fds_.gen_config, &gen, &config, BPF_ANY) != 0) {
     return ErrnoError(errno, "write map rampart_gencfg");
   }
 
+  state->active_gen = gen;
   uint32_t zero = 0;
-  rp_state state{.active_gen = gen, .pad = 0};
-  if (bpf_map_update_elem(fds_.state, &zero, &state, BPF_ANY) != 0) {
+  if (bpf_map_update_elem(fds_.state, &zero, &*state, BPF_ANY) != 0) {
     return ErrnoError(errno, "flip generation in map rampart_state");
   }
   return absl::OkStatus();

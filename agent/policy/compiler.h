@@ -1,8 +1,12 @@
 // Compiles a policy bundle into the datapath's map entries (bpf/include/rampart/abi.h).
-// Pure: no kernel, no I/O; the datapath writer adds the generation offsets.
+// Pure: no kernel, no I/O (cgroups are resolved through an injected function);
+// the datapath writer adds the generation offsets.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,10 +20,12 @@ namespace rampart::policy {
 
 // How much one policy generation may hold. Defaults are the ABI's map sizes.
 struct DatapathCapacity {
-  size_t max_prefixes = RP_MAX_PREFIXES;
-  size_t max_rulesets = RP_MAX_RULESETS;
+  size_t max_prefixes = RP_MAX_PREFIXES;          // per direction
+  size_t max_rulesets = RP_MAX_RULESETS;          // both directions together
   size_t max_rules_per_prefix = RP_RULESET_MAX_RULES;
-  size_t max_rules = RP_MAX_RULES;
+  size_t max_rules = RP_MAX_RULES;                // both directions together
+  size_t max_rate_limits = RP_MAX_RATE_LIMITS;
+  size_t max_confined = RP_MAX_CONFINED;
 };
 
 // A named allow rule; its index is the rule id in rp_port_rule.rule_id.
@@ -29,27 +35,51 @@ struct RuleName {
   bool operator==(const RuleName&) const = default;
 };
 
-struct CompiledIngress {
+struct CompiledDirection {
   rp_action default_action = RP_ACTION_ALLOW;
-  // Source prefix -> index into `rulesets`. Each ruleset already holds the
-  // rules of every covering (shorter) prefix of the same family, so one
-  // longest-prefix lookup decides.
+  // Peer prefix (source on ingress, destination on egress) -> index into
+  // `rulesets`. Each ruleset already holds the rules of every covering
+  // (shorter) prefix of the same family, so one longest-prefix lookup decides.
   std::vector<std::pair<IpPrefix, uint32_t>> prefixes;
-  std::vector<rp_ruleset> rulesets;  // deduplicated
+  std::vector<rp_ruleset> rulesets;  // deduplicated; rule ids index `rules`
   std::vector<RuleName> rules;       // rule id -> name
+};
+
+// One port range of a rate limit; a limit with several ranges has several
+// entries sharing one limit_id (and so one set of buckets).
+struct CompiledRateLimit {
+  std::string policy;
+  std::string name;
+  rp_rate_limit limit{};  // limit_id indexes CompiledPolicy.rate_limit_names
 };
 
 struct CompiledPolicy {
   uint64_t version = 0;
   std::vector<std::string> interfaces;  // union over policies, sorted, unique
-  CompiledIngress ingress;
+  CompiledDirection ingress;
+  CompiledDirection egress;
+  std::vector<CompiledRateLimit> rate_limits;  // in match order; each takes one of RP_MAX_RATE_LIMITS slots
+  std::vector<std::string> rate_limit_names;   // limit id -> "policy/name"
+  std::vector<uint64_t> confined_cgroups;      // cgroups named by egress rules, sorted
+  // "unit payments.service" -> cgroup id, for every scope that resolved; the
+  // agent recompiles when a resolution changes (a restarted service).
+  std::map<std::string, uint64_t> resolved_scopes;
+  // Operator-visible notes, e.g. a unit with no cgroup on this node (its rules
+  // wait until it exists).
+  std::vector<std::string> warnings;
 };
 
+// Resolves an egress rule's scope ("unit", "payments.service") or
+// ("cgroup", "/system.slice/x") to a cgroup v2 id; nullopt when it does not
+// exist on this node.
+using CgroupResolver = std::function<std::optional<uint64_t>(const std::string& kind, const std::string& name)>;
+
 // Merges every policy of the bundle (the node's selection) into one node-wide
-// policy: rules are a union; the ingress default is deny when any policy says
-// deny. Refuses a bundle that does not fit `capacity`, naming the sizes, before
-// anything is written. Expects a validated bundle (ValidatePolicySet).
-absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::PolicyBundle& bundle,
-                                             const DatapathCapacity& capacity = {});
+// policy: rules are a union; each direction's default is deny when any policy
+// says deny; rate limits keep bundle order. Refuses a bundle that does not
+// fit `capacity`, naming the sizes, before anything is written. Expects a
+// validated bundle (ValidatePolicySet).
+absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::PolicyBundle& bundle, const DatapathCapacity& capacity = {},
+                                             const CgroupResolver& resolve = {});
 
 }  // namespace rampart::policy

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "agent/common/strings.h"
+#include "agent/policy/types.h"
 #include "agent/policy/validate.h"
 
 namespace rampart::policy {
@@ -195,9 +198,8 @@ class DocumentReader {
   }
 
   absl::Status Spec(const YAML::Node& node, const std::string& path, v1::PolicySpec& spec) {
-    auto fields = Fields(node, path, {"nodeSelector", "interfaces", "segmentation"},
-                         {{"rateLimits", "rateLimits is not supported by this version of Rampart"},
-                          {"inspection", "inspection is not supported by this version of Rampart"}});
+    auto fields = Fields(node, path, {"nodeSelector", "interfaces", "segmentation", "rateLimits"},
+                         {{"inspection", "inspection is not supported by this version of Rampart"}});
     if (!fields.ok()) return fields.status();
     for (const Field& f : *fields) {
       absl::Status s;
@@ -205,8 +207,10 @@ class DocumentReader {
         s = StringMap(f.value, f.path, spec.mutable_node_selector());
       } else if (f.key == "interfaces") {
         s = StringList(f.value, f.path, spec.mutable_interfaces());
-      } else {
+      } else if (f.key == "segmentation") {
         s = Segmentation(f.value, f.path, *spec.mutable_segmentation());
+      } else {
+        s = RateLimits(f.value, f.path, spec.mutable_rate_limits());
       }
       if (!s.ok()) return s;
     }
@@ -279,6 +283,112 @@ class DocumentReader {
       }
       if (!s.ok()) return s;
     }
+    return absl::OkStatus();
+  }
+
+  absl::Status RateLimits(const YAML::Node& node, const std::string& path,
+                          google::protobuf::RepeatedPtrField<v1::RateLimit>* out) {
+    if (node.IsNull()) return absl::OkStatus();
+    if (!node.IsSequence()) {
+      return Fail(path, rampart::StrCat("expected a list of rate limits, got ", Describe(node)));
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item_path = rampart::StrCat(path, "[", i, "]");
+      lines_[item_path] = LineOf(node[i]);
+      if (!node[i].IsMap()) {
+        return Fail(item_path, rampart::StrCat("expected a rate limit (a map), got ", Describe(node[i])));
+      }
+      if (auto s = RateLimit(node[i], item_path, *out->Add()); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // Ranges, names and the pairing of bursts with rates are validate.cc's; here
+  // only what the model cannot show: the spelling of numbers and explicit
+  // zeros (0 means absent in the model).
+  absl::Status RateLimit(const YAML::Node& node, const std::string& path, v1::RateLimit& limit) {
+    auto fields = Fields(node, path,
+                         {"name", "match", "key", "packetsPerSecond", "bytesPerSecond", "burst", "burstBytes"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s;
+      if (f.key == "name") {
+        s = String(f.value, f.path, limit.mutable_name());
+      } else if (f.key == "match") {
+        s = Match(f.value, f.path, *limit.mutable_match());
+      } else if (f.key == "key") {
+        std::string key;
+        s = String(f.value, f.path, &key);
+        if (s.ok() && key == "source") {
+          limit.set_key(v1::RATE_LIMIT_KEY_SOURCE);
+        } else if (s.ok() && key == "flow") {
+          limit.set_key(v1::RATE_LIMIT_KEY_FLOW);
+        } else if (s.ok() && !key.empty()) {
+          s = Fail(f.path, rampart::StrCat("bad key ", Quote(key), " (expected source or flow)"));
+        }
+      } else if (f.key == "packetsPerSecond") {
+        uint64_t value = 0;
+        s = Count(f.value, f.path, /*quantity=*/false, "no packet limit", value);
+        limit.set_packets_per_second(value);
+      } else if (f.key == "bytesPerSecond") {
+        uint64_t value = 0;
+        s = Count(f.value, f.path, /*quantity=*/true, "no byte limit", value);
+        limit.set_bytes_per_second(value);
+      } else if (f.key == "burst") {
+        uint64_t value = 0;
+        s = Count(f.value, f.path, /*quantity=*/false, "one second's worth of packetsPerSecond", value);
+        limit.set_burst(value);
+      } else {
+        uint64_t value = 0;
+        s = Count(f.value, f.path, /*quantity=*/true, "one second's worth of bytesPerSecond", value);
+        limit.set_burst_bytes(value);
+      }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Match(const YAML::Node& node, const std::string& path, v1::RateLimitMatch& match) {
+    auto fields = Fields(node, path, {"ports"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      if (auto s = StringList(f.value, f.path, match.mutable_ports()); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // A positive whole number: plain digits, or with `quantity` also digits and a
+  // unit (ParseQuantity: 10Mi, 500K). A null value reads as absent (0); an
+  // explicit 0 is refused, since the model would read it as absent, with what
+  // leaving the field out means (`absent`).
+  absl::Status Count(const YAML::Node& node, const std::string& path, bool quantity, std::string_view absent,
+                     uint64_t& out) {
+    if (node.IsNull()) return absl::OkStatus();
+    if (!node.IsScalar()) {
+      return Fail(path, rampart::StrCat(quantity ? "expected a number of bytes (e.g. 10Mi), got "
+                                                 : "expected a whole number, got ",
+                                        Describe(node)));
+    }
+    const std::string& text = node.Scalar();
+    uint64_t value = 0;
+    if (quantity) {
+      auto parsed = ParseQuantity(text);
+      if (!parsed.ok()) return Fail(path, MessageOf(parsed.status()));
+      value = *parsed;
+    } else {
+      bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits) {
+        return Fail(path, rampart::StrCat("bad number ", Quote(text), ": expected a whole number, e.g. 2000"));
+      }
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc() || end != text.data() + text.size()) {
+        return Fail(path, rampart::StrCat("bad number ", Quote(text), ": too large"));
+      }
+    }
+    if (value == 0) {
+      return Fail(path, rampart::StrCat("must be at least 1, got 0 (leave the field out for ", absent, ")"));
+    }
+    out = value;
     return absl::OkStatus();
   }
 

@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 #include "absl/status/status.h"
 #include "agent/common/strings.h"
@@ -142,6 +144,60 @@ std::string PortRange::ToString() const {
   std::string proto = protocol == IPPROTO_TCP ? "tcp" : protocol == IPPROTO_UDP ? "udp" : rampart::StrCat(protocol);
   if (first == last) return rampart::StrCat(proto, "/", first);
   return rampart::StrCat(proto, "/", first, "-", last);
+}
+
+absl::StatusOr<uint64_t> ParseQuantity(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(rampart::StrCat("bad quantity \"", text, "\": ", why));
+  };
+  static constexpr std::string_view kUnits = "K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024)";
+  if (text.empty()) return bad("is empty");
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) {
+    if (text.front() == '-') return bad("must not be negative");
+    return bad(rampart::StrCat("expected a whole number, optionally followed by ", kUnits, ", e.g. 10Mi"));
+  }
+  std::string_view unit = text.substr(digits);
+  if (!unit.empty() && (unit.front() == '.' || unit.front() == ',')) {
+    return bad("fractions are not allowed: use a smaller unit (1536Ki, not 1.5Mi)");
+  }
+  struct Unit {
+    std::string_view name;
+    uint64_t factor;
+  };
+  static constexpr Unit kFactors[] = {
+      {"", 1},
+      {"K", 1000},
+      {"M", 1000 * 1000},
+      {"G", 1000 * 1000 * 1000},
+      {"T", uint64_t{1000} * 1000 * 1000 * 1000},
+      {"Ki", uint64_t{1} << 10},
+      {"Mi", uint64_t{1} << 20},
+      {"Gi", uint64_t{1} << 30},
+      {"Ti", uint64_t{1} << 40},
+  };
+  const Unit* found = nullptr;
+  for (const Unit& u : kFactors) {
+    if (u.name == unit) found = &u;
+  }
+  if (found == nullptr) {
+    std::string message = rampart::StrCat("unknown unit \"", unit, "\": expected ", kUnits);
+    for (const Unit& u : kFactors) {
+      auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
+      bool same = !u.name.empty() && u.name.size() == unit.size();
+      for (size_t i = 0; same && i < unit.size(); ++i) same = lower(u.name[i]) == lower(unit[i]);
+      if (same) message += rampart::StrCat(" (did you mean \"", u.name, "\"?)");
+    }
+    return bad(message);
+  }
+  // All digits, so from_chars can only fail by overflowing.
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, value);
+  if (ec != std::errc() || value > std::numeric_limits<uint64_t>::max() / found->factor) {
+    return bad("too large (more than 18446744073709551615)");
+  }
+  return value * found->factor;
 }
 
 }  // namespace rampart::policy

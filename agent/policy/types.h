@@ -1,6 +1,6 @@
-// Value types of the policy language: address prefixes and port ranges, parsed
-// from their policy spelling. Pure and allocation-light; used by the validator,
-// the compiler and the tests.
+// Value types of the policy language: address prefixes, port ranges and
+// quantities, parsed from their policy spelling. Pure and allocation-light;
+// used by the loader, the validator, the compiler and the tests.
 #pragma once
 
 #include <array>
@@ -46,5 +46,11 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
   auto operator<=>(const PortRange&) const = default;
 };
+
+// A byte count as rate limits spell it: plain digits ("1500"), or digits and a
+// unit: K, M, G, T (x1000) or Ki, Mi, Gi, Ti (x1024), so "10Mi" is 10485760 and
+// "500K" 500000. Refuses signs, fractions ("1.5Mi"), other units ("10Mb") and
+// values above 2^64-1; ranges are the validator's business (0 parses as 0).
+absl::StatusOr<uint64_t> ParseQuantity(std::string_view text);
 
 }  // namespace rampart::policy

@@ -1,6 +1,7 @@
 #include "agent/policy/validate.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -20,6 +21,16 @@ constexpr size_t kMaxNameLength = 63;
 constexpr size_t kMaxInterfaceLength = 15;  // IFNAMSIZ - 1
 constexpr size_t kMaxUnitLength = 255;      // systemd's UNIT_NAME_MAX
 constexpr size_t kMaxCgroupLength = 4095;   // PATH_MAX - 1
+
+// Rate limits. A node holds at most kMaxRateLimits, merged over its policies
+// (RP_MAX_RATE_LIMITS), so one policy with more could never be enforced. The
+// rate bounds keep the datapath's per-token interval (1e12 / rate picoseconds)
+// at 100 ps or more, so rounding it costs under 1%; bursts of at most an hour
+// keep its tolerance (burst * interval) well inside 64 bits.
+constexpr int kMaxRateLimits = 16;
+constexpr uint64_t kMaxPacketsPerSecond = 100'000'000;
+constexpr uint64_t kMaxBytesPerSecond = 10'000'000'000;
+constexpr uint64_t kMaxBurstSeconds = 3600;
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool IsAlnum(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
@@ -94,7 +105,8 @@ class Checker {
     if (auto s = CheckLabels(spec.node_selector(), "spec.nodeSelector"); !s.ok()) return s;
     if (auto s = CheckInterfaces(spec); !s.ok()) return s;
     if (auto s = CheckDirection(spec.segmentation().ingress(), /*ingress=*/true); !s.ok()) return s;
-    return CheckDirection(spec.segmentation().egress(), /*ingress=*/false);
+    if (auto s = CheckDirection(spec.segmentation().egress(), /*ingress=*/false); !s.ok()) return s;
+    return CheckRateLimits(spec);
   }
 
   // The 1-based line of `path`, else of its nearest enclosing field that has
@@ -263,6 +275,76 @@ class Checker {
     return CheckPrefixes(rule.to(), rampart::StrCat(path, ".to"), "destination");
   }
 
+  absl::Status CheckRateLimits(const v1::PolicySpec& spec) const {
+    if (spec.rate_limits_size() > kMaxRateLimits) {
+      return Fail(rampart::StrCat("spec.rateLimits[", kMaxRateLimits, "]"),
+                  rampart::StrCat("too many rate limits: ", spec.rate_limits_size(), " (a node holds at most ",
+                                  kMaxRateLimits, ", counting every policy it enforces)"));
+    }
+    std::map<std::string_view, int> names;
+    for (int i = 0; i < spec.rate_limits_size(); ++i) {
+      if (auto s = CheckRateLimit(spec.rate_limits(i), i, names); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // The YAML loader refuses explicit zeros ("must be at least 1, got 0"); in
+  // the model 0 means absent, so only the upper bounds are checked here.
+  absl::Status CheckRateLimit(const v1::RateLimit& limit, int index, std::map<std::string_view, int>& names) const {
+    std::string path = rampart::StrCat("spec.rateLimits[", index, "]");
+    std::string name_path = rampart::StrCat(path, ".name");
+    if (limit.name().empty()) return Fail(name_path, "required field is missing");
+    if (!IsDnsLabel(limit.name())) {
+      return Fail(name_path, rampart::StrCat("bad rate limit name ", Quote(limit.name()), ": ", NameRule()));
+    }
+    if (auto [it, inserted] = names.emplace(limit.name(), index); !inserted) {
+      std::string first = rampart::StrCat("spec.rateLimits[", it->second, "].name");
+      return Fail(name_path, rampart::StrCat("duplicate rate limit name ", Quote(limit.name()),
+                                             " (first used by rateLimits[", it->second, "]", LineSuffix(first), ")"));
+    }
+
+    std::string match_path = rampart::StrCat(path, ".match");
+    if (!limit.has_match()) return Fail(match_path, "required field is missing (e.g. match: {ports: [\"tcp/443\"]})");
+    if (auto s = CheckPortList(limit.match().ports(), rampart::StrCat(match_path, ".ports")); !s.ok()) return s;
+
+    if (!v1::RateLimitKey_IsValid(limit.key())) {
+      return Fail(rampart::StrCat(path, ".key"),
+                  rampart::StrCat("bad key ", static_cast<int>(limit.key()), " (expected source or flow)"));
+    }
+
+    const uint64_t pps = limit.packets_per_second();
+    const uint64_t bps = limit.bytes_per_second();
+    if (pps > kMaxPacketsPerSecond) {
+      return Fail(rampart::StrCat(path, ".packetsPerSecond"),
+                  rampart::StrCat("must be at most ", kMaxPacketsPerSecond, " packets per second, got ", pps));
+    }
+    if (bps > kMaxBytesPerSecond) {
+      return Fail(rampart::StrCat(path, ".bytesPerSecond"),
+                  rampart::StrCat("must be at most ", kMaxBytesPerSecond, " bytes per second, got ", bps));
+    }
+    if (pps == 0 && bps == 0) return Fail(path, "at least one of packetsPerSecond and bytesPerSecond is required");
+    if (auto s = CheckBurst(limit.burst(), pps, path, "burst", "packetsPerSecond", "packets"); !s.ok()) return s;
+    return CheckBurst(limit.burst_bytes(), bps, path, "burstBytes", "bytesPerSecond", "bytes");
+  }
+
+  // A burst of 1 up to kMaxBurstSeconds of its rate; 0 (absent) means one
+  // second's worth.
+  absl::Status CheckBurst(uint64_t burst, uint64_t rate, const std::string& path, std::string_view field,
+                          std::string_view rate_field, std::string_view unit) const {
+    if (burst == 0) return absl::OkStatus();
+    std::string burst_path = rampart::StrCat(path, ".", field);
+    if (rate == 0) {
+      return Fail(burst_path,
+                  rampart::StrCat("\"", field, "\" is only valid with \"", rate_field, "\", which is not set"));
+    }
+    const uint64_t max = kMaxBurstSeconds * rate;
+    if (burst > max) {
+      return Fail(burst_path, rampart::StrCat("must be at most ", max, " ", unit, " (", kMaxBurstSeconds,
+                                              " seconds at ", rate_field, " ", rate, "), got ", burst));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status CheckPrefixes(const google::protobuf::RepeatedPtrField<std::string>& prefixes, const std::string& path,
                              std::string_view what) const {
     if (prefixes.empty()) return Fail(path, rampart::StrCat("at least one ", what, " prefix is required"));
@@ -275,10 +357,14 @@ class Checker {
   }
 
   absl::Status CheckPorts(const v1::SegmentationRule& rule, const std::string& rule_path) const {
-    std::string path = rampart::StrCat(rule_path, ".ports");
-    if (rule.ports().empty()) return Fail(path, "at least one port is required (e.g. \"tcp/443\")");
-    for (int j = 0; j < rule.ports_size(); ++j) {
-      if (auto parsed = PortRange::Parse(rule.ports(j)); !parsed.ok()) {
+    return CheckPortList(rule.ports(), rampart::StrCat(rule_path, ".ports"));
+  }
+
+  absl::Status CheckPortList(const google::protobuf::RepeatedPtrField<std::string>& ports,
+                             const std::string& path) const {
+    if (ports.empty()) return Fail(path, "at least one port is required (e.g. \"tcp/443\")");
+    for (int j = 0; j < ports.size(); ++j) {
+      if (auto parsed = PortRange::Parse(ports[j]); !parsed.ok()) {
         return Fail(rampart::StrCat(path, "[", j, "]"), MessageOf(parsed.status()));
       }
     }
@@ -411,18 +497,6 @@ absl::Status ValidatePolicySet(const std::vector<v1::Policy>& policies, const st
       return checker.Fail("metadata.name", rampart::StrCat("duplicate policy name ", Quote(name), " (first defined in ",
                                                            Location(policies[it->second], lines_of(it->second)), ")"));
     }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateEnforceable(const v1::Policy& policy) {
-  const v1::SegmentationDirection& egress = policy.spec().segmentation().egress();
-  if (egress.allow_size() > 0 || egress.default_action() == v1::DEFAULT_ACTION_DENY) {
-    const std::string where =
-        policy.source().empty() ? rampart::StrCat("policy ", policy.metadata().name()) : policy.source();
-    return absl::InvalidArgumentError(rampart::StrCat(
-        where, ": spec.segmentation.egress: egress enforcement is not supported by this version of Rampart "
-               "(only ingress is enforced)"));
   }
   return absl::OkStatus();
 }

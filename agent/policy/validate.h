@@ -1,5 +1,5 @@
 // Semantic checks of the policy model that need no node: versions, names,
-// prefixes, ports, duplicates. The control plane runs them before storing a
+// prefixes, ports, rate limits, duplicates. The control plane runs them before storing a
 // version; the agent runs them again on every bundle it receives.
 #pragma once
 
@@ -39,10 +39,5 @@ std::string Quote(std::string_view value);
 // line <= 0, "SOURCE:LINE: message" when path is empty). Control characters in
 // the message are escaped, so the error is always a single line.
 absl::Status FieldError(std::string_view source, int line, std::string_view path, std::string_view message);
-
-// Refuses what validates but this version cannot enforce yet (egress rules),
-// so no policy promises protection that is not there. The control plane runs
-// it on validate and apply, the agent on every bundle.
-absl::Status ValidateEnforceable(const v1::Policy& policy);
 
 }  // namespace rampart::policy

@@ -14,7 +14,6 @@
 #include "agent/common/files.h"
 #include "agent/common/logging.h"
 #include "agent/policy/loader.h"
-#include "agent/policy/validate.h"
 #include "controlplane/service/admin_service.h"
 #include "controlplane/service/sync_service.h"
 #include "controlplane/store/file_store.h"
@@ -196,12 +195,7 @@ int PolicyCommand(int argc, char** argv) {
     std::cerr << "rampart-cp: " << policies.status().message() << "\n";
     return kExitUsage;
   }
-  for (const auto& p : *policies) {
-    if (absl::Status st = rampart::policy::ValidateEnforceable(p); !st.ok()) {
-      std::cerr << "rampart-cp: " << st.message() << "\n";
-      return kExitUsage;
-    }
-  }
+
   if (verb == "validate") {
     std::cout << path << ": " << policies->size() << " valid " << (policies->size() == 1 ? "policy" : "policies") << "\n";
     return 0;

@@ -15,9 +15,7 @@ grpc::Status ToGrpc(const absl::Status& status) {
 grpc::Status AdminService::Apply(grpc::ServerContext*, const v1::ApplyRequest* request, v1::ApplyReply* reply) {
   std::vector<v1::Policy> policies(request->policies().begin(), request->policies().end());
   if (absl::Status st = policy::ValidatePolicySet(policies); !st.ok()) return ToGrpc(st);
-  for (const auto& p : policies) {
-    if (absl::Status st = policy::ValidateEnforceable(p); !st.ok()) return ToGrpc(st);
-  }
+
   std::lock_guard lock(apply_mu_);
   auto current = store_.Current();
   if (!current.ok()) return ToGrpc(current.status());

@@ -145,6 +145,13 @@ class AllowlistEndToEnd : public ::testing::Test {
               0);
   }
 
+  uint64_t ReasonCount(const v1::AgentStatus& status, const std::string& direction, const std::string& reason) {
+    for (const auto& r : status.counters().by_reason()) {
+      if (r.direction() == direction && r.reason() == reason) return r.packets();
+    }
+    return 0;
+  }
+
   uint64_t RuleCount(const v1::AgentStatus& status, const std::string& rule) {
     for (const auto& r : status.counters().by_rule()) {
       if (r.rule() == rule) return r.packets();
@@ -166,10 +173,16 @@ TEST_F(AllowlistEndToEnd, PushedPolicyAllowsOnePortDropsAnotherAndCountersAgree)
             0);
   ASSERT_TRUE(WaitForVersion(1)) << Logs();
   v1::AgentStatus before = Status();
-  ASSERT_EQ(before.programs_size(), 1);
-  EXPECT_EQ(before.programs(0).interface(), server_if_);
-  EXPECT_EQ(before.programs(0).hook(), "xdp-generic");  // `auto` on a veth
-  EXPECT_NE(before.programs(0).program_id(), 0u);
+  ASSERT_EQ(before.programs_size(), 2) << before.DebugString();
+  for (const auto& program : before.programs()) {
+    EXPECT_EQ(program.interface(), server_if_);
+    EXPECT_NE(program.program_id(), 0u);
+    if (program.direction() == "ingress") {
+      EXPECT_EQ(program.hook(), "xdp-generic");  // `auto` on a veth
+    } else {
+      EXPECT_EQ(program.hook(), "tc");
+    }
+  }
   EXPECT_EQ(before.control_plane().state(), v1::CONNECTION_STATE_CONNECTED);
 
   EXPECT_TRUE(Connects(8080));
@@ -181,9 +194,11 @@ TEST_F(AllowlistEndToEnd, PushedPolicyAllowsOnePortDropsAnotherAndCountersAgree)
   // SYN (and its retransmissions) to 9090.
   EXPECT_GE(after.counters().dropped_packets() - before.counters().dropped_packets(), 7u + 1u);
   // The accepted connection's packets were allowed by the rule that names them.
-  const uint64_t allowed = after.counters().allowed_packets() - before.counters().allowed_packets();
+  const uint64_t allowed =
+      ReasonCount(after, "ingress", "allow_rule") - ReasonCount(before, "ingress", "allow_rule");
   EXPECT_GE(allowed, 3u);  // SYN, ACK, FIN at least
   EXPECT_EQ(RuleCount(after, "http") - RuleCount(before, "http"), allowed);
+  EXPECT_EQ(ReasonCount(after, "ingress", "allow_default"), 0u);  // default deny: nothing else got in
 
   // Exactness: with nothing else in flight, N datagrams move the drop counter by exactly N.
   v1::AgentStatus quiet = Status();

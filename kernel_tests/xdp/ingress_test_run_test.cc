@@ -14,7 +14,6 @@
 #include "agent/policy/compiler.h"
 #include "agent/policy/loader.h"
 #include "empty.skel.h"
-#include "ingress.skel.h"
 #include "kernel_tests/fixtures/kernel_env.h"
 #include "kernel_tests/fixtures/packet_builder.h"
 
@@ -79,15 +78,15 @@ class IngressTestRun : public ::testing::Test {
     auto counters = datapath_->ReadCounters();
     EXPECT_TRUE(counters.ok()) << counters.status();
     std::map<std::string, uint64_t> out;
-    for (const auto& r : counters->by_reason()) out["reason:" + r.reason()] = r.packets();
-    for (const auto& r : counters->by_rule()) out["rule:" + r.rule()] = r.packets();
+    for (const auto& r : counters->by_reason()) out[r.direction() + " reason:" + r.reason()] = r.packets();
+    for (const auto& r : counters->by_rule()) out[r.direction() + " rule:" + r.rule()] = r.packets();
     return out;
   }
 
   int TestRun(const std::vector<uint8_t>& frame) {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
                 .repeat = 1);
-    int err = bpf_prog_test_run_opts(datapath_->program().xdp_prog_fd(), &opts);
+    int err = bpf_prog_test_run_opts(datapath_->object().xdp_ingress_fd(), &opts);
     EXPECT_EQ(err, 0) << "bpf_prog_test_run_opts: " << strerror(errno);
     return static_cast<int>(opts.retval);
   }
@@ -100,7 +99,9 @@ class IngressTestRun : public ::testing::Test {
       auto after = Counters();
       for (const auto& [name, value] : after) {
         uint64_t expected = before[name];
-        if (name == "reason:" + row.reason || (!row.rule.empty() && name == "rule:" + row.rule)) expected += 1;
+        if (name == "ingress reason:" + row.reason || (!row.rule.empty() && name == "ingress rule:" + row.rule)) {
+          expected += 1;
+        }
         EXPECT_EQ(value, expected) << name;
       }
     }
@@ -220,9 +221,9 @@ TEST(BpfObjects, EveryObjectPassesTheVerifier) {
   RAMPART_REQUIRE_KERNEL_OR_SKIP();
   const std::string pins = "/sys/fs/bpf/" + testing::UniqueName("rampart-t");
   ASSERT_TRUE(datapath::PreparePinDir(pins).ok());
-  auto ingress = datapath::IngressProgram::Load(pins);
-  EXPECT_TRUE(ingress.ok()) << ingress.status();
-  ingress->reset();
+  auto object = datapath::DatapathObject::Load(pins);
+  EXPECT_TRUE(object.ok()) << object.status();
+  object->reset();
   empty_bpf* empty = empty_bpf__open_and_load();
   EXPECT_NE(empty, nullptr) << "empty.bpf.o: " << strerror(errno);
   empty_bpf__destroy(empty);

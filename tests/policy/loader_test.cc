@@ -75,6 +75,21 @@ std::string EgressRules(std::string_view rules) {
                       rules));
 }
 
+// Lines 1-6: a policy up to spec.rateLimits. The rate limits start at line 7.
+std::string RateLimits(std::string_view limits) {
+  return WithHeader(rampart::StrCat("spec:\n"
+                                    "  rateLimits:\n",
+                                    limits));
+}
+
+// One rate limit at line 7 with a name and a match (lines 7-8); `rest`, at the
+// same indentation, starts at line 9.
+std::string OneRateLimit(std::string_view rest) {
+  return RateLimits(rampart::StrCat("    - name: https\n"
+                                    "      match: {ports: [tcp/443]}\n",
+                                    rest));
+}
+
 // --- What is accepted ---
 
 TEST(LoaderTest, FullPolicyReadsEveryFieldIntoTheModel) {
@@ -291,19 +306,251 @@ TEST(LoaderTest, DuplicateLabelIsRefused) {
             R"(web.yaml:7: metadata.labels.team: duplicate key "team" (first at line 6))");
 }
 
-TEST(LoaderTest, RateLimitsAreRecognizedButNotSupportedYet) {
-  EXPECT_EQ(ParseError(WithHeader(R"(spec:
-  interfaces: [eth0]
-  rateLimits:
-    - name: https-per-source
-      key: source
-)")),
-            "web.yaml:7: spec.rateLimits: rateLimits is not supported by this version of Rampart");
-}
-
 TEST(LoaderTest, InspectionIsRecognizedButNotSupportedYet) {
   EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {attacks: {action: monitor}}\n")),
             "web.yaml:6: spec.inspection: inspection is not supported by this version of Rampart");
+}
+
+// --- Rate limits ---
+
+TEST(LoaderRateLimitTest, FullRateLimitsReadIntoTheModelWithQuantitiesExpanded) {
+  auto policies = MustParse(WithHeader(R"(spec:
+  segmentation:
+    ingress:
+      default: deny
+      allow:
+        - name: https
+          from: [0.0.0.0/0]
+          ports: ["tcp/443"]
+  rateLimits:
+    - name: https-per-source
+      match: {ports: ["tcp/443"]}
+      key: source
+      packetsPerSecond: 2000
+      bytesPerSecond: 10Mi
+      burst: 4000
+      burstBytes: 1Mi
+    - name: dns-per-flow
+      match:
+        ports: [udp/53, "tcp/53"]
+      key: flow
+      bytesPerSecond: 500K
+    - name: api
+      match: {ports: [tcp/8443-8445]}
+      packetsPerSecond: 100
+)"));
+  ASSERT_EQ(policies.size(), 1u);
+  v1::PolicySpec want_spec;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    rate_limits {
+      name: "https-per-source"
+      match { ports: "tcp/443" }
+      key: RATE_LIMIT_KEY_SOURCE
+      packets_per_second: 2000
+      bytes_per_second: 10485760
+      burst: 4000
+      burst_bytes: 1048576
+    }
+    rate_limits {
+      name: "dns-per-flow"
+      match { ports: [ "udp/53", "tcp/53" ] }
+      key: RATE_LIMIT_KEY_FLOW
+      bytes_per_second: 500000
+    }
+    rate_limits {
+      name: "api"
+      match { ports: "tcp/8443-8445" }
+      key: RATE_LIMIT_KEY_UNSPECIFIED
+      packets_per_second: 100
+    }
+  )pb",
+                                                            &want_spec));
+  v1::PolicySpec got_spec = policies[0].spec();
+  got_spec.clear_segmentation();
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  EXPECT_TRUE(differencer.Compare(want_spec, got_spec)) << diff;
+}
+
+TEST(LoaderRateLimitTest, QuantitiesMayBeQuotedOrPlainNumbers) {
+  auto policies = MustParse(OneRateLimit("      bytesPerSecond: \"2G\"\n"
+                                         "      burstBytes: 1500\n"
+                                         "      packetsPerSecond: \"10\"\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  const v1::RateLimit& limit = policies[0].spec().rate_limits(0);
+  EXPECT_EQ(limit.bytes_per_second(), 2'000'000'000u);
+  EXPECT_EQ(limit.burst_bytes(), 1500u);
+  EXPECT_EQ(limit.packets_per_second(), 10u);
+}
+
+TEST(LoaderRateLimitTest, NullRateLimitsAndNullFieldsReadAsAbsent) {
+  auto policies = MustParse(WithHeader("spec:\n  rateLimits:\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_TRUE(policies[0].spec().rate_limits().empty());
+  policies = MustParse(OneRateLimit("      key:\n"
+                                    "      packetsPerSecond: 5\n"
+                                    "      burst:\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies[0].spec().rate_limits(0).key(), v1::RATE_LIMIT_KEY_UNSPECIFIED);
+  EXPECT_EQ(policies[0].spec().rate_limits(0).burst(), 0u);
+}
+
+TEST(LoaderRateLimitTest, BadQuantitiesAreRefusedWithFieldAndLine) {
+  EXPECT_EQ(
+      ParseError(OneRateLimit("      bytesPerSecond: 10Mb\n")),
+      R"(web.yaml:9: spec.rateLimits[0].bytesPerSecond: bad quantity "10Mb": unknown unit "Mb": expected K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024))");
+  EXPECT_EQ(ParseError(OneRateLimit("      bytesPerSecond: -1\n")),
+            R"(web.yaml:9: spec.rateLimits[0].bytesPerSecond: bad quantity "-1": must not be negative)");
+  EXPECT_EQ(
+      ParseError(OneRateLimit("      bytesPerSecond: 10Mi\n"
+                              "      burstBytes: 1.5Mi\n")),
+      R"(web.yaml:10: spec.rateLimits[0].burstBytes: bad quantity "1.5Mi": fractions are not allowed: use a smaller unit (1536Ki, not 1.5Mi))");
+}
+
+TEST(LoaderRateLimitTest, PacketCountsArePlainWholeNumbers) {
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: 2K\n")),
+            R"(web.yaml:9: spec.rateLimits[0].packetsPerSecond: bad number "2K": expected a whole number, e.g. 2000)");
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: -1\n")),
+            R"(web.yaml:9: spec.rateLimits[0].packetsPerSecond: bad number "-1": expected a whole number, e.g. 2000)");
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: 10\n"
+                                    "      burst: 1.5\n")),
+            R"(web.yaml:10: spec.rateLimits[0].burst: bad number "1.5": expected a whole number, e.g. 2000)");
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: 99999999999999999999\n")),
+            R"(web.yaml:9: spec.rateLimits[0].packetsPerSecond: bad number "99999999999999999999": too large)");
+}
+
+TEST(LoaderRateLimitTest, ExplicitZeroIsRefusedWithWhatLeavingItOutMeans) {
+  EXPECT_EQ(
+      ParseError(OneRateLimit("      packetsPerSecond: 0\n")),
+      "web.yaml:9: spec.rateLimits[0].packetsPerSecond: must be at least 1, got 0 (leave the field out for no packet "
+      "limit)");
+  EXPECT_EQ(ParseError(OneRateLimit("      bytesPerSecond: 0Mi\n")),
+            "web.yaml:9: spec.rateLimits[0].bytesPerSecond: must be at least 1, got 0 (leave the field out for no byte "
+            "limit)");
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: 10\n"
+                                    "      burst: 0\n")),
+            "web.yaml:10: spec.rateLimits[0].burst: must be at least 1, got 0 (leave the field out for one second's "
+            "worth of packetsPerSecond)");
+  EXPECT_EQ(ParseError(OneRateLimit("      bytesPerSecond: 10K\n"
+                                    "      burstBytes: 0\n")),
+            "web.yaml:10: spec.rateLimits[0].burstBytes: must be at least 1, got 0 (leave the field out for one "
+            "second's worth of bytesPerSecond)");
+}
+
+TEST(LoaderRateLimitTest, RatesAboveTheirBoundsAreRefused) {
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: 100000001\n")),
+            "web.yaml:9: spec.rateLimits[0].packetsPerSecond: must be at most 100000000 packets per second, got "
+            "100000001");
+  EXPECT_EQ(ParseError(OneRateLimit("      bytesPerSecond: 10Gi\n")),
+            "web.yaml:9: spec.rateLimits[0].bytesPerSecond: must be at most 10000000000 bytes per second, got "
+            "10737418240");
+  auto policies = MustParse(OneRateLimit("      bytesPerSecond: 10G\n"
+                                         "      packetsPerSecond: 100000000\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies[0].spec().rate_limits(0).bytes_per_second(), 10'000'000'000u);
+}
+
+TEST(LoaderRateLimitTest, BurstWithoutPacketsPerSecondIsRefused) {
+  EXPECT_EQ(
+      ParseError(OneRateLimit("      bytesPerSecond: 10Mi\n"
+                              "      burst: 100\n")),
+      R"(web.yaml:10: spec.rateLimits[0].burst: "burst" is only valid with "packetsPerSecond", which is not set)");
+}
+
+TEST(LoaderRateLimitTest, BurstBytesWithoutBytesPerSecondIsRefused) {
+  EXPECT_EQ(
+      ParseError(OneRateLimit("      packetsPerSecond: 100\n"
+                              "      burstBytes: 1Mi\n")),
+      R"(web.yaml:10: spec.rateLimits[0].burstBytes: "burstBytes" is only valid with "bytesPerSecond", which is not set)");
+}
+
+TEST(LoaderRateLimitTest, BurstAboveAnHourOfItsRateIsRefused) {
+  EXPECT_EQ(ParseError(OneRateLimit("      bytesPerSecond: 1K\n"
+                                    "      burstBytes: 4Mi\n")),
+            "web.yaml:10: spec.rateLimits[0].burstBytes: must be at most 3600000 bytes (3600 seconds at "
+            "bytesPerSecond 1000), got 4194304");
+}
+
+TEST(LoaderRateLimitTest, NeitherRateIsRefusedAtTheRateLimit) {
+  EXPECT_EQ(ParseError(OneRateLimit("      key: flow\n")),
+            "web.yaml:7: spec.rateLimits[0]: at least one of packetsPerSecond and bytesPerSecond is required");
+}
+
+TEST(LoaderRateLimitTest, DuplicateNamesCiteTheFirstUse) {
+  EXPECT_EQ(ParseError(RateLimits("    - name: https\n"
+                                  "      match: {ports: [tcp/443]}\n"
+                                  "      packetsPerSecond: 10\n"
+                                  "    - name: https\n"
+                                  "      match: {ports: [tcp/8443]}\n"
+                                  "      packetsPerSecond: 10\n")),
+            R"(web.yaml:10: spec.rateLimits[1].name: duplicate rate limit name "https" (first used by rateLimits[0] at line 7))");
+}
+
+TEST(LoaderRateLimitTest, NameIsRequiredAndFollowsTheRuleNameRules) {
+  EXPECT_EQ(ParseError(RateLimits("    - match: {ports: [tcp/443]}\n"
+                                  "      packetsPerSecond: 10\n")),
+            "web.yaml:7: spec.rateLimits[0].name: required field is missing");
+  EXPECT_EQ(
+      ParseError(RateLimits("    - name: HTTPS\n"
+                            "      match: {ports: [tcp/443]}\n"
+                            "      packetsPerSecond: 10\n")),
+      R"(web.yaml:7: spec.rateLimits[0].name: bad rate limit name "HTTPS": must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit)");
+}
+
+TEST(LoaderRateLimitTest, MatchIsRequiredWithAtLeastOneGoodPort) {
+  EXPECT_EQ(
+      ParseError(RateLimits("    - name: https\n"
+                            "      packetsPerSecond: 10\n")),
+      R"(web.yaml:7: spec.rateLimits[0].match: required field is missing (e.g. match: {ports: ["tcp/443"]}))");
+  EXPECT_EQ(ParseError(RateLimits("    - name: https\n"
+                                  "      match: {}\n"
+                                  "      packetsPerSecond: 10\n")),
+            R"(web.yaml:8: spec.rateLimits[0].match.ports: at least one port is required (e.g. "tcp/443"))");
+  EXPECT_EQ(ParseError(RateLimits("    - name: https\n"
+                                  "      match:\n"
+                                  "        ports:\n"
+                                  "          - tcp/443\n"
+                                  "          - tcp/0\n"
+                                  "      packetsPerSecond: 10\n")),
+            R"(web.yaml:11: spec.rateLimits[0].match.ports[1]: bad port "tcp/0": port 0 is out of range 1-65535)");
+}
+
+TEST(LoaderRateLimitTest, BadKeyIsRefused) {
+  EXPECT_EQ(ParseError(OneRateLimit("      key: destination\n"
+                                    "      packetsPerSecond: 10\n")),
+            R"(web.yaml:9: spec.rateLimits[0].key: bad key "destination" (expected source or flow))");
+}
+
+TEST(LoaderRateLimitTest, UnknownFieldsInsideARateLimitAreRefused) {
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: 10\n"
+                                    "      rate: 10\n")),
+            R"(web.yaml:10: spec.rateLimits[0].rate: unknown field "rate")");
+  EXPECT_EQ(
+      ParseError(OneRateLimit("      packets_per_second: 10\n")),
+      R"(web.yaml:9: spec.rateLimits[0].packets_per_second: unknown field "packets_per_second" (did you mean "packetsPerSecond"?))");
+  EXPECT_EQ(ParseError(RateLimits("    - name: https\n"
+                                  "      match: {port: [tcp/443]}\n")),
+            R"(web.yaml:8: spec.rateLimits[0].match.port: unknown field "port")");
+}
+
+TEST(LoaderRateLimitTest, WrongYamlTypesAreRefused) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  rateLimits: {name: https}\n")),
+            "web.yaml:6: spec.rateLimits: expected a list of rate limits, got a map");
+  EXPECT_EQ(ParseError(RateLimits("    - https\n")),
+            R"(web.yaml:7: spec.rateLimits[0]: expected a rate limit (a map), got a string "https")");
+  EXPECT_EQ(ParseError(OneRateLimit("      packetsPerSecond: [10]\n")),
+            "web.yaml:9: spec.rateLimits[0].packetsPerSecond: expected a whole number, got a list");
+  EXPECT_EQ(ParseError(OneRateLimit("      bytesPerSecond: {value: 10Mi}\n")),
+            "web.yaml:9: spec.rateLimits[0].bytesPerSecond: expected a number of bytes (e.g. 10Mi), got a map");
+  EXPECT_EQ(ParseError(RateLimits("    - name: https\n"
+                                  "      match: [tcp/443]\n")),
+            "web.yaml:8: spec.rateLimits[0].match: expected a map, got a list");
+  EXPECT_EQ(ParseError(RateLimits("    - name: https\n"
+                                  "      match: {ports: tcp/443}\n")),
+            R"(web.yaml:8: spec.rateLimits[0].match.ports: expected a list of strings, got a string "tcp/443")");
+  EXPECT_EQ(ParseError(OneRateLimit("      key: [source]\n")),
+            "web.yaml:9: spec.rateLimits[0].key: expected a string, got a list");
 }
 
 // --- Wrong YAML types ---

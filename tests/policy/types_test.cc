@@ -1,10 +1,11 @@
-// IpPrefix and PortRange: the value types of the policy language.
+// IpPrefix, PortRange and ParseQuantity: the value types of the policy language.
 #include "agent/policy/types.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace rampart::policy {
@@ -32,6 +33,18 @@ std::string PortError(const std::string& text) {
   auto range = PortRange::Parse(text);
   EXPECT_FALSE(range.ok()) << text << " parsed as " << (range.ok() ? range->ToString() : "");
   return range.ok() ? "" : std::string(range.status().message());
+}
+
+uint64_t MustParseQuantity(const std::string& text) {
+  auto value = ParseQuantity(text);
+  EXPECT_TRUE(value.ok()) << text << ": " << value.status();
+  return value.ok() ? *value : 0;
+}
+
+std::string QuantityError(const std::string& text) {
+  auto value = ParseQuantity(text);
+  EXPECT_FALSE(value.ok()) << text << " parsed as " << (value.ok() ? *value : 0);
+  return value.ok() ? "" : std::string(value.status().message());
 }
 
 // --- IpPrefix: parsing ---
@@ -222,6 +235,88 @@ TEST(PortRangeTest, RefusesNamedOrMissingPorts) {
   EXPECT_EQ(PortError("tcp/https"), R"(bad port "tcp/https": port "https" is not a number)");
   EXPECT_EQ(PortError("tcp/"), R"(bad port "tcp/": port "" is not a number)");
   EXPECT_EQ(PortError("tcp/80-"), R"(bad port "tcp/80-": port "" is not a number)");
+}
+
+// --- ParseQuantity ---
+
+TEST(QuantityTest, PlainDigitsAreBytes) {
+  EXPECT_EQ(MustParseQuantity("0"), 0u);
+  EXPECT_EQ(MustParseQuantity("1"), 1u);
+  EXPECT_EQ(MustParseQuantity("1500"), 1500u);
+  EXPECT_EQ(MustParseQuantity("007"), 7u);
+  EXPECT_EQ(MustParseQuantity("18446744073709551615"), UINT64_MAX);
+}
+
+TEST(QuantityTest, DecimalUnitsArePowersOfAThousand) {
+  EXPECT_EQ(MustParseQuantity("500K"), 500'000u);
+  EXPECT_EQ(MustParseQuantity("10M"), 10'000'000u);
+  EXPECT_EQ(MustParseQuantity("10G"), 10'000'000'000u);
+  EXPECT_EQ(MustParseQuantity("2T"), 2'000'000'000'000u);
+}
+
+TEST(QuantityTest, BinaryUnitsArePowersOf1024) {
+  EXPECT_EQ(MustParseQuantity("1Ki"), 1024u);
+  EXPECT_EQ(MustParseQuantity("1Mi"), 1'048'576u);
+  EXPECT_EQ(MustParseQuantity("10Mi"), 10'485'760u);
+  EXPECT_EQ(MustParseQuantity("3Gi"), 3u << 30);
+  EXPECT_EQ(MustParseQuantity("1Ti"), uint64_t{1} << 40);
+}
+
+TEST(QuantityTest, LargestValuesWithAUnitStillFit) {
+  EXPECT_EQ(MustParseQuantity("16777215Ti"), UINT64_MAX - (uint64_t{1} << 40) + 1);  // 2^64 - 2^40
+  EXPECT_EQ(MustParseQuantity("18446744T"), 18'446'744'000'000'000'000u);
+}
+
+TEST(QuantityTest, RefusesOtherUnits) {
+  EXPECT_EQ(QuantityError("10Mb"),
+            R"(bad quantity "10Mb": unknown unit "Mb": expected K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024))");
+  EXPECT_EQ(QuantityError("10MB"),
+            R"(bad quantity "10MB": unknown unit "MB": expected K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024))");
+  EXPECT_EQ(QuantityError("1 Mi"),
+            R"(bad quantity "1 Mi": unknown unit " Mi": expected K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024))");
+  EXPECT_NE(QuantityError("1P"), "");
+  EXPECT_NE(QuantityError("1Pi"), "");
+  EXPECT_NE(QuantityError("1KiB"), "");
+  EXPECT_NE(QuantityError("1e6"), "");
+  EXPECT_NE(QuantityError("0x10"), "");
+}
+
+TEST(QuantityTest, UnitsAreCaseSensitiveWithAHint) {
+  EXPECT_EQ(
+      QuantityError("500k"),
+      R"(bad quantity "500k": unknown unit "k": expected K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024) (did you mean "K"?))");
+  EXPECT_EQ(
+      QuantityError("10mi"),
+      R"(bad quantity "10mi": unknown unit "mi": expected K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024) (did you mean "Mi"?))");
+}
+
+TEST(QuantityTest, RefusesNegativeNumbers) {
+  EXPECT_EQ(QuantityError("-1"), R"(bad quantity "-1": must not be negative)");
+  EXPECT_EQ(QuantityError("-1Mi"), R"(bad quantity "-1Mi": must not be negative)");
+}
+
+TEST(QuantityTest, RefusesFractions) {
+  EXPECT_EQ(QuantityError("1.5Mi"), R"(bad quantity "1.5Mi": fractions are not allowed: use a smaller unit (1536Ki, not 1.5Mi))");
+  EXPECT_NE(QuantityError("1.0"), "");
+  EXPECT_NE(QuantityError("1,5K"), "");
+}
+
+TEST(QuantityTest, RefusesEmptyTextSignsAndBareUnits) {
+  EXPECT_EQ(QuantityError(""), R"(bad quantity "": is empty)");
+  const std::string expected = ": expected a whole number, optionally followed by K, M, G or T (x1000), or Ki, Mi, Gi or Ti (x1024), e.g. 10Mi";
+  EXPECT_EQ(QuantityError("Mi"), R"(bad quantity "Mi")" + expected);
+  EXPECT_EQ(QuantityError("+1"), R"(bad quantity "+1")" + expected);
+  EXPECT_EQ(QuantityError(" 1"), R"(bad quantity " 1")" + expected);
+  EXPECT_EQ(QuantityError(".5"), R"(bad quantity ".5")" + expected);
+}
+
+TEST(QuantityTest, RefusesValuesAbove64Bits) {
+  EXPECT_EQ(QuantityError("18446744073709551616"),
+            R"(bad quantity "18446744073709551616": too large (more than 18446744073709551615))");
+  EXPECT_EQ(QuantityError("16777216Ti"), R"(bad quantity "16777216Ti": too large (more than 18446744073709551615))");
+  EXPECT_EQ(QuantityError("18446745T"), R"(bad quantity "18446745T": too large (more than 18446744073709551615))");
+  EXPECT_EQ(QuantityError("99999999999999999999999999Ki"),
+            R"(bad quantity "99999999999999999999999999Ki": too large (more than 18446744073709551615))");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,8 @@
 namespace rampart::policy {
 namespace {
 
-// A valid policy with one rule in each direction; tests break one thing each.
+// A valid policy with one rule in each direction and one rate limit; tests
+// break one thing each.
 constexpr char kValid[] = R"pb(
   api_version: "rampart/v1"
   kind: "Policy"
@@ -40,6 +42,15 @@ constexpr char kValid[] = R"pb(
         allow { name: "db" unit: "payments.service" to: "10.20.0.0/16" ports: "tcp/5432" }
       }
     }
+    rate_limits {
+      name: "https-per-source"
+      match { ports: [ "tcp/443", "tcp/8443-8445" ] }
+      key: RATE_LIMIT_KEY_SOURCE
+      packets_per_second: 2000
+      bytes_per_second: 10485760
+      burst: 4000
+      burst_bytes: 1048576
+    }
   }
 )pb";
 
@@ -55,6 +66,7 @@ v1::SegmentationRule& IngressRule(v1::Policy& p) {
 v1::SegmentationRule& EgressRule(v1::Policy& p) {
   return *p.mutable_spec()->mutable_segmentation()->mutable_egress()->mutable_allow(0);
 }
+v1::RateLimit& Limit(v1::Policy& p, int i = 0) { return *p.mutable_spec()->mutable_rate_limits(i); }
 
 // The error ValidatePolicy gives, checked to be a single line.
 std::string Error(const v1::Policy& policy, const FieldLines* lines = nullptr) {
@@ -406,6 +418,194 @@ TEST(ValidateTest, RootCgroupPasses) {
   EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
 }
 
+// --- Rate limits ---
+
+TEST(ValidateRateLimitTest, EitherRateAloneIsEnough) {
+  v1::Policy p = Valid();
+  Limit(p).clear_bytes_per_second();
+  Limit(p).clear_burst_bytes();
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+  p = Valid();
+  Limit(p).clear_packets_per_second();
+  Limit(p).clear_burst();
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+}
+
+TEST(ValidateRateLimitTest, AbsentKeyAndBurstsPass) {
+  v1::Policy p = Valid();
+  Limit(p).clear_key();
+  Limit(p).clear_burst();
+  Limit(p).clear_burst_bytes();
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+  Limit(p).set_key(v1::RATE_LIMIT_KEY_FLOW);
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+}
+
+TEST(ValidateRateLimitTest, BoundsAreInclusive) {
+  v1::Policy p = Valid();
+  Limit(p).set_packets_per_second(100'000'000);
+  Limit(p).set_bytes_per_second(10'000'000'000);
+  Limit(p).set_burst(3600 * uint64_t{100'000'000});
+  Limit(p).set_burst_bytes(3600 * uint64_t{10'000'000'000});
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+  p = Valid();
+  Limit(p).set_packets_per_second(1);
+  Limit(p).set_bytes_per_second(1);
+  Limit(p).set_burst(1);
+  Limit(p).set_burst_bytes(1);
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+}
+
+TEST(ValidateRateLimitTest, NameIsRequired) {
+  v1::Policy p = Valid();
+  Limit(p).clear_name();
+  EXPECT_EQ(Error(p), "web.yaml: spec.rateLimits[0].name: required field is missing");
+}
+
+TEST(ValidateRateLimitTest, NameFollowsThePolicyNameRules) {
+  v1::Policy p = Valid();
+  Limit(p).set_name("Per_Source");
+  EXPECT_EQ(
+      Error(p),
+      R"(web.yaml: spec.rateLimits[0].name: bad rate limit name "Per_Source": must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit)");
+}
+
+TEST(ValidateRateLimitTest, NamesAreUniqueWithinThePolicyAndTheFirstUseIsCited) {
+  v1::Policy p = Valid();
+  *p.mutable_spec()->add_rate_limits() = Limit(p);
+  EXPECT_EQ(Error(p),
+            R"(web.yaml: spec.rateLimits[1].name: duplicate rate limit name "https-per-source" (first used by rateLimits[0]))");
+  FieldLines lines = {{"", 1}, {"spec.rateLimits[0].name", 10}, {"spec.rateLimits[1].name", 18}};
+  EXPECT_EQ(
+      Error(p, &lines),
+      R"(web.yaml:18: spec.rateLimits[1].name: duplicate rate limit name "https-per-source" (first used by rateLimits[0] at line 10))");
+}
+
+TEST(ValidateRateLimitTest, RateLimitMayShareANameWithARule) {
+  v1::Policy p = Valid();
+  Limit(p).set_name("https");
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+}
+
+TEST(ValidateRateLimitTest, MatchIsRequired) {
+  v1::Policy p = Valid();
+  Limit(p).clear_match();
+  EXPECT_EQ(Error(p), R"(web.yaml: spec.rateLimits[0].match: required field is missing (e.g. match: {ports: ["tcp/443"]}))");
+}
+
+TEST(ValidateRateLimitTest, MatchNeedsAPort) {
+  v1::Policy p = Valid();
+  Limit(p).mutable_match()->clear_ports();
+  EXPECT_EQ(Error(p), R"(web.yaml: spec.rateLimits[0].match.ports: at least one port is required (e.g. "tcp/443"))");
+}
+
+TEST(ValidateRateLimitTest, MatchPortsAreParsed) {
+  v1::Policy p = Valid();
+  Limit(p).mutable_match()->set_ports(1, "443");
+  EXPECT_EQ(
+      Error(p),
+      R"(web.yaml: spec.rateLimits[0].match.ports[1]: bad port "443": expected PROTO/PORT or PROTO/FIRST-LAST, e.g. tcp/443)");
+}
+
+TEST(ValidateRateLimitTest, KeyMustBeAKnownValue) {
+  v1::Policy p = Valid();
+  Limit(p).set_key(static_cast<v1::RateLimitKey>(9));
+  EXPECT_EQ(Error(p), "web.yaml: spec.rateLimits[0].key: bad key 9 (expected source or flow)");
+}
+
+TEST(ValidateRateLimitTest, AtLeastOneRateIsRequired) {
+  v1::Policy p = Valid();
+  Limit(p).clear_packets_per_second();
+  Limit(p).clear_bytes_per_second();
+  Limit(p).clear_burst();
+  Limit(p).clear_burst_bytes();
+  FieldLines lines = {{"", 1}, {"spec.rateLimits[0]", 9}};
+  EXPECT_EQ(Error(p, &lines),
+            "web.yaml:9: spec.rateLimits[0]: at least one of packetsPerSecond and bytesPerSecond is required");
+}
+
+TEST(ValidateRateLimitTest, PacketRateIsAtMostAHundredMillion) {
+  v1::Policy p = Valid();
+  Limit(p).set_packets_per_second(100'000'001);
+  EXPECT_EQ(Error(p),
+            "web.yaml: spec.rateLimits[0].packetsPerSecond: must be at most 100000000 packets per second, got "
+            "100000001");
+}
+
+TEST(ValidateRateLimitTest, ByteRateIsAtMostTenGigabytes) {
+  v1::Policy p = Valid();
+  Limit(p).set_bytes_per_second(10'000'000'001);
+  EXPECT_EQ(Error(p),
+            "web.yaml: spec.rateLimits[0].bytesPerSecond: must be at most 10000000000 bytes per second, got "
+            "10000000001");
+}
+
+TEST(ValidateRateLimitTest, HugeRatesDoNotOverflowTheBurstBound) {
+  v1::Policy p = Valid();
+  Limit(p).set_packets_per_second(UINT64_MAX);
+  EXPECT_THAT(Error(p), ::testing::HasSubstr("spec.rateLimits[0].packetsPerSecond: must be at most 100000000"));
+}
+
+TEST(ValidateRateLimitTest, BurstNeedsPacketsPerSecond) {
+  v1::Policy p = Valid();
+  Limit(p).clear_packets_per_second();
+  EXPECT_EQ(Error(p),
+            R"(web.yaml: spec.rateLimits[0].burst: "burst" is only valid with "packetsPerSecond", which is not set)");
+}
+
+TEST(ValidateRateLimitTest, BurstBytesNeedsBytesPerSecond) {
+  v1::Policy p = Valid();
+  Limit(p).clear_bytes_per_second();
+  EXPECT_EQ(
+      Error(p),
+      R"(web.yaml: spec.rateLimits[0].burstBytes: "burstBytes" is only valid with "bytesPerSecond", which is not set)");
+}
+
+TEST(ValidateRateLimitTest, BurstIsAtMostAnHourOfItsRate) {
+  v1::Policy p = Valid();
+  Limit(p).set_packets_per_second(2);
+  Limit(p).set_burst(7201);
+  EXPECT_EQ(Error(p),
+            "web.yaml: spec.rateLimits[0].burst: must be at most 7200 packets (3600 seconds at packetsPerSecond 2), "
+            "got 7201");
+  Limit(p).set_burst(7200);
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+}
+
+TEST(ValidateRateLimitTest, BurstBytesIsAtMostAnHourOfItsRate) {
+  v1::Policy p = Valid();
+  Limit(p).set_bytes_per_second(1000);
+  Limit(p).set_burst_bytes(3'600'001);
+  EXPECT_EQ(Error(p),
+            "web.yaml: spec.rateLimits[0].burstBytes: must be at most 3600000 bytes (3600 seconds at bytesPerSecond "
+            "1000), got 3600001");
+}
+
+TEST(ValidateRateLimitTest, ErrorsNameTheRateLimitsIndex) {
+  v1::Policy p = Valid();
+  v1::RateLimit& second = *p.mutable_spec()->add_rate_limits();
+  second = Limit(p);
+  second.set_name("dns");
+  second.mutable_match()->set_ports(0, "udp/0");
+  EXPECT_EQ(Error(p), R"(web.yaml: spec.rateLimits[1].match.ports[0]: bad port "udp/0": port 0 is out of range 1-65535)");
+}
+
+TEST(ValidateRateLimitTest, SixteenRateLimitsFitButSeventeenCannot) {
+  v1::Policy p = Valid();
+  for (int i = 1; i < 16; ++i) {
+    v1::RateLimit& limit = *p.mutable_spec()->add_rate_limits();
+    limit = Limit(p);
+    limit.set_name(rampart::StrCat("limit-", i));
+  }
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+  v1::RateLimit& limit = *p.mutable_spec()->add_rate_limits();
+  limit = Limit(p);
+  limit.set_name("one-too-many");
+  EXPECT_EQ(Error(p),
+            "web.yaml: spec.rateLimits[16]: too many rate limits: 17 (a node holds at most 16, counting every policy "
+            "it enforces)");
+}
+
 // --- Sets ---
 
 TEST(ValidateSetTest, DistinctPoliciesPass) {
@@ -450,33 +650,6 @@ TEST(FieldPathTest, FieldErrorIsAlwaysOneLine) {
   EXPECT_EQ(FieldError("a.yaml", 3, "spec", "bad \"x\ny\"\t\x01").message(), R"(a.yaml:3: spec: bad "x\ny"\t\x01)");
   EXPECT_EQ(FieldError("a.yaml", 0, "spec", "m").message(), "a.yaml: spec: m");
   EXPECT_EQ(FieldError("a.yaml", 2, "", "m").message(), "a.yaml:2: m");
-}
-
-// Egress rules validate, but until TC egress exists they are refused as not
-// enforceable rather than accepted and silently ignored.
-TEST(ValidateEnforceableTest, EgressRulesAreRefusedUntilEgressIsEnforced) {
-  v1::Policy policy = Valid();
-  ASSERT_GT(policy.spec().segmentation().egress().allow_size(), 0);
-  absl::Status status = ValidateEnforceable(policy);
-  EXPECT_FALSE(status.ok());
-  EXPECT_NE(std::string(status.message()).find("spec.segmentation.egress: egress enforcement is not supported"),
-            std::string::npos)
-      << status;
-}
-
-TEST(ValidateEnforceableTest, IngressOnlyPolicyIsEnforceable) {
-  v1::Policy policy = Valid();
-  policy.mutable_spec()->mutable_segmentation()->clear_egress();
-  EXPECT_TRUE(ValidateEnforceable(policy).ok());
-}
-
-TEST(ValidateEnforceableTest, EgressDefaultDenyAloneIsRefused) {
-  v1::Policy policy = Valid();
-  policy.mutable_spec()->mutable_segmentation()->mutable_egress()->clear_allow();
-  policy.mutable_spec()->mutable_segmentation()->mutable_egress()->set_default_action(v1::DEFAULT_ACTION_DENY);
-  EXPECT_FALSE(ValidateEnforceable(policy).ok());
-  policy.mutable_spec()->mutable_segmentation()->mutable_egress()->set_default_action(v1::DEFAULT_ACTION_ALLOW);
-  EXPECT_TRUE(ValidateEnforceable(policy).ok());
 }
 
 }  // namespace

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The kernel/user ABI of Rampart's datapath: every map key, map value and
- * reason code that both the BPF programs and the agent use. This is the only
- * definition; tests/abi/abi_layout_test.cc pins every size and offset.
+ * The kernel/user ABI of Rampart's datapath: every map key, map value, event
+ * record and reason code that both the BPF programs and the agent use. This
+ * is the only definition; tests/abi/abi_layout_test.cc pins every size,
+ * offset and code.
  *
  * Rules: fixed-width types only, explicit padding, IPv4 stored as an
- * IPv4-mapped IPv6 address so one key type serves both families. Reason codes
- * are append-only; a retired code stays reserved.
+ * IPv4-mapped IPv6 address so one key type serves both families. Reason and
+ * error codes are append-only; a retired code stays reserved.
  */
 #ifndef RAMPART_ABI_H
 #define RAMPART_ABI_H
@@ -21,18 +22,26 @@
 
 /* Capacity per generation. A policy that does not fit is refused by the
  * compiler before anything is written (agent/policy/compiler.h). */
-#define RP_MAX_PREFIXES 16384     /* distinct source prefixes per generation */
-#define RP_MAX_RULESETS 4096      /* distinct port-rule sets per generation */
-#define RP_RULESET_MAX_RULES 32   /* port rules a single source prefix can reach */
-#define RP_MAX_RULES 4096         /* named rules per generation (counter slots) */
+#define RP_MAX_PREFIXES 16384     /* distinct prefixes per direction and generation */
+#define RP_MAX_RULESETS 4096      /* distinct port-rule sets per generation (both directions) */
+#define RP_RULESET_MAX_RULES 32   /* port rules a single prefix can reach */
+#define RP_MAX_RULES 4096         /* named allow rules per generation (counter slots) */
+#define RP_MAX_RATE_LIMITS 16     /* rate-limit rules per generation */
+#define RP_MAX_CONFINED 1024      /* cgroups with egress rules, per generation */
 
 enum rp_action {
 	RP_ACTION_ALLOW = 0,
 	RP_ACTION_DENY = 1,
 };
 
-/* Ingress allowlist LPM key. The first 32 bits are the generation, so
- * prefixlen = 32 + 96 + v4len for IPv4 and 32 + v6len for IPv6. */
+enum rp_direction {
+	RP_DIR_INGRESS = 0,
+	RP_DIR_EGRESS = 1,
+	RP_DIRECTIONS = 2,
+};
+
+/* Allowlist LPM key (one trie per direction). The first 32 bits are the
+ * generation, so prefixlen = 32 + 96 + v4len for IPv4 and 32 + v6len for IPv6. */
 struct rp_lpm_key {
 	__u32 prefixlen;
 	__u32 gen;
@@ -43,37 +52,123 @@ struct rp_lpm_value {
 	__u32 ruleset; /* index into rampart_rsets, generation offset included */
 };
 
-/* One protocol/port-range rule reachable from a source prefix. */
+/* One protocol/port-range rule reachable from a prefix. */
 struct rp_port_rule {
-	__u16 port_first; /* host byte order */
+	__u16 port_first; /* host byte order; the destination port */
 	__u16 port_last;
 	__u8 proto;       /* IPPROTO_TCP or IPPROTO_UDP */
 	__u8 pad[3];
 	__u32 rule_id;    /* index into rampart_rulecnt, generation offset included */
+	__u64 cgroup_id;  /* egress: only packets of this cgroup v2; 0: any */
 };
 
-/* The port rules of every allow rule whose prefix covers a given source
- * prefix, shorter prefixes included: one LPM lookup then decides. */
+/* The port rules of every allow rule whose prefix covers a given prefix,
+ * shorter prefixes included: one LPM lookup then decides. */
 struct rp_ruleset {
 	__u32 count;
 	__u32 pad;
 	struct rp_port_rule rules[RP_RULESET_MAX_RULES];
 };
 
+enum rp_limit_key {
+	RP_LIMIT_BY_SOURCE = 0, /* one bucket per source address */
+	RP_LIMIT_BY_FLOW = 1,   /* one bucket per 5-tuple */
+};
+
+/* A rate-limit rule: ingress packets to these ports share token buckets.
+ * Buckets are GCRA ("virtual scheduling"): one theoretical arrival time per
+ * limit, in picoseconds, advanced by cost * interval per packet and updated
+ * with compare-and-swap, so CPUs sharing a bucket stay exact without a lock
+ * (LRU maps cannot hold a bpf_spin_lock). The agent computes the intervals
+ * and tolerances; an interval of 0 disables that limit. */
+struct rp_rate_limit {
+	__u16 port_first;
+	__u16 port_last;
+	__u8 proto;
+	__u8 key_kind;              /* enum rp_limit_key */
+	__u8 pad[2];
+	__u32 limit_id;             /* generation * RP_MAX_RATE_LIMITS + index */
+	__u32 pad2;
+	__u64 packet_interval_ps;   /* 1e12 / packets per second */
+	__u64 packet_tolerance_ps;  /* burst packets * packet_interval_ps */
+	__u64 byte_interval_ps;     /* 1e12 / bytes per second */
+	__u64 byte_tolerance_ps;    /* burst bytes * byte_interval_ps */
+};
+
 /* Per-generation settings. */
 struct rp_gen_config {
 	__u64 version;        /* policy bundle version, for status and tracing */
 	__u8 ingress_default; /* enum rp_action */
-	__u8 pad[7];
+	__u8 egress_default;  /* enum rp_action, for cgroups that are not confined */
+	__u8 pad[2];
+	__u32 rate_limit_count;
+	struct rp_rate_limit rate_limits[RP_MAX_RATE_LIMITS];
 };
 
 /* Global state, a single entry. */
 struct rp_state {
 	__u32 active_gen;
+	__u32 drop_sample_rate; /* one drop event per N drops; 0: no events */
+	__u32 block_entries;    /* entries in rampart_block; 0 skips its lookups */
 	__u32 pad;
 };
 
-/* Why a packet got its verdict. Append-only. */
+/* Egress confinement: a cgroup named by an egress rule may only send what
+ * its rules (and rules without a cgroup) allow. */
+struct rp_confined_key {
+	__u32 gen;
+	__u32 pad;
+	__u64 cgroup_id;
+};
+
+enum rp_block_kind {
+	RP_BLOCK_SOURCE = 1, /* every packet from (ingress) or to (egress) addr */
+	RP_BLOCK_FLOW = 2,   /* one 5-tuple, as seen on ingress */
+};
+
+/* Dynamic blocklist key. For RP_BLOCK_SOURCE only kind and src are set. */
+struct rp_block_key {
+	__u8 kind; /* enum rp_block_kind */
+	__u8 proto;
+	__u16 sport;
+	__u16 dport;
+	__u16 pad;
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+struct rp_block_value {
+	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0: never */
+	__u32 reason;     /* who asked: detector id, or 0 for an operator */
+	__u32 pad;
+};
+
+/* Token-bucket key: limit_id plus the source, or the whole 5-tuple. */
+struct rp_bucket_key {
+	__u32 limit_id;
+	__u8 proto;
+	__u8 pad;
+	__u16 sport;
+	__u16 dport;
+	__u16 pad2;
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+/* A token bucket (GCRA state). Times are picoseconds since base_ns, so a
+ * bucket lives 2^64 ps (213 days) before its clock wraps; the agent's sweep
+ * removes buckets long before. */
+struct rp_bucket {
+	__u64 base_ns;        /* bpf_ktime_get_ns at creation */
+	__u64 packet_tat_ps;  /* theoretical arrival time, packet limit */
+	__u64 byte_tat_ps;    /* theoretical arrival time, byte limit */
+	__u64 passed_packets;
+	__u64 passed_bytes;
+	__u64 dropped_packets;
+};
+
+/* Why a packet got its verdict. Counted per direction: key =
+ * direction * RP_REASON_MAX + reason. Append-only. */
 enum rp_reason {
 	RP_REASON_ALLOW_RULE = 0,      /* matched an allow rule */
 	RP_REASON_ALLOW_DEFAULT = 1,   /* no rule matched, default allow */
@@ -81,7 +176,33 @@ enum rp_reason {
 	RP_REASON_PASS_NOT_IP = 3,     /* ARP and other non-IP traffic */
 	RP_REASON_DROP_MALFORMED = 4,  /* truncated or inconsistent headers */
 	RP_REASON_PASS_ICMPV6_ND = 5,  /* neighbour discovery, never filtered */
+	RP_REASON_DROP_BLOCKED = 6,    /* dynamic blocklist */
+	RP_REASON_DROP_RATE_LIMIT = 7, /* token bucket empty */
+	RP_REASON_DROP_CONFINED = 8,   /* egress of a confined cgroup, no rule */
 	RP_REASON_MAX = 16,
+};
+
+/* Helper failures that lose data or state, counted per CPU. Append-only. */
+enum rp_error {
+	RP_ERR_RINGBUF_FULL = 0,   /* a drop event was not reserved */
+	RP_ERR_BUCKET_UPDATE = 1,  /* a new token bucket was not inserted */
+	RP_ERR_BUCKET_CONTENDED = 2, /* compare-and-swap lost 4 times: dropped */
+	RP_ERR_MAX = 8,
+};
+
+/* A sampled drop, sent through the rampart_events ring buffer. */
+struct rp_drop_event {
+	__u64 timestamp_ns; /* bpf_ktime_get_ns */
+	__u32 ifindex;
+	__u32 rule_id;      /* rate limit id for RP_REASON_DROP_RATE_LIMIT, else 0 */
+	__u8 reason;        /* enum rp_reason */
+	__u8 direction;     /* enum rp_direction */
+	__u8 proto;
+	__u8 pad;
+	__u16 sport;
+	__u16 dport;
+	__u8 src[16];
+	__u8 dst[16];
 };
 
 #endif /* RAMPART_ABI_H */

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Maps of the ingress/egress datapath. Pinned by name under the agent's bpffs
  * directory, so enforcement outlives the agent and a restarted agent adopts
- * them. A layout change renames the map (suffix _v2, ...). */
+ * them. A layout change renames the map (suffix _v2, ...). Sizes marked
+ * "configurable" are set by the agent before load (DatapathOptions). */
 #ifndef RAMPART_DATAPATH_MAPS_H
 #define RAMPART_DATAPATH_MAPS_H
 
 #include "rampart/abi.h"
 
 /* Source prefix (both generations) -> ruleset index. Written by the agent's
- * policy applier; read by the ingress program. */
+ * PolicyWriter; read by the ingress programs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -18,7 +19,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_ing_lpm SEC(".maps");
 
-/* Ruleset index -> port rules. Written by the policy applier. */
+/* Destination prefix (both generations) -> ruleset index. Written by the
+ * PolicyWriter; read by the egress program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
+	__type(key, struct rp_lpm_key);
+	__type(value, struct rp_lpm_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_egr_lpm SEC(".maps");
+
+/* Ruleset index -> port rules, both directions. Written by the PolicyWriter. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, RP_MAX_RULESETS * RP_GENERATIONS);
@@ -27,7 +39,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_rsets SEC(".maps");
 
-/* Generation -> its settings. Written by the policy applier before the flip. */
+/* Generation -> its settings and rate limits. Written before the flip. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, RP_GENERATIONS);
@@ -36,7 +48,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_gencfg SEC(".maps");
 
-/* Key 0 -> the active generation. The policy applier's single flip. */
+/* Key 0 -> the active generation and the drop sampling rate. The
+ * PolicyWriter's single flip. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -45,17 +58,47 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_state SEC(".maps");
 
-/* enum rp_reason -> packets, per CPU. Written by the programs. */
+/* (generation, cgroup id) of confined cgroups. Written by the PolicyWriter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RP_MAX_CONFINED * RP_GENERATIONS);
+	__type(key, struct rp_confined_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_confine SEC(".maps");
+
+/* Blocked sources and flows, each with an expiry. Written by the agent's
+ * Blocklist (detections, operators); expired entries are ignored here and
+ * swept by the agent. Size configurable. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct rp_block_key);
+	__type(value, struct rp_block_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_block SEC(".maps");
+
+/* Token buckets, per source or per flow. Written by the ingress programs
+ * only; LRU so an address sweep cannot exhaust it. Size configurable. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct rp_bucket_key);
+	__type(value, struct rp_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_buckets SEC(".maps");
+
+/* direction * RP_REASON_MAX + enum rp_reason -> packets, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RP_REASON_MAX);
+	__uint(max_entries, RP_REASON_MAX * RP_DIRECTIONS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_reasons SEC(".maps");
 
-/* Rule id (both generations) -> packets it allowed, per CPU. Written by the
- * programs; the applier zeroes a generation's slots before reusing them. */
+/* Rule id (both generations) -> packets it allowed, per CPU. The
+ * PolicyWriter zeroes a generation's slots before reusing them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, RP_MAX_RULES * RP_GENERATIONS);
@@ -63,5 +106,22 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_rulecnt SEC(".maps");
+
+/* enum rp_error -> occurrences, per CPU. Written by the programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RP_ERR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_errors SEC(".maps");
+
+/* Sampled drop events (struct rp_drop_event) for `rampartctl drops`. Size
+ * configurable. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_events SEC(".maps");
 
 #endif /* RAMPART_DATAPATH_MAPS_H */
