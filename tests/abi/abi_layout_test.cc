@@ -80,7 +80,7 @@ TEST(AbiLayoutTest, BlockAndBucketKeysCarryTheMappedAddresses) {
 
 TEST(AbiConstantsTest, GenerationsAndCapacitiesAreFixed) {
   EXPECT_EQ(RP_GENERATIONS, 2);
-  EXPECT_EQ(RP_MAX_PREFIXES, 16384);
+  EXPECT_EQ(RP_MAX_PREFIXES, 131072);
   EXPECT_EQ(RP_MAX_RULESETS, 4096);
   EXPECT_EQ(RP_RULESET_MAX_RULES, 32);
   EXPECT_EQ(RP_MAX_RULES, 4096);

@@ -22,7 +22,7 @@
 
 /* Capacity per generation. A policy that does not fit is refused by the
  * compiler before anything is written (agent/policy/compiler.h). */
-#define RP_MAX_PREFIXES 16384     /* distinct prefixes per direction and generation */
+#define RP_MAX_PREFIXES 131072    /* distinct prefixes per direction and generation */
 #define RP_MAX_RULESETS 4096      /* distinct port-rule sets per generation (both directions) */
 #define RP_RULESET_MAX_RULES 32   /* port rules a single prefix can reach */
 #define RP_MAX_RULES 4096         /* named allow rules per generation (counter slots) */
