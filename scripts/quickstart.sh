@@ -83,7 +83,7 @@ echo "== rp-demo-bad -> 10.77.2.1:8080"
 if ip netns exec rp-demo-bad curl -s -o /dev/null --max-time 3 http://10.77.2.1:8080/demo-policy.yaml; then
   echo "   unexpected: answered"
 else
-  echo "   no answer after 3 s: dropped by Rampart's XDP program"
+  echo "   no answer after 3 s: dropped by Rampart's ingress program"
 fi
 echo
 "$bin/agent/rampartctl" --socket "$state/agent.sock" status
@@ -92,7 +92,9 @@ cat <<NEXT
 
 The demo keeps running. Try:
   $bin/agent/rampartctl --socket $state/agent.sock status            # counters move as you send traffic
+  $bin/agent/rampartctl --socket $state/agent.sock drops --follow      # live drops; in another terminal:
   ip netns exec rp-demo-bad curl --max-time 2 http://10.77.2.1:8080/  # dropped
+  $bin/agent/rampartctl --socket $state/agent.sock block add 10.77.1.2 --ttl 10   # block the good peer for 10 s
   \$EDITOR $root/docs/examples/demo-policy.yaml                         # e.g. add 10.77.2.0/24 to "from"
   $bin/controlplane/rampart-cp policy apply -f $root/docs/examples/demo-policy.yaml --admin-socket $state/cp-admin.sock
   $bin/controlplane/rampart-cp nodes --admin-socket $state/cp-admin.sock

@@ -140,7 +140,9 @@ int main(int argc, char** argv) {
       v1::BlockReply reply;
       grpc::Status rpc = stub->Block(Deadline(5).get(), request, &reply);
       if (!rpc.ok()) return Fail(socket, rpc);
-      std::cout << "blocked " << words[2] << (ttl > 0 ? " for " + std::to_string(ttl) + " s" : "") << "\n";
+      std::cout << "blocked " << words[2];
+      if (ttl > 0) std::cout << " for " << ttl << " s";
+      std::cout << "\n";
       return 0;
     }
     if (verb == "del" && words.size() == 3) {
