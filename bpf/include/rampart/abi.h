@@ -205,4 +205,58 @@ struct rp_drop_event {
 	__u8 dst[16];
 };
 
+/* ---- TLS plaintext capture (bpf/progs/capture.bpf.c) ---- */
+
+#define RP_CAPTURE_MAX_CHUNK 16384 /* bytes of plaintext one event can carry */
+
+enum rp_capture_direction {
+	RP_CAPTURE_WRITE = 0, /* SSL_write: plaintext the process sends */
+	RP_CAPTURE_READ = 1,  /* SSL_read: plaintext the process received */
+};
+
+enum rp_capture_flags {
+	RP_CAPTURE_TRUNCATED = 1,   /* the call moved more than was captured */
+	RP_CAPTURE_TUPLE_KNOWN = 2, /* the connection's 5-tuple is filled in */
+};
+
+/* The connection of an SSL object, learned from the socket send or receive
+ * its SSL call made on the same thread. Addresses IPv4-mapped. */
+struct rp_conn_tuple {
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port; /* host byte order */
+	__u16 remote_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* The header of one captured chunk; `captured` plaintext bytes follow it in
+ * the same ring-buffer record. */
+struct rp_capture_header {
+	__u64 timestamp_ns; /* bpf_ktime_get_ns at the call's return */
+	__u64 ssl;          /* the SSL pointer: the connection within the process */
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	char comm[16];
+	__u32 len;          /* bytes the call moved */
+	__u32 captured;     /* bytes that follow (<= len, <= RP_CAPTURE_MAX_CHUNK) */
+	__u8 direction;     /* enum rp_capture_direction */
+	__u8 flags;         /* enum rp_capture_flags */
+	__u8 pad[6];
+	struct rp_conn_tuple tuple;
+};
+
+/* Capture counters, per CPU, indexed by enum rp_capture_stat. Append-only. */
+enum rp_capture_stat {
+	RP_CAP_CALLS = 0,           /* SSL calls that moved data */
+	RP_CAP_BYTES = 1,           /* plaintext bytes those calls moved */
+	RP_CAP_BYTES_CAPTURED = 2,  /* bytes delivered to the ring buffer */
+	RP_CAP_BYTES_TRUNCATED = 3, /* bytes beyond the per-call cap */
+	RP_CAP_CHUNKS_LOST = 4,     /* ring buffer full: chunks dropped */
+	RP_CAP_BYTES_LOST = 5,      /* plaintext bytes of those chunks */
+	RP_CAP_TUPLE_MISSES = 6,    /* chunks sent without a known 5-tuple */
+	RP_CAP_STAT_MAX = 8,
+};
+
 #endif /* RAMPART_ABI_H */

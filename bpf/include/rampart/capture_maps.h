@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Maps of the TLS capture programs. Not pinned: capture lives and dies with
+ * the agent, and nothing is enforced through these maps. */
+#ifndef RAMPART_CAPTURE_MAPS_H
+#define RAMPART_CAPTURE_MAPS_H
+
+#include "rampart/abi.h"
+
+/* An SSL call in flight, saved at entry for its return probe. */
+struct rp_ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 size_out;  /* SSL_*_ex: where the byte count is written; 0 otherwise */
+	__u8 direction;
+	__u8 tuple_known;
+	__u8 pad[6];
+	struct rp_conn_tuple tuple;
+};
+
+/* Thread id -> its SSL call in flight. Written by the entry probes and the
+ * socket tracepoints, read and deleted by the return probes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct rp_ssl_call);
+} rampart_sslcall SEC(".maps");
+
+/* SSL pointer (with pid) -> its connection, cached because a read served
+ * from OpenSSL's buffer makes no syscall. LRU: SSL objects are freed without
+ * a probe. */
+struct rp_ssl_key {
+	__u64 ssl;
+	__u32 pid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct rp_ssl_key);
+	__type(value, struct rp_conn_tuple);
+} rampart_ssltup SEC(".maps");
+
+/* One chunk under construction, per CPU (too large for the stack). */
+struct rp_capture_event {
+	struct rp_capture_header header;
+	__u8 data[RP_CAPTURE_MAX_CHUNK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_capture_event);
+} rampart_capbuf SEC(".maps");
+
+/* Captured chunks for the agent. Size set before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} rampart_capture SEC(".maps");
+
+/* enum rp_capture_stat -> count, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RP_CAP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rampart_capstat SEC(".maps");
+
+#endif /* RAMPART_CAPTURE_MAPS_H */

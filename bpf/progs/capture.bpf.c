@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* (BPF_KPROBE/BPF_KRETPROBE only unpack pt_regs; libbpf 1.1 has no BPF_UPROBE.)
+ * TLS plaintext capture: uprobes on OpenSSL's SSL_write/SSL_read and their
+ * _ex forms save each call at entry; the socket send or receive the call makes
+ * on the same thread (tp_btf/sock_send_length, sock_recv_length) names its
+ * connection; the return probe copies the plaintext the call moved into the
+ * ring buffer, at most max_bytes_per_call, counting what it could not. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "rampart/capture_maps.h"
+
+#define RP_AF_INET 2
+#define RP_AF_INET6 10
+
+/* Set by the agent before load (--capture-max-bytes). */
+const volatile __u32 max_bytes_per_call = RP_CAPTURE_MAX_CHUNK;
+
+static __always_inline void rp_stat_add(__u32 key, __u64 value)
+{
+	__u64 *slot = bpf_map_lookup_elem(&rampart_capstat, &key);
+	if (slot)
+		*slot += value;
+}
+
+static __always_inline int rp_call_begin(__u64 ssl, __u64 buf, __u64 size_out, __u8 direction)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct rp_ssl_call call = {
+		.ssl = ssl,
+		.buf = buf,
+		.size_out = size_out,
+		.direction = direction,
+	};
+	bpf_map_update_elem(&rampart_sslcall, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void rp_fill_tuple(struct sock *sk, struct rp_conn_tuple *tuple, int *ok)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__builtin_memset(tuple, 0, sizeof(*tuple));
+	if (family == RP_AF_INET) {
+		__be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		tuple->local_addr[10] = tuple->local_addr[11] = 0xff;
+		tuple->remote_addr[10] = tuple->remote_addr[11] = 0xff;
+		__builtin_memcpy(tuple->local_addr + 12, &local, 4);
+		__builtin_memcpy(tuple->remote_addr + 12, &remote, 4);
+	} else if (family == RP_AF_INET6) {
+		BPF_CORE_READ_INTO(&tuple->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&tuple->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		*ok = 0;
+		return;
+	}
+	tuple->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	tuple->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	tuple->proto = BPF_CORE_READ(sk, sk_protocol);
+	*ok = 1;
+}
+
+/* The socket an SSL call touches: remember it for the call and the SSL object. */
+static __always_inline int rp_on_socket(struct sock *sk, __u8 direction)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
+	if (!call || call->direction != direction || call->tuple_known)
+		return 0;
+	int ok = 0;
+	rp_fill_tuple(sk, &call->tuple, &ok);
+	if (!ok)
+		return 0;
+	call->tuple_known = 1;
+	struct rp_ssl_key key = { .ssl = call->ssl, .pid = pid_tgid >> 32 };
+	bpf_map_update_elem(&rampart_ssltup, &key, &call->tuple, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int rp_call_end(long ret, int is_ex)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
+	if (!call)
+		return 0;
+	__u64 moved = 0;
+	if (is_ex) {
+		if (ret == 1 && call->size_out)
+			bpf_probe_read_user(&moved, sizeof(moved), (void *)call->size_out);
+	} else if (ret > 0) {
+		moved = (__u64)ret;
+	}
+	if (moved == 0)
+		goto done;
+
+	__u32 zero = 0;
+	struct rp_capture_event *event = bpf_map_lookup_elem(&rampart_capbuf, &zero);
+	if (!event)
+		goto done;
+	struct rp_capture_header *h = &event->header;
+	__builtin_memset(h, 0, sizeof(*h));
+	h->timestamp_ns = bpf_ktime_get_ns();
+	h->ssl = call->ssl;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = pid_tgid >> 32;
+	h->tid = tid;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->direction = call->direction;
+	h->len = moved > 0xffffffffu ? 0xffffffffu : (__u32)moved;
+
+	if (call->tuple_known) {
+		h->tuple = call->tuple;
+		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
+	} else {
+		struct rp_ssl_key key = { .ssl = call->ssl, .pid = h->pid };
+		struct rp_conn_tuple *cached = bpf_map_lookup_elem(&rampart_ssltup, &key);
+		if (cached) {
+			h->tuple = *cached;
+			h->flags |= RP_CAPTURE_TUPLE_KNOWN;
+		} else {
+			rp_stat_add(RP_CAP_TUPLE_MISSES, 1);
+		}
+	}
+
+	__u32 cap = max_bytes_per_call;
+	if (cap > RP_CAPTURE_MAX_CHUNK)
+		cap = RP_CAPTURE_MAX_CHUNK;
+	__u32 n = moved < cap ? (__u32)moved : cap;
+	if (n < moved)
+		h->flags |= RP_CAPTURE_TRUNCATED;
+	n &= (RP_CAPTURE_MAX_CHUNK * 2 - 1); /* a bound the verifier can see */
+	if (n > RP_CAPTURE_MAX_CHUNK)
+		n = RP_CAPTURE_MAX_CHUNK;
+	if (bpf_probe_read_user(event->data, n, (void *)call->buf) != 0)
+		n = 0; /* unreadable buffer: header only, all bytes counted as truncated */
+	h->captured = n;
+
+	rp_stat_add(RP_CAP_CALLS, 1);
+	rp_stat_add(RP_CAP_BYTES, moved);
+	rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - n);
+	if (bpf_ringbuf_output(&rampart_capture, event, sizeof(*h) + n, 0) != 0) {
+		rp_stat_add(RP_CAP_CHUNKS_LOST, 1);
+		rp_stat_add(RP_CAP_BYTES_LOST, n);
+	} else {
+		rp_stat_add(RP_CAP_BYTES_CAPTURED, n);
+	}
+done:
+	bpf_map_delete_elem(&rampart_sslcall, &tid);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rampart_ssl_write, void *ssl, const void *buf, int num)
+{
+	return rp_call_begin((__u64)ssl, (__u64)buf, 0, RP_CAPTURE_WRITE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(rampart_ssl_write_ret, int ret)
+{
+	return rp_call_end(ret, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rampart_ssl_write_ex, void *ssl, const void *buf, size_t num, size_t *written)
+{
+	return rp_call_begin((__u64)ssl, (__u64)buf, (__u64)written, RP_CAPTURE_WRITE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(rampart_ssl_write_ex_ret, int ret)
+{
+	return rp_call_end(ret, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rampart_ssl_read, void *ssl, void *buf, int num)
+{
+	return rp_call_begin((__u64)ssl, (__u64)buf, 0, RP_CAPTURE_READ);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(rampart_ssl_read_ret, int ret)
+{
+	return rp_call_end(ret, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rampart_ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return rp_call_begin((__u64)ssl, (__u64)buf, (__u64)readbytes, RP_CAPTURE_READ);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(rampart_ssl_read_ex_ret, int ret)
+{
+	return rp_call_end(ret, 1);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(rampart_sock_send, struct sock *sk, int ret, int flags)
+{
+	return rp_on_socket(sk, RP_CAPTURE_WRITE);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(rampart_sock_recv, struct sock *sk, int ret, int flags)
+{
+	return rp_on_socket(sk, RP_CAPTURE_READ);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
