@@ -61,6 +61,32 @@ class LocalApiServer::Service final : public v1::AgentApi::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status WatchCapture(grpc::ServerContext* context, const v1::WatchCaptureRequest* request,
+                            grpc::ServerWriter<v1::CaptureEvent>* writer) override {
+    std::mutex mu;
+    std::condition_variable ready;
+    std::deque<v1::CaptureEvent> queue;
+    auto token = backend_.SubscribeCapture(*request, [&](const v1::CaptureEvent& event) {
+      std::lock_guard lock(mu);
+      if (queue.size() >= kWatchQueue) queue.pop_front();
+      queue.push_back(event);
+      ready.notify_one();
+    });
+    if (!token.ok()) return ToGrpc(token.status());
+    while (!context->IsCancelled()) {
+      std::unique_lock lock(mu);
+      ready.wait_for(lock, std::chrono::milliseconds(200), [&] { return !queue.empty(); });
+      std::deque<v1::CaptureEvent> batch;
+      batch.swap(queue);
+      lock.unlock();
+      bool ok = true;
+      for (const auto& event : batch) ok = ok && writer->Write(event);
+      if (!ok) break;
+    }
+    backend_.UnsubscribeCapture(*token);
+    return grpc::Status::OK;
+  }
+
   grpc::Status ListFlows(grpc::ServerContext*, const v1::ListFlowsRequest* request, v1::ListFlowsReply* reply) override {
     auto flows = backend_.ListFlows(*request);
     if (!flows.ok()) return ToGrpc(flows.status());

@@ -29,6 +29,10 @@ class AgentApiBackend {
   virtual absl::Status Block(const v1::BlockRequest& request) = 0;
   virtual absl::StatusOr<bool> Unblock(const v1::UnblockRequest& request) = 0;
   virtual absl::StatusOr<v1::ListBlocksReply> ListBlocks() = 0;
+  // Captured chunks matching the request; the subscriber must not block.
+  virtual absl::StatusOr<int> SubscribeCapture(const v1::WatchCaptureRequest& request,
+                                               std::function<void(const v1::CaptureEvent&)> subscriber) = 0;
+  virtual void UnsubscribeCapture(int token) = 0;
 };
 
 class LocalApiServer {

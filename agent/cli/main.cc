@@ -1,6 +1,7 @@
 // rampartctl: inspect the local agent over its root-only unix socket.
 // Exit codes: 0 success, 1 the agent could not answer or refused, 2 bad usage.
 #include <signal.h>
+#include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
 
@@ -30,6 +31,8 @@ const char kUsage[] =
     "  block add ADDRESS [--ttl SECONDS]\n"
     "  block del ADDRESS\n"
     "  block list                  the dynamic blocklist\n"
+    "  capture --follow [--pid N | --unit UNIT] [--show-payload]\n"
+    "                              captured TLS chunks (metadata; plaintext only with --show-payload, root only)\n"
     "\n"
     "options:\n";
 
@@ -65,7 +68,10 @@ int main(int argc, char** argv) {
       ("follow,f", "keep printing events as they come (drops)")
       ("sample-ms", po::value(&sample_ms)->default_value(1000), "flows: sampling interval")
       ("limit", po::value(&limit)->default_value(20), "flows: at most this many rows")
-      ("ttl", po::value(&ttl)->default_value(0), "block add: seconds until the entry expires (0: never)");
+      ("ttl", po::value(&ttl)->default_value(0), "block add: seconds until the entry expires (0: never)")
+      ("pid", po::value<uint32_t>(), "capture: only this process")
+      ("unit", po::value<std::string>(), "capture: only this systemd unit or cgroup path")
+      ("show-payload", "capture: print the plaintext too (root only)");
   po::options_description hidden;
   hidden.add_options()("words", po::value(&words)->composing());
   po::options_description all;
@@ -115,6 +121,31 @@ int main(int argc, char** argv) {
     v1::DropEvent event;
     while (reader->Read(&event)) {
       std::cout << (json ? rampart::cli::RenderJson(event) : rampart::cli::RenderDrop(event)) << std::endl;
+    }
+    grpc::Status rpc = reader->Finish();
+    if (!rpc.ok()) return Fail(socket, rpc);
+    return 0;
+  }
+  if (command == "capture" && words.size() == 1) {
+    if (!vars.count("follow")) {
+      std::cerr << "rampartctl: capture needs --follow (capture totals are in rampartctl status)\n";
+      return kExitUsage;
+    }
+    v1::WatchCaptureRequest request;
+    if (vars.count("pid")) request.set_pid(vars["pid"].as<uint32_t>());
+    if (vars.count("unit")) request.set_unit(vars["unit"].as<std::string>());
+    if (vars.count("show-payload")) {
+      if (geteuid() != 0) {
+        std::cerr << "rampartctl: --show-payload prints captured plaintext and is for root only\n";
+        return kExitUsage;
+      }
+      request.set_show_payload(true);
+    }
+    grpc::ClientContext context;
+    auto reader = stub->WatchCapture(&context, request);
+    v1::CaptureEvent event;
+    while (reader->Read(&event)) {
+      std::cout << (json ? rampart::cli::RenderJson(event) : rampart::cli::RenderCapture(event)) << std::endl;
     }
     grpc::Status rpc = reader->Finish();
     if (!rpc.ok()) return Fail(socket, rpc);

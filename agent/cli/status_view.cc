@@ -82,6 +82,19 @@ std::string RenderStatus(const v1::AgentStatus& s) {
     }
     out << "\n" << Table(rules);
   }
+  if (s.capture().enabled()) {
+    const auto& c = s.capture();
+    out << "\nTLS capture: " << c.probes() << " probes; " << c.calls() << " calls, " << c.bytes() << " bytes, "
+        << c.bytes_captured() << " captured, " << c.bytes_truncated() << " truncated, " << c.chunks_lost()
+        << " chunks (" << c.bytes_lost() << " bytes) lost to a full ring buffer, " << c.tuple_misses()
+        << " chunks without a 5-tuple\n";
+    std::vector<std::vector<std::string>> rows = {{"PID", "PROCESS", "TLS IN", "ATTACHED", "CHUNKS", "WITH 5-TUPLE"}};
+    for (const auto& p : c.processes()) {
+      rows.push_back({rampart::StrCat(p.pid()), p.comm(), p.file(), p.attached() ? "yes" : "no: " + p.reason(),
+                      rampart::StrCat(p.chunks()), rampart::StrCat(p.tuple_known())});
+    }
+    if (rows.size() > 1) out << Table(rows);
+  }
   std::vector<std::vector<std::string>> errors = {{"KERNEL ERROR", "COUNT"}};
   for (const auto& e : s.counters().errors()) {
     if (e.count() != 0) errors.push_back({e.error(), rampart::StrCat(e.count())});
@@ -118,6 +131,32 @@ std::string RenderDrop(const v1::DropEvent& e) {
   if (!e.rule().empty()) line += rampart::StrCat(" (", e.rule(), ")");
   return rampart::StrCat(line, " ", e.protocol(), " ", e.source(), ":", e.source_port(), " -> ", e.destination(), ":",
                          e.destination_port());
+}
+
+std::string RenderCapture(const v1::CaptureEvent& e) {
+  const time_t seconds = static_cast<time_t>(e.unix_ns() / 1'000'000'000);
+  char when[32];
+  std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&seconds));
+  std::string line = rampart::StrCat(when, " ", e.comm(), "[", e.pid(), "] ", e.direction(), " ",
+                                     e.tuple_known() ? rampart::StrCat(e.local(), (e.direction() == "write" ? " -> " : " <- "), e.remote())
+                                                     : std::string("(connection unknown)"),
+                                     " ", e.length(), " bytes");
+  if (e.truncated()) line += rampart::StrCat(" (", e.captured(), " captured)");
+  if (!e.payload().empty()) {
+    line += "\n  ";
+    for (unsigned char c : e.payload()) {
+      if (c == '\n') {
+        line += "\\n\n  ";
+      } else if (c >= 0x20 && c < 0x7f && c != '\\') {
+        line += static_cast<char>(c);
+      } else {
+        char hex[5];
+        std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+        line += hex;
+      }
+    }
+  }
+  return line;
 }
 
 std::string RenderBlocks(const v1::ListBlocksReply& reply) {

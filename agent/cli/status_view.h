@@ -11,6 +11,8 @@ std::string RenderStatus(const v1::AgentStatus& status);
 std::string RenderFlows(const v1::ListFlowsReply& flows);
 std::string RenderDrop(const v1::DropEvent& event);  // one line
 std::string RenderBlocks(const v1::ListBlocksReply& blocks);
+// One line of metadata, then the payload (escaped) when the event carries one.
+std::string RenderCapture(const v1::CaptureEvent& event);
 
 // JSON with every field present (zeros included) and proto field names.
 std::string RenderJson(const google::protobuf::Message& message);

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cstring>
+
 #include "agent/common/errors.h"
 #include "agent/common/logging.h"
 #include "agent/common/strings.h"
@@ -59,6 +61,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   if (!drops.ok()) return drops.status();
   agent->drops_ = std::move(*drops);
 
+
   // Enforce the last-known-good before anything else, so a restart with the
   // control plane down keeps the node protected.
   auto saved = agent->lkg_.Load();
@@ -68,6 +71,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
     auto errors = agent->ApplyBundle(**saved, "last-known-good");
     for (const auto& e : errors) log->error("last-known-good policy version {} refused: {}", (*saved)->version(), e.message());
   }
+
+  if (absl::Status st = agent->ConfigureCapture(); !st.ok()) log->error("TLS capture: {}", MessageOf(st));
 
   auto api = api::LocalApiServer::Start(agent->options_.api_socket, *agent);
   if (!api.ok()) return api.status();
@@ -98,6 +103,8 @@ Agent::~Agent() {
   if (control_plane_) control_plane_->Stop();
   api_.reset();
   drops_.reset();
+  capture_manager_.reset();
+  capture_probe_.reset();
 }
 
 void Agent::Housekeeping() {
@@ -107,6 +114,7 @@ void Agent::Housekeeping() {
       std::unique_lock lock(stop_mu_);
       if (stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) return;
     }
+    if (absl::Status st = ConfigureCapture(); !st.ok()) log->warn("TLS capture: {}", MessageOf(st));
     if (auto swept = datapath_->blocklist().Sweep(); !swept.ok()) {
       log->warn("blocklist sweep: {}", MessageOf(swept.status()));
     }
@@ -211,7 +219,124 @@ v1::AgentStatus Agent::Status() {
   } else {
     Logger("agent")->warn("read counters: {}", MessageOf(counters.status()));
   }
+  auto* capture = status.mutable_capture();
+  std::lock_guard capture_lock(capture_mu_);
+  capture->set_enabled(capture_probe_ != nullptr);
+  if (capture_probe_) {
+    const capture::CaptureStats stats = capture_probe_->Stats();
+    capture->set_calls(stats.calls);
+    capture->set_bytes(stats.bytes);
+    capture->set_bytes_captured(stats.bytes_captured);
+    capture->set_bytes_truncated(stats.bytes_truncated);
+    capture->set_chunks_lost(stats.chunks_lost);
+    capture->set_bytes_lost(stats.bytes_lost);
+    capture->set_tuple_misses(stats.tuple_misses);
+    capture->set_probes(static_cast<uint32_t>(capture_probe_->attached_probes()));
+    for (const auto& p : capture_manager_->Processes()) {
+      auto* row = capture->add_processes();
+      row->set_pid(static_cast<uint32_t>(p.pid));
+      row->set_comm(p.comm);
+      row->set_file(p.file);
+      row->set_attached(p.attached);
+      row->set_reason(p.reason);
+      row->set_chunks(p.chunks);
+      row->set_tuple_known(p.tuple_known);
+    }
+  }
   return status;
+}
+
+absl::Status Agent::ConfigureCapture() {
+  capture::CaptureSelection selection = options_.capture;
+  {
+    std::lock_guard lock(mu_);
+    if (applied_bundle_) {
+      for (const auto& policy : applied_bundle_->policies()) {
+        const auto& wanted = policy.spec().inspection().capture();
+        selection.all |= wanted.all();
+        selection.processes.insert(wanted.processes().begin(), wanted.processes().end());
+        for (const std::string& unit : wanted.units()) {
+          if (auto id = datapath::ResolveCgroup(unit[0] == '/' ? "cgroup" : "unit", unit)) selection.cgroups.insert(*id);
+        }
+      }
+    }
+  }
+  if (selection.empty() && !capture_probe_) return absl::OkStatus();
+  if (!capture_probe_) {
+    auto probe = capture::SslCaptureProbe::Load(
+        options_.capture_options, [this](const rp_capture_header& h, std::span<const uint8_t> data) { OnCaptured(h, data); });
+    if (!probe.ok()) return probe.status();
+    std::lock_guard lock(capture_mu_);  // OnCaptured may already run
+    capture_probe_ = std::move(*probe);
+    capture_manager_ = std::make_unique<capture::CaptureManager>(*capture_probe_);
+    Logger("capture")->info("TLS capture probes loaded (max {} bytes per call)", options_.capture_options.max_bytes_per_call);
+  }
+  capture_manager_->SetSelection(selection);
+  capture_manager_->Rescan();
+  return absl::OkStatus();
+}
+
+void Agent::OnCaptured(const rp_capture_header& h, std::span<const uint8_t> data) {
+  std::lock_guard lock(capture_mu_);
+  if (!capture_manager_) return;  // the probe's first chunk raced its setup
+  capture_manager_->CountChunk(h);
+  assembler_.Add(h, data);
+  if (capture_watchers_.empty()) return;
+  v1::CaptureEvent event;
+  timespec mono{}, wall{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &wall);
+  event.set_unix_ns(static_cast<int64_t>(h.timestamp_ns) + (wall.tv_sec - mono.tv_sec) * 1'000'000'000LL +
+                    (wall.tv_nsec - mono.tv_nsec));
+  event.set_pid(h.pid);
+  event.set_tid(h.tid);
+  event.set_comm(std::string(h.comm, strnlen(h.comm, sizeof(h.comm))));
+  event.set_cgroup_id(h.cgroup_id);
+  event.set_direction(h.direction == RP_CAPTURE_WRITE ? "write" : "read");
+  event.set_ssl(h.ssl);
+  event.set_stream_offset(h.stream_offset);
+  event.set_length(h.len);
+  event.set_captured(h.captured);
+  event.set_truncated(h.flags & RP_CAPTURE_TRUNCATED);
+  event.set_tuple_known(h.flags & RP_CAPTURE_TUPLE_KNOWN);
+  if (h.flags & RP_CAPTURE_TUPLE_KNOWN) {
+    datapath::Address local, remote;
+    std::copy(h.tuple.local_addr, h.tuple.local_addr + 16, local.begin());
+    std::copy(h.tuple.remote_addr, h.tuple.remote_addr + 16, remote.begin());
+    event.set_local(rampart::StrCat(datapath::FormatAddress(local), ":", h.tuple.local_port));
+    event.set_remote(rampart::StrCat(datapath::FormatAddress(remote), ":", h.tuple.remote_port));
+  }
+  for (const auto& [token, watcher] : capture_watchers_) {
+    const auto& [request, subscriber] = watcher;
+    if (request.pid() && request.pid() != h.pid) continue;
+    if (!request.unit().empty()) {
+      auto id = datapath::ResolveCgroup(request.unit()[0] == '/' ? "cgroup" : "unit", request.unit());
+      if (!id || *id != h.cgroup_id) continue;
+    }
+    if (request.show_payload()) {
+      v1::CaptureEvent with_payload = event;
+      with_payload.set_payload(data.data(), data.size());
+      subscriber(with_payload);
+    } else {
+      subscriber(event);
+    }
+  }
+}
+
+absl::StatusOr<int> Agent::SubscribeCapture(const v1::WatchCaptureRequest& request,
+                                            std::function<void(const v1::CaptureEvent&)> subscriber) {
+  std::lock_guard lock(capture_mu_);
+  if (!capture_probe_) {
+    return absl::FailedPreconditionError("TLS capture is off on this node (no process is selected for capture)");
+  }
+  const int token = next_capture_token_++;
+  capture_watchers_[token] = {request, std::move(subscriber)};
+  return token;
+}
+
+void Agent::UnsubscribeCapture(int token) {
+  std::lock_guard lock(capture_mu_);
+  capture_watchers_.erase(token);
 }
 
 v1::DropEvent Agent::ToProto(const rp_drop_event& e) const {

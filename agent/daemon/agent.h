@@ -16,6 +16,9 @@
 
 #include "absl/status/statusor.h"
 #include "agent/api/local_api_server.h"
+#include "agent/capture/capture_manager.h"
+#include "agent/capture/ssl_capture_probe.h"
+#include "agent/capture/stream_assembler.h"
 #include "agent/daemon/last_known_good.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/drop_events.h"
@@ -29,6 +32,9 @@ struct AgentOptions {
   std::string api_socket = api::kDefaultAgentSocket;
   datapath::DatapathOptions datapath;
   std::optional<sync::ControlPlaneOptions> control_plane;  // nullopt: local only
+  // Processes to capture besides those the policy selects (rampartd flags).
+  capture::CaptureSelection capture;
+  capture::CaptureOptions capture_options;
 };
 
 class Agent final : public api::AgentApiBackend {
@@ -48,16 +54,39 @@ class Agent final : public api::AgentApiBackend {
   absl::Status Block(const v1::BlockRequest& request) override;
   absl::StatusOr<bool> Unblock(const v1::UnblockRequest& request) override;
   absl::StatusOr<v1::ListBlocksReply> ListBlocks() override;
+  absl::StatusOr<int> SubscribeCapture(const v1::WatchCaptureRequest& request,
+                                       std::function<void(const v1::CaptureEvent&)> subscriber) override;
+  void UnsubscribeCapture(int token) override;
 
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)), lkg_(options_.state_dir) {}
   void Housekeeping();
   v1::DropEvent ToProto(const rp_drop_event& event) const;
+  // The selection in force: flags plus the applied policies' inspection.capture,
+  // units resolved now. Loads the capture probes the first time it is not empty.
+  absl::Status ConfigureCapture();
+  // Every captured chunk passes here, on the capture reader thread.
+  void OnCaptured(const rp_capture_header& header, std::span<const uint8_t> data);
+
+  // Until inspection exists (issue 5) captured streams end here: counted, never stored.
+  class CountingConsumer final : public capture::PlaintextConsumer {
+   public:
+    void OnData(const capture::ConnectionInfo&, capture::Direction, uint64_t, std::span<const uint8_t>) override {}
+    void OnGap(const capture::ConnectionInfo&, capture::Direction, uint64_t, uint64_t) override {}
+  };
 
   AgentOptions options_;
   LastKnownGood lkg_;
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<datapath::DropEventReader> drops_;
+
+  CountingConsumer consumer_;
+  capture::StreamAssembler assembler_{consumer_};  // capture reader thread only
+  std::unique_ptr<capture::SslCaptureProbe> capture_probe_;
+  std::unique_ptr<capture::CaptureManager> capture_manager_;
+  std::mutex capture_mu_;  // guards the capture pointers' creation and the watchers
+  int next_capture_token_ = 1;
+  std::map<int, std::pair<v1::WatchCaptureRequest, std::function<void(const v1::CaptureEvent&)>>> capture_watchers_;
 
   std::mutex mu_;  // serialises ApplyBundle; guards the fields below
   uint64_t applied_version_ = 0;

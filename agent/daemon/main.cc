@@ -7,6 +7,7 @@
 
 #include "agent/common/logging.h"
 #include "agent/daemon/agent.h"
+#include "agent/datapath/cgroups.h"
 
 namespace po = boost::program_options;
 
@@ -45,6 +46,13 @@ int main(int argc, char** argv) {
        "token buckets the rate limiter tracks (LRU)")
       ("block-entries", po::value(&options.datapath.sizes.block_entries)->default_value(65536),
        "blocklist capacity")
+      ("capture-process", po::value<std::vector<std::string>>()->composing(),
+       "capture TLS plaintext of processes with this name (repeatable)")
+      ("capture-unit", po::value<std::vector<std::string>>()->composing(),
+       "capture TLS plaintext of this systemd unit or cgroup path (repeatable)")
+      ("capture-all", "capture TLS plaintext of every process with TLS code")
+      ("capture-max-bytes", po::value(&options.capture_options.max_bytes_per_call)->default_value(16384),
+       "plaintext bytes captured per SSL call, at most 16384; the rest is counted as truncated")
       ("event-ring-bytes", po::value(&options.datapath.sizes.event_ring_bytes)->default_value(256 * 1024),
        "drop-event ring buffer size (a power of two)")
       ("log-level", po::value(&log_level)->default_value("info"), "trace | debug | info | warn | error");
@@ -70,6 +78,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.datapath.hook = *parsed_hook;
+  options.capture.all = vars.count("capture-all") > 0;
+  if (vars.count("capture-process")) {
+    for (const auto& name : vars["capture-process"].as<std::vector<std::string>>()) options.capture.processes.insert(name);
+  }
+  if (vars.count("capture-unit")) {
+    for (const auto& unit : vars["capture-unit"].as<std::vector<std::string>>()) {
+      auto id = rampart::datapath::ResolveCgroup(unit[0] == '/' ? "cgroup" : "unit", unit);
+      if (!id) {
+        std::cerr << "rampartd: --capture-unit " << unit << ": no such unit or cgroup on this node\n";
+        return 2;
+      }
+      options.capture.cgroups.insert(*id);
+    }
+  }
   if (!control_plane.empty()) {
     if (ca.empty() || cert.empty() || key.empty()) {
       std::cerr << "rampartd: --control-plane needs --ca, --cert and --key (the connection is mutual TLS)\n";

@@ -198,8 +198,7 @@ class DocumentReader {
   }
 
   absl::Status Spec(const YAML::Node& node, const std::string& path, v1::PolicySpec& spec) {
-    auto fields = Fields(node, path, {"nodeSelector", "interfaces", "segmentation", "rateLimits"},
-                         {{"inspection", "inspection is not supported by this version of Rampart"}});
+    auto fields = Fields(node, path, {"nodeSelector", "interfaces", "segmentation", "rateLimits", "inspection"});
     if (!fields.ok()) return fields.status();
     for (const Field& f : *fields) {
       absl::Status s;
@@ -209,10 +208,44 @@ class DocumentReader {
         s = StringList(f.value, f.path, spec.mutable_interfaces());
       } else if (f.key == "segmentation") {
         s = Segmentation(f.value, f.path, *spec.mutable_segmentation());
+      } else if (f.key == "inspection") {
+        s = Inspection(f.value, f.path, *spec.mutable_inspection());
       } else {
         s = RateLimits(f.value, f.path, spec.mutable_rate_limits());
       }
       if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Inspection(const YAML::Node& node, const std::string& path, v1::Inspection& inspection) {
+    constexpr char kLater[] = "is not supported by this version of Rampart";
+    auto fields = Fields(node, path, {"capture"},
+                         {{"dlp", rampart::StrCat("dlp ", kLater)},
+                          {"attacks", rampart::StrCat("attacks ", kLater)},
+                          {"identities", rampart::StrCat("identities ", kLater)},
+                          {"openapi", rampart::StrCat("openapi ", kLater)}});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      auto capture_fields = Fields(f.value, f.path, {"processes", "units", "all"});
+      if (!capture_fields.ok()) return capture_fields.status();
+      v1::CaptureSelection& capture = *inspection.mutable_capture();
+      for (const Field& c : *capture_fields) {
+        absl::Status s;
+        if (c.key == "processes") {
+          s = StringList(c.value, c.path, capture.mutable_processes());
+        } else if (c.key == "units") {
+          s = StringList(c.value, c.path, capture.mutable_units());
+        } else {
+          std::string all;
+          s = String(c.value, c.path, &all);
+          if (s.ok() && all != "true" && all != "false") {
+            s = Fail(c.path, rampart::StrCat("expected true or false, got ", Quote(all)));
+          }
+          capture.set_all(all == "true");
+        }
+        if (!s.ok()) return s;
+      }
     }
     return absl::OkStatus();
   }

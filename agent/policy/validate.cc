@@ -106,7 +106,28 @@ class Checker {
     if (auto s = CheckInterfaces(spec); !s.ok()) return s;
     if (auto s = CheckDirection(spec.segmentation().ingress(), /*ingress=*/true); !s.ok()) return s;
     if (auto s = CheckDirection(spec.segmentation().egress(), /*ingress=*/false); !s.ok()) return s;
+    if (auto s = CheckCapture(spec.inspection().capture()); !s.ok()) return s;
     return CheckRateLimits(spec);
+  }
+
+  // Process names are matched against comm, which the kernel cuts at 15
+  // characters: a longer name could never match.
+  absl::Status CheckCapture(const v1::CaptureSelection& capture) const {
+    for (int i = 0; i < capture.processes_size(); ++i) {
+      const std::string& name = capture.processes(i);
+      const std::string path = rampart::StrCat("spec.inspection.capture.processes[", i, "]");
+      if (name.empty() || name.size() > 15 || name.find('/') != std::string::npos) {
+        return Fail(path, rampart::StrCat("bad process name ", Quote(name),
+                                          ": a process name (comm) of 1-15 characters without '/'"));
+      }
+    }
+    for (int i = 0; i < capture.units_size(); ++i) {
+      const std::string& unit = capture.units(i);
+      const std::string path = rampart::StrCat("spec.inspection.capture.units[", i, "]");
+      absl::Status s = !unit.empty() && unit[0] == '/' ? CheckCgroup(unit, path) : CheckUnit(unit, path);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
   }
 
   // The 1-based line of `path`, else of its nearest enclosing field that has

@@ -76,9 +76,19 @@ static __always_inline int rp_on_socket(struct sock *sk, __u8 direction)
 	if (!ok)
 		return 0;
 	call->tuple_known = 1;
-	struct rp_ssl_key key = { .ssl = call->ssl, .pid = pid_tgid >> 32 };
-	bpf_map_update_elem(&rampart_ssltup, &key, &call->tuple, BPF_ANY);
 	return 0;
+}
+
+/* The SSL object's state, created on first use. */
+static __always_inline struct rp_ssl_state *rp_ssl_state(__u64 ssl, __u32 pid)
+{
+	struct rp_ssl_key key = { .ssl = ssl, .pid = pid };
+	struct rp_ssl_state *state = bpf_map_lookup_elem(&rampart_ssltup, &key);
+	if (state)
+		return state;
+	struct rp_ssl_state fresh = {};
+	bpf_map_update_elem(&rampart_ssltup, &key, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&rampart_ssltup, &key);
 }
 
 static __always_inline int rp_call_end(long ret, int is_ex)
@@ -113,18 +123,24 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 	h->direction = call->direction;
 	h->len = moved > 0xffffffffu ? 0xffffffffu : (__u32)moved;
 
+	struct rp_ssl_state *state = rp_ssl_state(call->ssl, h->pid);
 	if (call->tuple_known) {
 		h->tuple = call->tuple;
 		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
-	} else {
-		struct rp_ssl_key key = { .ssl = call->ssl, .pid = h->pid };
-		struct rp_conn_tuple *cached = bpf_map_lookup_elem(&rampart_ssltup, &key);
-		if (cached) {
-			h->tuple = *cached;
-			h->flags |= RP_CAPTURE_TUPLE_KNOWN;
-		} else {
-			rp_stat_add(RP_CAP_TUPLE_MISSES, 1);
+		if (state) {
+			state->tuple = call->tuple;
+			state->tuple_known = 1;
 		}
+	} else if (state && state->tuple_known) {
+		h->tuple = state->tuple;
+		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
+	} else {
+		rp_stat_add(RP_CAP_TUPLE_MISSES, 1);
+	}
+	if (state) {
+		__u32 dir = call->direction & 1;
+		h->stream_offset = state->offset[dir];
+		state->offset[dir] += moved;
 	}
 
 	__u32 cap = max_bytes_per_call;

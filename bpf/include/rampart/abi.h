@@ -244,6 +244,8 @@ struct rp_capture_header {
 	__u8 direction;     /* enum rp_capture_direction */
 	__u8 flags;         /* enum rp_capture_flags */
 	__u8 pad[6];
+	__u64 stream_offset; /* bytes moved before this call on (pid, ssl, direction):
+			      * a jump tells user space exactly what was lost */
 	struct rp_conn_tuple tuple;
 };
 

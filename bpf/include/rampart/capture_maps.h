@@ -27,19 +27,26 @@ struct {
 } rampart_sslcall SEC(".maps");
 
 /* SSL pointer (with pid) -> its connection, cached because a read served
- * from OpenSSL's buffer makes no syscall. LRU: SSL objects are freed without
- * a probe. */
+ * from OpenSSL's buffer makes no syscall, and the bytes each direction has
+ * moved so far. LRU: SSL objects are freed without a probe. */
 struct rp_ssl_key {
 	__u64 ssl;
 	__u32 pid;
 	__u32 pad;
 };
 
+struct rp_ssl_state {
+	struct rp_conn_tuple tuple;
+	__u64 offset[2]; /* per enum rp_capture_direction */
+	__u8 tuple_known;
+	__u8 pad[7];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct rp_ssl_key);
-	__type(value, struct rp_conn_tuple);
+	__type(value, struct rp_ssl_state);
 } rampart_ssltup SEC(".maps");
 
 /* One chunk under construction, per CPU (too large for the stack). */

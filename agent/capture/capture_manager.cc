@@ -1,0 +1,102 @@
+#include "agent/capture/capture_manager.h"
+
+#include "agent/capture/elf_symbols.h"
+#include "agent/common/logging.h"
+#include "agent/common/strings.h"
+
+namespace rampart::capture {
+
+void CaptureManager::SetSelection(CaptureSelection selection) {
+  std::lock_guard lock(mu_);
+  selection_ = std::move(selection);
+}
+
+const std::map<std::string, uint64_t>& CaptureManager::FunctionsOf(const MappedFile& file) {
+  auto key = std::make_pair(file.device, file.inode);
+  auto it = symbols_.find(key);
+  if (it != symbols_.end()) return it->second;
+  auto found = FindFunctions(file.host_path, kSslFunctions);
+  return symbols_[key] = found.ok() ? *found : std::map<std::string, uint64_t>{};
+}
+
+void CaptureManager::Rescan() {
+  auto log = Logger("capture");
+  std::lock_guard lock(mu_);
+  std::map<pid_t, TlsProcess> seen;
+  struct Target {
+    std::string path;
+    std::map<std::string, uint64_t> functions;
+  };
+  std::map<AttachKey, Target> wanted;
+  for (pid_t pid : ListProcesses()) {
+    for (const MappedFile& file : ExecutableMappings(pid)) {
+      const auto& functions = FunctionsOf(file);
+      if (functions.empty()) continue;
+      TlsProcess& process = seen[pid];
+      process.pid = pid;
+      process.comm = ProcessName(pid);
+      process.file = file.path;
+      if (!selection_.Selects(process.comm, ProcessCgroupId(pid))) {
+        process.reason = "not selected by policy";
+        continue;
+      }
+      // Everything selected: one file-wide attachment per file, which also
+      // covers processes that map it later. Otherwise one per process.
+      wanted.try_emplace(AttachKey{file.device, file.inode, selection_.all ? -1 : pid},
+                         Target{file.host_path, functions});
+      process.attached = true;
+      process.reason = "attached";
+    }
+  }
+  for (const auto& [key, target] : wanted) {
+    if (attached_.contains(key)) continue;
+    const pid_t pid = std::get<2>(key);
+    auto probes = probe_.Attach(target.path, pid, target.functions);
+    if (!probes.ok()) {
+      log->warn("{}", MessageOf(probes.status()));
+      for (auto& [p, process] : seen) {
+        if (pid == p || pid == -1) {
+          process.attached = false;
+          process.reason = MessageOf(probes.status());
+        }
+      }
+      continue;
+    }
+    attached_[key] = target.path;
+    log->info("capturing {} ({} probes{})", target.path, *probes,
+              pid == -1 ? ", every process" : rampart::StrCat(", pid ", pid));
+  }
+  for (auto it = attached_.begin(); it != attached_.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    probe_.Detach(it->second, std::get<2>(it->first));
+    it = attached_.erase(it);
+  }
+  std::erase_if(counts_, [&](const auto& entry) { return !seen.contains(entry.first); });
+  processes_ = std::move(seen);
+}
+
+void CaptureManager::CountChunk(const rp_capture_header& header) {
+  std::lock_guard lock(mu_);
+  auto& [chunks, known] = counts_[static_cast<pid_t>(header.pid)];
+  ++chunks;
+  if (header.flags & RP_CAPTURE_TUPLE_KNOWN) ++known;
+}
+
+std::vector<TlsProcess> CaptureManager::Processes() const {
+  std::lock_guard lock(mu_);
+  std::vector<TlsProcess> out;
+  for (const auto& [pid, process] : processes_) {
+    TlsProcess row = process;
+    if (auto c = counts_.find(pid); c != counts_.end()) {
+      row.chunks = c->second.first;
+      row.tuple_known = c->second.second;
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+}  // namespace rampart::capture

@@ -1,0 +1,73 @@
+// Decides where the capture probes go: finds TLS code in every process's
+// mappings (shared libssl copies, dlopen'ed ones, statically linked
+// executables), by symbol, once per file (device + inode), and attaches to
+// the processes the policy selects. Rescan() runs once a second, so a process
+// started later, or a library loaded later with dlopen, is captured within
+// about a second of appearing. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "agent/capture/process_scan.h"
+#include "agent/capture/ssl_capture_probe.h"
+
+namespace rampart::capture {
+
+struct CaptureSelection {
+  bool all = false;                  // every process with TLS code
+  std::set<std::string> processes;   // by process name (comm)
+  std::set<uint64_t> cgroups;        // by cgroup v2 id (units resolved by the agent)
+  bool Selects(const std::string& comm, uint64_t cgroup) const {
+    return all || processes.contains(comm) || cgroups.contains(cgroup);
+  }
+  bool empty() const { return !all && processes.empty() && cgroups.empty(); }
+  bool operator==(const CaptureSelection&) const = default;
+};
+
+// One process with TLS code, as `rampartctl status` lists it.
+struct TlsProcess {
+  pid_t pid = 0;
+  std::string comm;
+  std::string file;       // the file with OpenSSL's functions
+  bool attached = false;
+  std::string reason;     // why not attached, or "attached"
+  uint64_t chunks = 0;    // captured chunks of this process
+  uint64_t tuple_known = 0;  // of which carried their 5-tuple
+};
+
+class CaptureManager {
+ public:
+  explicit CaptureManager(SslCaptureProbe& probe) : probe_(probe) {}
+
+  void SetSelection(CaptureSelection selection);
+  // Scans /proc, attaches to newly selected processes and files, detaches
+  // from processes that exited or are no longer selected.
+  void Rescan();
+  // Per-process accounting of how often the 5-tuple was known; call per chunk.
+  void CountChunk(const rp_capture_header& header);
+  std::vector<TlsProcess> Processes() const;
+
+ private:
+  // OpenSSL's functions in a file, looked up once per (device, inode).
+  const std::map<std::string, uint64_t>& FunctionsOf(const MappedFile& file);
+
+  SslCaptureProbe& probe_;
+  mutable std::mutex mu_;
+  CaptureSelection selection_;
+  std::map<std::pair<uint64_t, uint64_t>, std::map<std::string, uint64_t>> symbols_;
+  std::map<pid_t, TlsProcess> processes_;
+  // What is attached: (device, inode, pid; -1 file-wide) -> the path used.
+  using AttachKey = std::tuple<uint64_t, uint64_t, pid_t>;
+  std::map<AttachKey, std::string> attached_;
+  std::map<pid_t, std::pair<uint64_t, uint64_t>> counts_;  // pid -> (chunks, tuple known)
+};
+
+}  // namespace rampart::capture

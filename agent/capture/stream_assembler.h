@@ -1,0 +1,78 @@
+// Rebuilds ordered plaintext byte streams, one per connection and direction,
+// from captured chunks, and hands them to the inspection pipeline through
+// PlaintextConsumer. Bytes the kernel could not deliver (truncated calls,
+// chunks lost to a full ring buffer) become explicit gaps of exact size, so a
+// parser can resynchronise instead of misreading. Not thread-safe: fed from
+// the capture reader thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <tuple>
+
+#include "rampart/abi.h"
+
+namespace rampart::capture {
+
+// A TLS connection as the capturing process sees it.
+struct ConnectionKey {
+  uint32_t pid = 0;
+  uint64_t ssl = 0;
+  auto operator<=>(const ConnectionKey&) const = default;
+};
+
+struct ConnectionInfo {
+  ConnectionKey key;
+  std::string comm;
+  uint64_t cgroup_id = 0;
+  rp_conn_tuple tuple{};
+  bool tuple_known = false;
+};
+
+enum class Direction : uint8_t { kWrite = RP_CAPTURE_WRITE, kRead = RP_CAPTURE_READ };
+
+// The narrow interface between capture and inspection.
+class PlaintextConsumer {
+ public:
+  virtual ~PlaintextConsumer() = default;
+  // `data` continues the stream at `offset` (bytes since the stream began).
+  virtual void OnData(const ConnectionInfo& connection, Direction direction, uint64_t offset,
+                      std::span<const uint8_t> data) = 0;
+  // `bytes` of the stream at `offset` were not captured.
+  virtual void OnGap(const ConnectionInfo& connection, Direction direction, uint64_t offset, uint64_t bytes) = 0;
+};
+
+struct StreamTotals {
+  uint64_t bytes = 0;      // delivered to the consumer
+  uint64_t gap_bytes = 0;  // reported as gaps
+};
+
+class StreamAssembler {
+ public:
+  explicit StreamAssembler(PlaintextConsumer& consumer) : consumer_(consumer) {}
+
+  void Add(const rp_capture_header& header, std::span<const uint8_t> data);
+  // Forgets connections with no chunk for `idle_ns` (SSL objects die without a probe).
+  size_t Expire(uint64_t now_ns, uint64_t idle_ns);
+
+  const StreamTotals& totals() const { return totals_; }
+  size_t connections() const { return streams_.size(); }
+
+ private:
+  struct Stream {
+    ConnectionInfo info;
+    uint64_t next[2] = {0, 0};  // next expected offset per direction
+    bool started[2] = {false, false};
+    uint64_t last_seen_ns = 0;
+  };
+
+  PlaintextConsumer& consumer_;
+  std::map<ConnectionKey, Stream> streams_;
+  StreamTotals totals_;
+};
+
+}  // namespace rampart::capture
