@@ -30,6 +30,20 @@ static_assert(sizeof(struct rp_block_value) == 16);
 static_assert(sizeof(struct rp_bucket_key) == 44);
 static_assert(sizeof(struct rp_bucket) == 48);
 static_assert(sizeof(struct rp_drop_event) == 56);
+static_assert(sizeof(struct rp_conn_tuple) == 40);
+static_assert(sizeof(struct rp_capture_header) == 112);
+
+TEST(AbiLayoutTest, CaptureHeaderCarriesIdentityLengthsOffsetThenTuple) {
+  EXPECT_EQ(offsetof(struct rp_capture_header, ssl), 8u);
+  EXPECT_EQ(offsetof(struct rp_capture_header, pid), 24u);
+  EXPECT_EQ(offsetof(struct rp_capture_header, comm), 32u);
+  EXPECT_EQ(offsetof(struct rp_capture_header, len), 48u);
+  EXPECT_EQ(offsetof(struct rp_capture_header, captured), 52u);
+  EXPECT_EQ(offsetof(struct rp_capture_header, direction), 56u);
+  EXPECT_EQ(offsetof(struct rp_capture_header, stream_offset), 64u);
+  EXPECT_EQ(offsetof(struct rp_capture_header, tuple), 72u);
+  EXPECT_EQ(offsetof(struct rp_conn_tuple, local_port), 32u);
+}
 
 TEST(AbiLayoutTest, LpmKeyIsPrefixLengthThenGenerationThenMappedAddress) {
   EXPECT_EQ(offsetof(struct rp_lpm_key, prefixlen), 0u);
@@ -110,6 +124,14 @@ TEST(AbiCodesTest, CodesKeepTheirNumbers) {
   EXPECT_EQ(RP_BLOCK_FLOW, 2);
   EXPECT_EQ(RP_LIMIT_BY_SOURCE, 0);
   EXPECT_EQ(RP_LIMIT_BY_FLOW, 1);
+  EXPECT_EQ(RP_CAPTURE_WRITE, 0);
+  EXPECT_EQ(RP_CAPTURE_READ, 1);
+  EXPECT_EQ(RP_CAPTURE_TRUNCATED, 1);
+  EXPECT_EQ(RP_CAPTURE_TUPLE_KNOWN, 2);
+  EXPECT_EQ(RP_CAP_CALLS, 0);
+  EXPECT_EQ(RP_CAP_BYTES_LOST, 5);
+  EXPECT_EQ(RP_CAP_TUPLE_MISSES, 6);
+  EXPECT_EQ(RP_CAPTURE_MAX_CHUNK, 16384);
 }
 
 // The BPF side: what clang recorded for the same structs in datapath.bpf.o.

@@ -306,9 +306,30 @@ TEST(LoaderTest, DuplicateLabelIsRefused) {
             R"(web.yaml:7: metadata.labels.team: duplicate key "team" (first at line 6))");
 }
 
-TEST(LoaderTest, InspectionIsRecognizedButNotSupportedYet) {
+TEST(LoaderTest, InspectionsOtherThanCaptureAreRecognizedButNotSupportedYet) {
   EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {attacks: {action: monitor}}\n")),
-            "web.yaml:6: spec.inspection: inspection is not supported by this version of Rampart");
+            "web.yaml:6: spec.inspection.attacks: attacks is not supported by this version of Rampart");
+}
+
+TEST(LoaderTest, CaptureSelectionReadsProcessesUnitsAndAll) {
+  auto policies = MustParse(WithHeader(
+      "spec:\n  inspection:\n    capture:\n      processes: [nginx, python3]\n"
+      "      units: [payments.service, /system.slice/x]\n      all: true\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  const auto& capture = policies[0].spec().inspection().capture();
+  EXPECT_THAT(capture.processes(), ::testing::ElementsAre("nginx", "python3"));
+  EXPECT_THAT(capture.units(), ::testing::ElementsAre("payments.service", "/system.slice/x"));
+  EXPECT_TRUE(capture.all());
+}
+
+TEST(LoaderTest, CaptureSelectionRefusesNamesThatCanNeverMatch) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    capture:\n      processes: [a-very-long-process-name]\n")),
+            "web.yaml:8: spec.inspection.capture.processes[0]: bad process name \"a-very-long-process-name\": a "
+            "process name (comm) of 1-15 characters without '/'");
+  EXPECT_NE(ParseError(WithHeader("spec:\n  inspection:\n    capture:\n      all: maybe\n")).find("expected true or false"),
+            std::string::npos);
+  EXPECT_NE(ParseError(WithHeader("spec:\n  inspection:\n    capture:\n      units: [payments]\n")).find("bad unit"),
+            std::string::npos);
 }
 
 // --- Rate limits ---
