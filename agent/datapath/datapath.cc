@@ -117,7 +117,7 @@ absl::Status Datapath::Apply(const policy::CompiledPolicy& policy) {
   ingress_rules_ = policy.ingress.rules;
   egress_rules_ = policy.egress.rules;
   rate_limit_names_ = policy.rate_limit_names;
-  if (auto gen = writer_->ActiveGeneration(); gen.ok()) active_gen_ = *gen;
+  active_version_ = policy.version;
 
   std::set<std::string> wanted(policy.interfaces.begin(), policy.interfaces.end());
   for (const std::string& ifname : previous) {
@@ -182,7 +182,8 @@ absl::StatusOr<v1::Counters> Datapath::ReadCounters() const {
 
 std::string Datapath::RateLimitName(uint32_t limit_id) const {
   std::lock_guard lock(mu_);
-  if (limit_id / RP_MAX_RATE_LIMITS == active_gen_ && limit_id % RP_MAX_RATE_LIMITS < rate_limit_names_.size()) {
+  if (limit_id / RP_MAX_RATE_LIMITS == static_cast<uint32_t>(active_version_) &&
+      limit_id % RP_MAX_RATE_LIMITS < rate_limit_names_.size()) {
     return rate_limit_names_[limit_id % RP_MAX_RATE_LIMITS];
   }
   return rampart::StrCat("limit ", limit_id, " (an earlier policy version)");

@@ -44,7 +44,7 @@ class Datapath {
   const DatapathObject& object() const { return *object_; }
   PolicyWriter& writer() { return *writer_; }
   Blocklist& blocklist() { return *blocklist_; }
-  // "policy/name" of a rate limit id as the kernel reports it (generation included).
+  // "policy/name" of a rate limit id as the kernel reports it (version included).
   std::string RateLimitName(uint32_t limit_id) const;
 
  private:
@@ -61,7 +61,7 @@ class Datapath {
   mutable std::mutex mu_;  // guards the fields below and serialises Apply
   std::vector<policy::RuleName> ingress_rules_, egress_rules_;
   std::vector<std::string> rate_limit_names_;
-  uint32_t active_gen_ = 0;
+  uint64_t active_version_ = 0;
 };
 
 // Stable names of enum rp_reason and enum rp_error, as shown by rampartctl

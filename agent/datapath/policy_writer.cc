@@ -159,7 +159,10 @@ absl::Status PolicyWriter::Publish(const policy::CompiledPolicy& policy) {
   config.rate_limit_count = static_cast<uint32_t>(policy.rate_limits.size());
   for (size_t i = 0; i < policy.rate_limits.size() && i < RP_MAX_RATE_LIMITS; ++i) {
     config.rate_limits[i] = policy.rate_limits[i].limit;
-    config.rate_limits[i].limit_id += gen * RP_MAX_RATE_LIMITS;
+    // Buckets are keyed by limit id: deriving it from the version gives every
+    // policy version fresh buckets (the generation alone repeats every other
+    // version); a re-apply of the same version keeps its buckets.
+    config.rate_limits[i].limit_id += static_cast<uint32_t>(policy.version) * RP_MAX_RATE_LIMITS;
   }
   if (bpf_map_update_elem(fds_.gen_config, &gen, &config, BPF_ANY) != 0) {
     return ErrnoError(errno, "write map rampart_gencfg");

@@ -87,7 +87,7 @@ struct rp_rate_limit {
 	__u8 proto;
 	__u8 key_kind;              /* enum rp_limit_key */
 	__u8 pad[2];
-	__u32 limit_id;             /* generation * RP_MAX_RATE_LIMITS + index */
+	__u32 limit_id;             /* (u32)policy version * RP_MAX_RATE_LIMITS + index */
 	__u32 pad2;
 	__u64 packet_interval_ps;   /* 1e12 / packets per second */
 	__u64 packet_tolerance_ps;  /* burst packets * packet_interval_ps */
