@@ -15,7 +15,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev
   # runtime and test peers
-  iproute2 openssl python3 util-linux curl procps
+  iproute2 openssl python3 util-linux curl procps nginx-light
 )
 
 missing=()
