@@ -75,6 +75,9 @@ absl::StatusOr<int> SslCaptureProbe::Attach(const std::string& path, pid_t pid,
       {"SSL_read", skel_->progs.rampart_ssl_read, skel_->progs.rampart_ssl_read_ret},
       {"SSL_write_ex", skel_->progs.rampart_ssl_write_ex, skel_->progs.rampart_ssl_write_ex_ret},
       {"SSL_read_ex", skel_->progs.rampart_ssl_read_ex, skel_->progs.rampart_ssl_read_ex_ret},
+      // Moves no plaintext; its socket calls name the connection before the
+      // first read, and reveal a reused SSL pointer (see capture.bpf.c).
+      {"SSL_do_handshake", skel_->progs.rampart_ssl_handshake, skel_->progs.rampart_ssl_handshake_ret},
   };
   std::vector<bpf_link*> links;
   auto undo = [&] {

@@ -27,7 +27,8 @@ struct ring_buffer;
 namespace rampart::capture {
 
 // The OpenSSL entry points Rampart probes (1.1 and 3.x).
-inline const std::vector<std::string> kSslFunctions = {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex"};
+inline const std::vector<std::string> kSslFunctions = {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex",
+                                                       "SSL_do_handshake"};
 
 struct CaptureOptions {
   uint32_t max_bytes_per_call = RP_CAPTURE_MAX_CHUNK;  // at most RP_CAPTURE_MAX_CHUNK

@@ -5,8 +5,9 @@
 namespace rampart::capture {
 
 void StreamAssembler::Add(const rp_capture_header& header, std::span<const uint8_t> data) {
-  const ConnectionKey key{.pid = header.pid, .ssl = header.ssl};
+  const ConnectionKey key{.pid = header.pid, .ssl = header.ssl, .generation = header.generation};
   auto [it, inserted] = streams_.try_emplace(key);
+  if (inserted) EndEarlierGenerations(it);
   Stream& stream = it->second;
   if (inserted) {
     stream.info.key = key;
@@ -41,10 +42,22 @@ void StreamAssembler::Add(const rp_capture_header& header, std::span<const uint8
   next = header.stream_offset + header.len;
 }
 
+void StreamAssembler::EndEarlierGenerations(std::map<ConnectionKey, Stream>::iterator current) {
+  // Keys order by (pid, ssl, generation): earlier generations sit just before.
+  auto it = current;
+  while (it != streams_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first.pid != current->first.pid || prev->first.ssl != current->first.ssl) break;
+    consumer_.OnEnd(prev->second.info);
+    it = streams_.erase(prev);
+  }
+}
+
 size_t StreamAssembler::Expire(uint64_t now_ns, uint64_t idle_ns) {
   size_t removed = 0;
   for (auto it = streams_.begin(); it != streams_.end();) {
     if (now_ns > it->second.last_seen_ns + idle_ns) {
+      consumer_.OnEnd(it->second.info);
       it = streams_.erase(it);
       ++removed;
     } else {

@@ -19,9 +19,12 @@
 namespace rampart::capture {
 
 // A TLS connection as the capturing process sees it.
+// An SSL pointer can be freed and reused for a later connection: the kernel
+// then bumps the generation, and a new stream begins.
 struct ConnectionKey {
   uint32_t pid = 0;
   uint64_t ssl = 0;
+  uint32_t generation = 0;
   auto operator<=>(const ConnectionKey&) const = default;
 };
 
@@ -44,6 +47,9 @@ class PlaintextConsumer {
                       std::span<const uint8_t> data) = 0;
   // `bytes` of the stream at `offset` were not captured.
   virtual void OnGap(const ConnectionInfo& connection, Direction direction, uint64_t offset, uint64_t bytes) = 0;
+  // No more data will come for `connection`: its SSL object moved on to a
+  // new connection, or it went idle. Parsers drop its state here.
+  virtual void OnEnd(const ConnectionInfo& connection) {}
 };
 
 struct StreamTotals {
@@ -69,6 +75,8 @@ class StreamAssembler {
     bool started[2] = {false, false};
     uint64_t last_seen_ns = 0;
   };
+
+  void EndEarlierGenerations(std::map<ConnectionKey, Stream>::iterator current);
 
   PlaintextConsumer& consumer_;
   std::map<ConnectionKey, Stream> streams_;

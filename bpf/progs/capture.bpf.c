@@ -69,7 +69,9 @@ static __always_inline int rp_on_socket(struct sock *sk, __u8 direction)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
-	if (!call || call->direction != direction || call->tuple_known)
+	if (!call || call->tuple_known)
+		return 0;
+	if (call->direction != direction && call->direction != RP_CAPTURE_HANDSHAKE)
 		return 0;
 	int ok = 0;
 	rp_fill_tuple(sk, &call->tuple, &ok);
@@ -91,12 +93,49 @@ static __always_inline struct rp_ssl_state *rp_ssl_state(__u64 ssl, __u32 pid)
 	return bpf_map_lookup_elem(&rampart_ssltup, &key);
 }
 
-static __always_inline int rp_call_end(long ret, int is_ex)
+static __always_inline int rp_tuple_equal(const struct rp_conn_tuple *a, const struct rp_conn_tuple *b)
+{
+	/* 40 bytes, pad zeroed by rp_fill_tuple: compare as five words. */
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* The call learned its socket: a different socket than the SSL object had
+ * means the pointer was freed and reused for a new connection, whose streams
+ * start again at offset 0 under the next generation. */
+static __always_inline void rp_learn_tuple(struct rp_ssl_state *state, const struct rp_conn_tuple *tuple)
+{
+	if (state->tuple_known && !rp_tuple_equal(&state->tuple, tuple)) {
+		state->generation++;
+		state->offset[0] = 0;
+		state->offset[1] = 0;
+	}
+	state->tuple = *tuple;
+	state->tuple_known = 1;
+}
+
+static __always_inline int rp_handshake_end(void)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
 	if (!call)
+		return 0;
+	if (call->tuple_known) {
+		struct rp_ssl_state *state = rp_ssl_state(call->ssl, pid_tgid >> 32);
+		if (state)
+			rp_learn_tuple(state, &call->tuple);
+	}
+	bpf_map_delete_elem(&rampart_sslcall, &tid);
+	return 0;
+}
+
+static __always_inline int rp_call_end(long ret, int is_ex)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
+	if (!call || call->direction == RP_CAPTURE_HANDSHAKE)
 		return 0;
 	__u64 moved = 0;
 	if (is_ex) {
@@ -127,10 +166,8 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 	if (call->tuple_known) {
 		h->tuple = call->tuple;
 		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
-		if (state) {
-			state->tuple = call->tuple;
-			state->tuple_known = 1;
-		}
+		if (state)
+			rp_learn_tuple(state, &call->tuple);
 	} else if (state && state->tuple_known) {
 		h->tuple = state->tuple;
 		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
@@ -139,6 +176,7 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 	}
 	if (state) {
 		__u32 dir = call->direction & 1;
+		h->generation = state->generation;
 		h->stream_offset = state->offset[dir];
 		state->offset[dir] += moved;
 	}
@@ -216,6 +254,18 @@ SEC("uretprobe")
 int BPF_KRETPROBE(rampart_ssl_read_ex_ret, int ret)
 {
 	return rp_call_end(ret, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(rampart_ssl_handshake, void *ssl)
+{
+	return rp_call_begin((__u64)ssl, 0, 0, RP_CAPTURE_HANDSHAKE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(rampart_ssl_handshake_ret, int ret)
+{
+	return rp_handshake_end();
 }
 
 SEC("tp_btf/sock_send_length")

@@ -132,7 +132,7 @@ attach() {
       [[ $1 == rampart-xdpg-nolimit ]] && extra=(--no-rate-limit)
       in_srv "$apply" --pin-dir "$pin" --ifname "$vs" --client 10.77.0.1/32 --port "$port" --hook "$hook" \
         "${extra[@]}" >"$work/attach.txt" 2>"$work/apply.log" || { cat "$work/apply.log" >&2; return 1; }
-      echo "    $(tr '\n' ';' <"$work/attach.txt")" ;;
+      ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
   esac
 }
@@ -158,12 +158,13 @@ for ((r = 1; r <= rounds; r++)); do
     fi
     if [[ -n $prof_pid ]]; then
       wait "$prof_pid" || true
-      sed 's/^/    /' "$work/prof.txt"
       sed "s/^/$v: /" "$work/prof.txt" >>"$work/profile.txt"
     fi
     bps=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"])' "$json")
     printf '%s\t%s\t%s\n' "$r" "$v" "$bps" >>"$work/results.tsv"
-    printf '  round %d %-13s %6.2f Gbit/s\n' "$r" "$v" "$(python3 -c "print($bps/1e9)")"
+    printf '  round %d %-22s %6.2f Gbit/s\n' "$r" "$v" "$(python3 -c "print($bps/1e9)")"
+    if [[ $v == rampart-* ]]; then echo "    attached: $(tr '\n' ';' <"$work/attach.txt")"; fi
+    if [[ -n $prof_pid ]]; then sed 's/^/    /' "$work/prof.txt"; fi
   done
 done
 if [[ -d $pin ]]; then

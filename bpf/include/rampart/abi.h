@@ -243,7 +243,9 @@ struct rp_capture_header {
 	__u32 captured;     /* bytes that follow (<= len, <= RP_CAPTURE_MAX_CHUNK) */
 	__u8 direction;     /* enum rp_capture_direction */
 	__u8 flags;         /* enum rp_capture_flags */
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 generation;   /* bumped when the SSL object starts a new connection
+			     * (a reused pointer): a new stream begins */
 	__u64 stream_offset; /* bytes moved before this call on (pid, ssl, direction):
 			      * a jump tells user space exactly what was lost */
 	struct rp_conn_tuple tuple;

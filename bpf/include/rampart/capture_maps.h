@@ -11,11 +11,16 @@ struct rp_ssl_call {
 	__u64 ssl;
 	__u64 buf;
 	__u64 size_out;  /* SSL_*_ex: where the byte count is written; 0 otherwise */
-	__u8 direction;
+	__u8 direction;  /* enum rp_capture_direction, or RP_CAPTURE_HANDSHAKE */
 	__u8 tuple_known;
 	__u8 pad[6];
 	struct rp_conn_tuple tuple;
 };
+
+/* SSL_do_handshake in flight: it moves no plaintext, but its socket calls
+ * name the connection before the first read, which OpenSSL may serve from
+ * the bytes the handshake already pulled in (TLS 1.3 Finished + request). */
+#define RP_CAPTURE_HANDSHAKE 2
 
 /* Thread id -> its SSL call in flight. Written by the entry probes and the
  * socket tracepoints, read and deleted by the return probes. */
@@ -38,8 +43,9 @@ struct rp_ssl_key {
 struct rp_ssl_state {
 	struct rp_conn_tuple tuple;
 	__u64 offset[2]; /* per enum rp_capture_direction */
+	__u32 generation; /* connections this SSL object has carried, less one */
 	__u8 tuple_known;
-	__u8 pad[7];
+	__u8 pad[3];
 };
 
 struct {
