@@ -12,6 +12,9 @@ packages=(
   # user space libraries
   libssl-dev libboost-program-options-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libspdlog-dev libyaml-cpp-dev
+  # inspection: multi-pattern prefilter, HTTP/2 HPACK; libinjection (inside
+  # libmodsecurity3) is the baseline the attack detectors are evaluated against
+  libvectorscan-dev libnghttp2-dev libmodsecurity-dev
   # tests
   libgtest-dev libgmock-dev
   # runtime and test peers

@@ -1,0 +1,53 @@
+// One parsed HTTP exchange half (request or response), the unit that the
+// detectors inspect. HTTP/1.1 and HTTP/2 parsers both produce it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rampart::http {
+
+struct Header {
+  std::string name;  // lower-cased
+  std::string value;
+};
+
+struct Message {
+  bool is_request = true;
+  int protocol = 1;        // 1: HTTP/1.x, 2: HTTP/2
+  uint32_t stream_id = 0;  // HTTP/2 stream; 0 for HTTP/1.x
+  // Request line (or :method / :path / :authority)
+  std::string method;
+  std::string target;  // path and query as sent
+  std::string authority;
+  // Response status line (or :status)
+  int status = 0;
+  std::vector<Header> headers;
+  // The body after transfer decoding (chunked) and content decoding (gzip),
+  // at most the parser's body cap.
+  std::string body;
+  uint64_t body_wire_bytes = 0;  // bytes on the wire, before decoding
+  bool body_truncated = false;   // cap reached: `body` is a prefix
+  // Some bytes of this message were never captured (the per-call cap or a
+  // full ring buffer): every finding it produces is marked truncated.
+  bool capture_gap = false;
+
+  // First header named `name` (lower case), or nullptr.
+  const std::string* FindHeader(std::string_view name) const {
+    for (const auto& h : headers) {
+      if (h.name == name) return &h.value;
+    }
+    return nullptr;
+  }
+};
+
+// Receives parsed messages, in order per direction.
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  virtual void OnMessage(const Message& message) = 0;
+};
+
+}  // namespace rampart::http
