@@ -12,3 +12,7 @@ bash "$root/scripts/build.sh"
 cd "$root/build"
 # Kernel tests are RUN_SERIAL; unit tests run two at a time.
 ctest --output-on-failure -j 2 --timeout 600 "$@"
+# The full run also fuzzes the parsers and the DLP scanner for a bounded time.
+if (($# == 0)); then
+  bash "$root/scripts/fuzz.sh" "${RAMPART_FUZZ_SECONDS:-30}"
+fi

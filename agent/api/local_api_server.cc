@@ -87,6 +87,44 @@ class LocalApiServer::Service final : public v1::AgentApi::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status WatchFindings(grpc::ServerContext* context, const v1::WatchFindingsRequest* request,
+                             grpc::ServerWriter<v1::Finding>* writer) override {
+    std::mutex mu;
+    std::condition_variable ready;
+    std::deque<v1::Finding> queue;
+    int token = 0;
+    // Subscribe before reading the recent ones, so none falls in between;
+    // ids drop the ones both would deliver.
+    if (request->follow()) {
+      auto subscribed = backend_.SubscribeFindings(*request, [&](const v1::Finding& finding) {
+        std::lock_guard lock(mu);
+        if (queue.size() >= kWatchQueue) queue.pop_front();
+        queue.push_back(finding);
+        ready.notify_one();
+      });
+      if (!subscribed.ok()) return ToGrpc(subscribed.status());
+      token = *subscribed;
+    }
+    uint64_t last_id = 0;
+    bool ok = true;
+    for (const auto& finding : backend_.RecentFindings(*request)) {
+      ok = ok && writer->Write(finding);
+      last_id = finding.id();
+    }
+    while (ok && request->follow() && !context->IsCancelled()) {
+      std::unique_lock lock(mu);
+      ready.wait_for(lock, std::chrono::milliseconds(200), [&] { return !queue.empty(); });
+      std::deque<v1::Finding> batch;
+      batch.swap(queue);
+      lock.unlock();
+      for (const auto& finding : batch) {
+        if (finding.id() > last_id) ok = ok && writer->Write(finding);
+      }
+    }
+    if (token != 0) backend_.UnsubscribeFindings(token);
+    return grpc::Status::OK;
+  }
+
   grpc::Status ListFlows(grpc::ServerContext*, const v1::ListFlowsRequest* request, v1::ListFlowsReply* reply) override {
     auto flows = backend_.ListFlows(*request);
     if (!flows.ok()) return ToGrpc(flows.status());

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "rampart/v1/agent_api.pb.h"
@@ -33,6 +34,12 @@ class AgentApiBackend {
   virtual absl::StatusOr<int> SubscribeCapture(const v1::WatchCaptureRequest& request,
                                                std::function<void(const v1::CaptureEvent&)> subscriber) = 0;
   virtual void UnsubscribeCapture(int token) = 0;
+  // Findings matching the request: the recent ones (oldest first), and new
+  // ones to the subscriber, which must not block.
+  virtual std::vector<v1::Finding> RecentFindings(const v1::WatchFindingsRequest& request) = 0;
+  virtual absl::StatusOr<int> SubscribeFindings(const v1::WatchFindingsRequest& request,
+                                                std::function<void(const v1::Finding&)> subscriber) = 0;
+  virtual void UnsubscribeFindings(int token) = 0;
 };
 
 class LocalApiServer {

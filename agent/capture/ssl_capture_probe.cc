@@ -1,6 +1,7 @@
 #include "agent/capture/ssl_capture_probe.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 
@@ -19,23 +20,114 @@ struct ProbePair {
 
 }  // namespace
 
+std::string_view SocketHookName(SocketHook hook) {
+  switch (hook) {
+    case SocketHook::kAuto: return "auto";
+    case SocketHook::kTracepoint: return "tp_btf";
+    case SocketHook::kFentry: return "fentry";
+    case SocketHook::kKprobe: return "kprobe";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<SocketHook> ParseSocketHook(std::string_view text) {
+  for (SocketHook h : {SocketHook::kAuto, SocketHook::kTracepoint, SocketHook::kFentry, SocketHook::kKprobe}) {
+    if (SocketHookName(h) == text) return h;
+  }
+  return absl::InvalidArgumentError(
+      rampart::StrCat("bad socket hook \"", text, "\" (expected auto, tp_btf, fentry or kprobe)"));
+}
+
+namespace {
+
+// Whether this kernel's BTF has the socket tracepoints (a feature probe, not
+// a version check: backports and configs vary).
+bool KernelHasSocketTracepoints() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  const bool found = btf__find_by_name_kind(vmlinux, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0 &&
+                     btf__find_by_name_kind(vmlinux, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) >= 0;
+  btf__free(vmlinux);
+  return found;
+}
+
+}  // namespace
+
+absl::Status SslCaptureProbe::LoadWith(const CaptureOptions& options, SocketHook hook) {
+  skel_ = capture_bpf__open();
+  if (!skel_) return ErrnoError(errno, "open BPF object capture.bpf.o");
+  skel_->rodata->max_bytes_per_call = std::min<uint32_t>(options.max_bytes_per_call, RP_CAPTURE_MAX_CHUNK);
+  skel_->rodata->wakeup_bytes = options.ring_bytes / 4;
+  bpf_map__set_max_entries(skel_->maps.rampart_capture, options.ring_bytes);
+  struct {
+    SocketHook hook;
+    bpf_program* send;
+    bpf_program* recv;
+  } const sets[] = {
+      {SocketHook::kTracepoint, skel_->progs.rampart_sock_send, skel_->progs.rampart_sock_recv},
+      {SocketHook::kFentry, skel_->progs.rampart_fentry_sock_sendmsg, skel_->progs.rampart_fentry_sock_recvmsg},
+      {SocketHook::kKprobe, skel_->progs.rampart_kprobe_sock_sendmsg, skel_->progs.rampart_kprobe_sock_recvmsg},
+  };
+  bpf_program* send = nullptr;
+  bpf_program* recv = nullptr;
+  for (const auto& set : sets) {
+    bpf_program__set_autoload(set.send, set.hook == hook);
+    bpf_program__set_autoload(set.recv, set.hook == hook);
+    if (set.hook == hook) {
+      send = set.send;
+      recv = set.recv;
+    }
+  }
+  const std::string what(SocketHookName(hook));
+  if (int err = capture_bpf__load(skel_); err != 0) return ErrnoError(err, "load capture.bpf.o with " + what);
+  sock_send_ = bpf_program__attach(send);
+  if (!sock_send_) return ErrnoError(errno, "attach " + what + " socket send hook");
+  sock_recv_ = bpf_program__attach(recv);
+  if (!sock_recv_) return ErrnoError(errno, "attach " + what + " socket receive hook");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<SslCaptureProbe>> SslCaptureProbe::Load(const CaptureOptions& options, ChunkSink sink) {
   std::unique_ptr<SslCaptureProbe> probe(new SslCaptureProbe());
   probe->sink_ = std::move(sink);
-  probe->skel_ = capture_bpf__open();
-  if (!probe->skel_) return ErrnoError(errno, "open BPF object capture.bpf.o");
-  probe->skel_->rodata->max_bytes_per_call = std::min<uint32_t>(options.max_bytes_per_call, RP_CAPTURE_MAX_CHUNK);
-  bpf_map__set_max_entries(probe->skel_->maps.rampart_capture, options.ring_bytes);
-  if (int err = capture_bpf__load(probe->skel_); err != 0) return ErrnoError(err, "load BPF object capture.bpf.o");
-  probe->sock_send_ = bpf_program__attach(probe->skel_->progs.rampart_sock_send);
-  if (!probe->sock_send_) return ErrnoError(errno, "attach tp_btf/sock_send_length");
-  probe->sock_recv_ = bpf_program__attach(probe->skel_->progs.rampart_sock_recv);
-  if (!probe->sock_recv_) return ErrnoError(errno, "attach tp_btf/sock_recv_length");
+  std::vector<SocketHook> candidates = {options.socket_hook};
+  if (options.socket_hook == SocketHook::kAuto) {
+    candidates = {SocketHook::kTracepoint, SocketHook::kFentry, SocketHook::kKprobe};
+  }
+  absl::Status last;
+  for (SocketHook hook : candidates) {
+    if (hook == SocketHook::kTracepoint && !KernelHasSocketTracepoints()) {
+      last = absl::UnavailableError("tp_btf: sock_send_length/sock_recv_length not in the kernel's BTF");
+    } else {
+      last = probe->LoadWith(options, hook);
+    }
+    if (last.ok()) {
+      probe->socket_hook_ = hook;
+      break;
+    }
+    probe->hooks_refused_.push_back(std::string(last.message()));
+    bpf_link__destroy(probe->sock_send_);
+    bpf_link__destroy(probe->sock_recv_);
+    probe->sock_send_ = probe->sock_recv_ = nullptr;
+    capture_bpf__destroy(probe->skel_);
+    probe->skel_ = nullptr;
+  }
+  if (!last.ok()) {
+    std::string all;
+    for (const auto& r : probe->hooks_refused_) all += (all.empty() ? "" : "; ") + r;
+    return absl::UnavailableError("no way to learn the sockets of SSL calls: " + all);
+  }
   probe->ring_ = ring_buffer__new(bpf_map__fd(probe->skel_->maps.rampart_capture), &SslCaptureProbe::OnRecord,
                                   probe.get(), nullptr);
   if (!probe->ring_) return ErrnoError(errno, "open ring buffer rampart_capture");
-  probe->reader_ = std::thread([p = probe.get()] {
-    while (!p->stop_) ring_buffer__poll(p->ring_, 100);
+  // Chunks do not wake the reader (see wakeup_bytes in capture.bpf.c) until
+  // the ring is a quarter full: it drains them every poll interval, which
+  // bounds how long a captured chunk waits for inspection.
+  probe->reader_ = std::thread([p = probe.get(), interval = options.poll_interval_ms] {
+    while (!p->stop_) {
+      ring_buffer__poll(p->ring_, interval);
+      ring_buffer__consume(p->ring_);
+    }
   });
   return probe;
 }

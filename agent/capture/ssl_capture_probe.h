@@ -30,9 +30,20 @@ namespace rampart::capture {
 inline const std::vector<std::string> kSslFunctions = {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex",
                                                        "SSL_do_handshake"};
 
+// How an SSL call's socket is learned: BTF tracepoints in the socket layer
+// (since 6.3, preferred: a stable interface), fentry, or kprobes on
+// sock_sendmsg/sock_recvmsg. `auto` probes the kernel in that order.
+enum class SocketHook { kAuto, kTracepoint, kFentry, kKprobe };
+std::string_view SocketHookName(SocketHook hook);  // "auto", "tp_btf", "fentry", "kprobe"
+absl::StatusOr<SocketHook> ParseSocketHook(std::string_view text);
+
 struct CaptureOptions {
+  SocketHook socket_hook = SocketHook::kAuto;
   uint32_t max_bytes_per_call = RP_CAPTURE_MAX_CHUNK;  // at most RP_CAPTURE_MAX_CHUNK
   uint32_t ring_bytes = 8 * 1024 * 1024;               // a power of two
+  // How often the reader drains the ring buffer when chunks do not wake it:
+  // the most a chunk waits before inspection sees it.
+  int poll_interval_ms = 2;
 };
 
 struct CaptureStats {
@@ -63,9 +74,14 @@ class SslCaptureProbe {
   size_t attached_probes() const;
 
   CaptureStats Stats() const;
+  // The hook in use, and why the ones before it were not (auto).
+  SocketHook socket_hook() const { return socket_hook_; }
+  const std::vector<std::string>& hooks_refused() const { return hooks_refused_; }
 
  private:
   SslCaptureProbe() = default;
+  // Opens, loads and attaches the object with `hook`'s socket programs.
+  absl::Status LoadWith(const CaptureOptions& options, SocketHook hook);
   static int OnRecord(void* self, void* data, size_t size);
 
   capture_bpf* skel_ = nullptr;
@@ -73,6 +89,8 @@ class SslCaptureProbe {
   ChunkSink sink_;
   bpf_link* sock_send_ = nullptr;
   bpf_link* sock_recv_ = nullptr;
+  SocketHook socket_hook_ = SocketHook::kAuto;
+  std::vector<std::string> hooks_refused_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, pid_t>, std::vector<bpf_link*>> links_;
   std::atomic<bool> stop_{false};

@@ -25,6 +25,7 @@ void StreamAssembler::Add(const rp_capture_header& header, std::span<const uint8
     stream.info.tuple_known = true;
   }
   stream.last_seen_ns = header.timestamp_ns;
+  stream.info.timestamp_ns = header.timestamp_ns;
   const auto direction = static_cast<Direction>(dir);
   uint64_t& next = stream.next[dir];
   if (header.stream_offset > next) {  // whole calls lost to a full ring buffer

@@ -34,6 +34,7 @@ struct ConnectionInfo {
   uint64_t cgroup_id = 0;
   rp_conn_tuple tuple{};
   bool tuple_known = false;
+  uint64_t timestamp_ns = 0;  // kernel time (CLOCK_MONOTONIC) of the chunk being delivered
 };
 
 enum class Direction : uint8_t { kWrite = RP_CAPTURE_WRITE, kRead = RP_CAPTURE_READ };

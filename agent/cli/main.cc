@@ -10,6 +10,8 @@
 #include <iostream>
 
 #include "agent/cli/status_view.h"
+#include "agent/cli/scan_view.h"
+#include "agent/scan/file_scanner.h"
 #include "rampart/v1/agent_api.grpc.pb.h"
 
 namespace po = boost::program_options;
@@ -33,6 +35,10 @@ const char kUsage[] =
     "  block list                  the dynamic blocklist\n"
     "  capture --follow [--pid N | --unit UNIT] [--show-payload]\n"
     "                              captured TLS chunks (metadata; plaintext only with --show-payload, root only)\n"
+    "  findings [--follow] [--limit N] [--severity S] [--detector PREFIX]\n"
+    "                              findings of deep inspection (masked values), newest last\n"
+    "  scan FILE|DIR...            the agent's parsers and detectors over files (raw HTTP messages or\n"
+    "                              bodies), offline; exits 1 when anything is found\n"
     "\n"
     "options:\n";
 
@@ -53,6 +59,32 @@ std::unique_ptr<grpc::ClientContext> Deadline(int seconds) {
   return context;
 }
 
+// Exit codes: 0 nothing found, 1 findings, 2 bad usage or unreadable input.
+int Scan(const std::vector<std::string>& paths, bool json) {
+  if (paths.empty()) {
+    std::cerr << "rampartctl: scan needs a FILE or DIR\n";
+    return kExitUsage;
+  }
+  auto scanner = rampart::scan::FileScanner::Create();
+  if (!scanner.ok()) {
+    std::cerr << "rampartctl: scan: " << scanner.status().message() << "\n";
+    return kExitFailed;
+  }
+  bool found = false;
+  for (const std::string& path : paths) {
+    auto findings = (*scanner)->ScanPath(path);
+    if (!findings.ok()) {
+      std::cerr << "rampartctl: " << findings.status().message() << "\n";
+      return kExitUsage;
+    }
+    for (const auto& s : *findings) {
+      found = true;
+      std::cout << (json ? rampart::cli::RenderScanJson(s) : rampart::cli::RenderScan(s)) << "\n";
+    }
+  }
+  return found ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,11 +99,13 @@ int main(int argc, char** argv) {
       ("json", "print JSON (one object per line for streams)")
       ("follow,f", "keep printing events as they come (drops)")
       ("sample-ms", po::value(&sample_ms)->default_value(1000), "flows: sampling interval")
-      ("limit", po::value(&limit)->default_value(20), "flows: at most this many rows")
+      ("limit", po::value(&limit)->default_value(20), "flows, findings: at most this many rows")
       ("ttl", po::value(&ttl)->default_value(0), "block add: seconds until the entry expires (0: never)")
       ("pid", po::value<uint32_t>(), "capture: only this process")
       ("unit", po::value<std::string>(), "capture: only this systemd unit or cgroup path")
-      ("show-payload", "capture: print the plaintext too (root only)");
+      ("show-payload", "capture: print the plaintext too (root only)")
+      ("severity", po::value<std::string>(), "findings: at least this severity (info, low, medium, high, critical)")
+      ("detector", po::value<std::string>(), "findings: only detectors starting with this (dlp, attack.sqli)");
   po::options_description hidden;
   hidden.add_options()("words", po::value(&words)->composing());
   po::options_description all;
@@ -92,6 +126,7 @@ int main(int argc, char** argv) {
   }
   const bool json = vars.count("json") > 0;
   const std::string& command = words[0];
+  if (command == "scan") return Scan(std::vector<std::string>(words.begin() + 1, words.end()), json);
   auto stub = v1::AgentApi::NewStub(grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
 
   if (command == "status" && words.size() == 1) {
@@ -149,6 +184,39 @@ int main(int argc, char** argv) {
     }
     grpc::Status rpc = reader->Finish();
     if (!rpc.ok()) return Fail(socket, rpc);
+    return 0;
+  }
+  if (command == "findings" && words.size() == 1) {
+    v1::WatchFindingsRequest request;
+    request.set_limit(limit);
+    request.set_follow(vars.count("follow") > 0);
+    if (vars.count("severity")) {
+      const std::string& severity = vars["severity"].as<std::string>();
+      if (severity != "info" && severity != "low" && severity != "medium" && severity != "high" &&
+          severity != "critical") {
+        std::cerr << "rampartctl: bad --severity \"" << severity
+                  << "\" (expected info, low, medium, high or critical)\n";
+        return kExitUsage;
+      }
+      request.set_min_severity(severity);
+    }
+    if (vars.count("detector")) request.set_detector(vars["detector"].as<std::string>());
+    grpc::ClientContext context;
+    auto reader = stub->WatchFindings(&context, request);
+    v1::Finding finding;
+    std::vector<v1::Finding> table;
+    while (reader->Read(&finding)) {
+      if (json) {
+        std::cout << rampart::cli::RenderJson(finding) << std::endl;
+      } else if (request.follow()) {
+        std::cout << rampart::cli::RenderFinding(finding) << std::endl;
+      } else {
+        table.push_back(finding);
+      }
+    }
+    grpc::Status rpc = reader->Finish();
+    if (!rpc.ok()) return Fail(socket, rpc);
+    if (!json && !request.follow()) std::cout << rampart::cli::RenderFindings(table);
     return 0;
   }
   if (command == "block" && words.size() >= 2) {

@@ -87,13 +87,28 @@ std::string RenderStatus(const v1::AgentStatus& s) {
     out << "\nTLS capture: " << c.probes() << " probes; " << c.calls() << " calls, " << c.bytes() << " bytes, "
         << c.bytes_captured() << " captured, " << c.bytes_truncated() << " truncated, " << c.chunks_lost()
         << " chunks (" << c.bytes_lost() << " bytes) lost to a full ring buffer, " << c.tuple_misses()
-        << " chunks without a 5-tuple\n";
+        << " chunks without a 5-tuple; sockets learned by " << c.socket_hook() << "\n";
     std::vector<std::vector<std::string>> rows = {{"PID", "PROCESS", "TLS IN", "ATTACHED", "CHUNKS", "WITH 5-TUPLE"}};
     for (const auto& p : c.processes()) {
       rows.push_back({rampart::StrCat(p.pid()), p.comm(), p.file(), p.attached() ? "yes" : "no: " + p.reason(),
                       rampart::StrCat(p.chunks()), rampart::StrCat(p.tuple_known())});
     }
     if (rows.size() > 1) out << Table(rows);
+  }
+  if (s.inspection().enabled()) {
+    const auto& i = s.inspection();
+    out << "\nInspection: " << i.connections() << " connections, " << i.messages() << " HTTP messages, "
+        << i.findings() << " findings, " << i.blocks() << " blocks (" << i.block_errors() << " failed), "
+        << i.desyncs() << " desyncs, " << i.http2_midway_undecodable()
+        << " HTTP/2 connections picked up midway (not decoded), " << i.oversized_heads()
+        << " oversized header sections (not inspected), " << i.not_http() << " connections not HTTP\n";
+    std::vector<std::vector<std::string>> rows = {{"DETECTORS", "ACTION", "BLOCKS AT", "BLOCK TTL"}};
+    for (const auto& f : i.families()) {
+      rows.push_back({f.family(), f.action(), f.action() == "block" ? f.min_severity() + "+" : "-",
+                      f.action() == "block" ? rampart::StrCat(f.block_ttl_seconds(), "s") : "-"});
+    }
+    out << Table(rows);
+    out << "findings log: " << i.findings_log() << "\n";
   }
   std::vector<std::vector<std::string>> errors = {{"KERNEL ERROR", "COUNT"}};
   for (const auto& e : s.counters().errors()) {
@@ -157,6 +172,42 @@ std::string RenderCapture(const v1::CaptureEvent& e) {
     }
   }
   return line;
+}
+
+namespace {
+
+std::string Clock(int64_t unix_ns) {
+  const time_t seconds = static_cast<time_t>(unix_ns / 1'000'000'000);
+  char when[32];
+  std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&seconds));
+  return when;
+}
+
+}  // namespace
+
+std::string RenderFinding(const v1::Finding& f) {
+  std::string line = rampart::StrCat(Clock(f.unix_ns()), " ", f.severity(), " ", f.detector(), " ", f.comm(), "[",
+                                     f.pid(), "] ", f.remote().empty() ? "(connection unknown)" : f.remote(), " ",
+                                     f.location(), " ", f.masked_value(), " - ", f.reason());
+  if (f.compliance_size() > 0) {
+    line += " [";
+    for (int i = 0; i < f.compliance_size(); ++i) line += (i ? "," : "") + f.compliance(i);
+    line += "]";
+  }
+  if (f.truncated()) line += " (truncated capture)";
+  if (f.action() == "block") line += rampart::StrCat(" BLOCKED: ", f.enforced());
+  return line;
+}
+
+std::string RenderFindings(const std::vector<v1::Finding>& findings) {
+  std::vector<std::vector<std::string>> rows = {
+      {"TIME", "SEVERITY", "DETECTOR", "PROCESS", "PEER", "WHERE", "VALUE", "ACTION"}};
+  for (const auto& f : findings) {
+    rows.push_back({Clock(f.unix_ns()), f.severity(), f.detector(), rampart::StrCat(f.comm(), "[", f.pid(), "]"),
+                    f.remote().empty() ? "-" : f.remote(), f.location(), f.masked_value(),
+                    f.action() == "block" ? "block: " + f.enforced() : f.action()});
+  }
+  return Table(rows);
 }
 
 std::string RenderBlocks(const v1::ListBlocksReply& reply) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "rampart/v1/agent_api.pb.h"
 
@@ -13,6 +14,8 @@ std::string RenderDrop(const v1::DropEvent& event);  // one line
 std::string RenderBlocks(const v1::ListBlocksReply& blocks);
 // One line of metadata, then the payload (escaped) when the event carries one.
 std::string RenderCapture(const v1::CaptureEvent& event);
+std::string RenderFinding(const v1::Finding& finding);  // one line, masked values only
+std::string RenderFindings(const std::vector<v1::Finding>& findings);  // a table
 
 // JSON with every field present (zeros included) and proto field names.
 std::string RenderJson(const google::protobuf::Message& message);

@@ -1,5 +1,7 @@
 #include "agent/daemon/agent.h"
 
+#include "agent/inspect/setup.h"
+
 #include <net/if.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -61,6 +63,13 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   if (!drops.ok()) return drops.status();
   agent->drops_ = std::move(*drops);
 
+  auto findings = inspect::FindingLog::Open(state_dir + "/findings.jsonl");
+  if (!findings.ok()) return findings.status();
+  agent->findings_ = std::move(*findings);
+  agent->block_target_ = std::make_unique<inspect::DatapathBlockTarget>(agent->datapath_->blocklist());
+  agent->pipeline_ = std::make_unique<inspect::InspectionPipeline>(*agent->findings_, agent->block_target_.get());
+  agent->assembler_ = std::make_unique<capture::StreamAssembler>(*agent->pipeline_);
+
 
   // Enforce the last-known-good before anything else, so a restart with the
   // control plane down keeps the node protected.
@@ -115,6 +124,11 @@ void Agent::Housekeeping() {
       if (stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) return;
     }
     if (absl::Status st = ConfigureCapture(); !st.ok()) log->warn("TLS capture: {}", MessageOf(st));
+    {
+      // SSL objects die without a probe: forget connections idle for 5 minutes.
+      std::lock_guard lock(capture_mu_);
+      assembler_->Expire(datapath::MonotonicNanos(), uint64_t{300} * 1'000'000'000);
+    }
     if (auto swept = datapath_->blocklist().Sweep(); !swept.ok()) {
       log->warn("blocklist sweep: {}", MessageOf(swept.status()));
     }
@@ -163,6 +177,17 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
       compiled = std::move(*result);
     }
   }
+  // Detectors load keys and compile patterns: before anything is applied.
+  const v1::Inspection inspection = inspect::MergeInspection(bundle);
+  std::optional<inspect::InspectionSetup> setup;
+  if (errors.empty()) {
+    auto built = inspect::BuildInspectionSetup(inspection);
+    if (!built.ok()) {
+      fail("", built.status());
+    } else {
+      setup = std::move(*built);
+    }
+  }
 
   std::lock_guard lock(mu_);
   if (errors.empty()) {
@@ -174,10 +199,18 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
                applied_version_, errors.front().message());
     return errors;
   }
+  const bool detectors = !setup->detectors.empty();
+  pipeline_->Configure(std::move(*setup));
   applied_version_ = bundle.version();
   policy_source_ = source;
   last_policy_error_.clear();
   policy_warnings_ = compiled->warnings;
+  const auto& capture = inspection.capture();
+  if (detectors && !capture.all() && capture.processes().empty() && capture.units().empty() &&
+      options_.capture.empty()) {
+    policy_warnings_.push_back(
+        "inspection detectors are configured but no process is captured (spec.inspection.capture is empty)");
+  }
   applied_bundle_ = bundle;
   resolved_scopes_ = compiled->resolved_scopes;
   if (source != "last-known-good") {
@@ -219,6 +252,7 @@ v1::AgentStatus Agent::Status() {
   } else {
     Logger("agent")->warn("read counters: {}", MessageOf(counters.status()));
   }
+  FillInspectionStatus(*status.mutable_inspection());
   auto* capture = status.mutable_capture();
   std::lock_guard capture_lock(capture_mu_);
   capture->set_enabled(capture_probe_ != nullptr);
@@ -232,6 +266,8 @@ v1::AgentStatus Agent::Status() {
     capture->set_bytes_lost(stats.bytes_lost);
     capture->set_tuple_misses(stats.tuple_misses);
     capture->set_probes(static_cast<uint32_t>(capture_probe_->attached_probes()));
+    capture->set_socket_hook(std::string(capture::SocketHookName(capture_probe_->socket_hook())));
+    for (const auto& refused : capture_probe_->hooks_refused()) capture->add_socket_hooks_refused(refused);
     for (const auto& p : capture_manager_->Processes()) {
       auto* row = capture->add_processes();
       row->set_pid(static_cast<uint32_t>(p.pid));
@@ -269,7 +305,9 @@ absl::Status Agent::ConfigureCapture() {
     std::lock_guard lock(capture_mu_);  // OnCaptured may already run
     capture_probe_ = std::move(*probe);
     capture_manager_ = std::make_unique<capture::CaptureManager>(*capture_probe_);
-    Logger("capture")->info("TLS capture probes loaded (max {} bytes per call)", options_.capture_options.max_bytes_per_call);
+    Logger("capture")->info("TLS capture probes loaded (max {} bytes per call, sockets by {})",
+                            options_.capture_options.max_bytes_per_call,
+                            capture::SocketHookName(capture_probe_->socket_hook()));
   }
   capture_manager_->SetSelection(selection);
   capture_manager_->Rescan();
@@ -280,7 +318,7 @@ void Agent::OnCaptured(const rp_capture_header& h, std::span<const uint8_t> data
   std::lock_guard lock(capture_mu_);
   if (!capture_manager_) return;  // the probe's first chunk raced its setup
   capture_manager_->CountChunk(h);
-  assembler_.Add(h, data);
+  assembler_->Add(h, data);
   if (capture_watchers_.empty()) return;
   v1::CaptureEvent event;
   timespec mono{}, wall{};
@@ -436,5 +474,61 @@ absl::StatusOr<v1::ListBlocksReply> Agent::ListBlocks() {
   }
   return reply;
 }
+
+}  // namespace rampart::agent
+
+namespace rampart::agent {
+
+void Agent::FillInspectionStatus(v1::InspectionStatus& out) {
+  const inspect::PipelineStats stats = pipeline_->stats();
+  out.set_enabled(pipeline_->active());
+  out.set_connections(stats.connections);
+  out.set_messages(stats.messages);
+  out.set_findings(stats.findings);
+  out.set_blocks(stats.blocks);
+  out.set_block_errors(stats.block_errors);
+  out.set_http2_midway_undecodable(stats.parser.http2_midway_undecodable);
+  out.set_desyncs(stats.parser.desyncs);
+  out.set_oversized_heads(stats.parser.oversized_heads);
+  out.set_gap_bytes(stats.parser.gap_bytes);
+  out.set_not_http(stats.parser.not_http);
+  out.set_findings_log(options_.state_dir + "/findings.jsonl");
+  for (const auto& [detector, count] : findings_->CountsByDetector()) (*out.mutable_findings_by_detector())[detector] = count;
+  for (const auto& [family, verdict] : pipeline_->verdicts()) {
+    auto* f = out.add_families();
+    f->set_family(family);
+    f->set_action(verdict.block ? "block" : "monitor");
+    f->set_min_severity(std::string(findings::SeverityName(verdict.min_severity)));
+    f->set_block_ttl_seconds(static_cast<uint32_t>(verdict.ttl.count()));
+  }
+}
+
+namespace {
+
+inspect::FindingFilter FilterOf(const v1::WatchFindingsRequest& request) {
+  inspect::FindingFilter filter;
+  filter.detector_prefix = request.detector();
+  if (auto severity = inspect::ParseSeverity(request.min_severity()); severity.ok()) filter.min_severity = *severity;
+  return filter;
+}
+
+}  // namespace
+
+std::vector<v1::Finding> Agent::RecentFindings(const v1::WatchFindingsRequest& request) {
+  return findings_->Recent(FilterOf(request), request.limit() == 0 ? 100 : request.limit());
+}
+
+absl::StatusOr<int> Agent::SubscribeFindings(const v1::WatchFindingsRequest& request,
+                                             std::function<void(const v1::Finding&)> subscriber) {
+  if (!request.min_severity().empty()) {
+    if (auto severity = inspect::ParseSeverity(request.min_severity()); !severity.ok()) return severity.status();
+  }
+  inspect::FindingFilter filter = FilterOf(request);
+  return findings_->Subscribe([filter, subscriber = std::move(subscriber)](const v1::Finding& finding) {
+    if (filter.Matches(finding)) subscriber(finding);
+  });
+}
+
+void Agent::UnsubscribeFindings(int token) { findings_->Unsubscribe(token); }
 
 }  // namespace rampart::agent

@@ -22,6 +22,8 @@
 #include "agent/daemon/last_known_good.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/drop_events.h"
+#include "agent/inspect/finding_log.h"
+#include "agent/inspect/pipeline.h"
 #include "agent/sync/control_plane_client.h"
 
 namespace rampart::agent {
@@ -57,6 +59,10 @@ class Agent final : public api::AgentApiBackend {
   absl::StatusOr<int> SubscribeCapture(const v1::WatchCaptureRequest& request,
                                        std::function<void(const v1::CaptureEvent&)> subscriber) override;
   void UnsubscribeCapture(int token) override;
+  std::vector<v1::Finding> RecentFindings(const v1::WatchFindingsRequest& request) override;
+  absl::StatusOr<int> SubscribeFindings(const v1::WatchFindingsRequest& request,
+                                        std::function<void(const v1::Finding&)> subscriber) override;
+  void UnsubscribeFindings(int token) override;
 
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)), lkg_(options_.state_dir) {}
@@ -67,21 +73,18 @@ class Agent final : public api::AgentApiBackend {
   absl::Status ConfigureCapture();
   // Every captured chunk passes here, on the capture reader thread.
   void OnCaptured(const rp_capture_header& header, std::span<const uint8_t> data);
-
-  // Until inspection exists (issue 5) captured streams end here: counted, never stored.
-  class CountingConsumer final : public capture::PlaintextConsumer {
-   public:
-    void OnData(const capture::ConnectionInfo&, capture::Direction, uint64_t, std::span<const uint8_t>) override {}
-    void OnGap(const capture::ConnectionInfo&, capture::Direction, uint64_t, uint64_t) override {}
-  };
+  void FillInspectionStatus(v1::InspectionStatus& out);
 
   AgentOptions options_;
   LastKnownGood lkg_;
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<datapath::DropEventReader> drops_;
 
-  CountingConsumer consumer_;
-  capture::StreamAssembler assembler_{consumer_};  // capture reader thread only
+  // Captured streams go to inspection; findings to the log, blocks to the datapath.
+  std::unique_ptr<inspect::FindingLog> findings_;
+  std::unique_ptr<inspect::DatapathBlockTarget> block_target_;
+  std::unique_ptr<inspect::InspectionPipeline> pipeline_;
+  std::unique_ptr<capture::StreamAssembler> assembler_;  // under capture_mu_
   std::unique_ptr<capture::SslCaptureProbe> capture_probe_;
   std::unique_ptr<capture::CaptureManager> capture_manager_;
   std::mutex capture_mu_;  // guards the capture pointers' creation and the watchers

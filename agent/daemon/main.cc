@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
       ("capture-all", "capture TLS plaintext of every process with TLS code")
       ("capture-max-bytes", po::value(&options.capture_options.max_bytes_per_call)->default_value(16384),
        "plaintext bytes captured per SSL call, at most 16384; the rest is counted as truncated")
+      ("capture-socket-hook", po::value<std::string>()->default_value("auto"),
+       "how SSL calls learn their socket: auto (probe the kernel), tp_btf, fentry or kprobe")
       ("event-ring-bytes", po::value(&options.datapath.sizes.event_ring_bytes)->default_value(256 * 1024),
        "drop-event ring buffer size (a power of two)")
       ("log-level", po::value(&log_level)->default_value("info"), "trace | debug | info | warn | error");
@@ -78,6 +80,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.datapath.hook = *parsed_hook;
+  auto socket_hook = rampart::capture::ParseSocketHook(vars["capture-socket-hook"].as<std::string>());
+  if (!socket_hook.ok()) {
+    std::cerr << "rampartd: --capture-socket-hook: " << socket_hook.status().message() << "\n";
+    return 2;
+  }
+  options.capture_options.socket_hook = *socket_hook;
   options.capture.all = vars.count("capture-all") > 0;
   if (vars.count("capture-process")) {
     for (const auto& name : vars["capture-process"].as<std::vector<std::string>>()) options.capture.processes.insert(name);

@@ -34,6 +34,11 @@ struct Finding {
   std::string reason;     // why, without plaintext
   Location location;
   uint32_t compliance = 0;  // ComplianceTag bits
+  // Where the value sits within the text the detector scanned (the decoded
+  // body, or the header value), when the detector knows: lets an offline
+  // scan point into the file. length 0: unknown.
+  uint64_t offset = 0;
+  uint64_t length = 0;
 };
 
 // Keeps `keep_prefix` leading and `keep_suffix` trailing characters and

@@ -220,32 +220,158 @@ class DocumentReader {
 
   absl::Status Inspection(const YAML::Node& node, const std::string& path, v1::Inspection& inspection) {
     constexpr char kLater[] = "is not supported by this version of Rampart";
-    auto fields = Fields(node, path, {"capture"},
-                         {{"dlp", rampart::StrCat("dlp ", kLater)},
-                          {"attacks", rampart::StrCat("attacks ", kLater)},
-                          {"identities", rampart::StrCat("identities ", kLater)},
+    auto fields = Fields(node, path, {"capture", "dlp", "attacks", "jwt"},
+                         {{"identities", rampart::StrCat("identities ", kLater)},
                           {"openapi", rampart::StrCat("openapi ", kLater)}});
     if (!fields.ok()) return fields.status();
     for (const Field& f : *fields) {
-      auto capture_fields = Fields(f.value, f.path, {"processes", "units", "all"});
-      if (!capture_fields.ok()) return capture_fields.status();
-      v1::CaptureSelection& capture = *inspection.mutable_capture();
-      for (const Field& c : *capture_fields) {
-        absl::Status s;
-        if (c.key == "processes") {
-          s = StringList(c.value, c.path, capture.mutable_processes());
-        } else if (c.key == "units") {
-          s = StringList(c.value, c.path, capture.mutable_units());
-        } else {
-          std::string all;
-          s = String(c.value, c.path, &all);
-          if (s.ok() && all != "true" && all != "false") {
-            s = Fail(c.path, rampart::StrCat("expected true or false, got ", Quote(all)));
-          }
-          capture.set_all(all == "true");
-        }
-        if (!s.ok()) return s;
+      absl::Status s;
+      if (f.key == "capture") {
+        s = Capture(f.value, f.path, *inspection.mutable_capture());
+      } else if (f.key == "dlp") {
+        s = Dlp(f.value, f.path, *inspection.mutable_dlp());
+      } else if (f.key == "attacks") {
+        s = Attacks(f.value, f.path, *inspection.mutable_attacks());
+      } else {
+        s = Jwt(f.value, f.path, *inspection.mutable_jwt());
       }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Capture(const YAML::Node& node, const std::string& path, v1::CaptureSelection& capture) {
+    auto capture_fields = Fields(node, path, {"processes", "units", "all"});
+    if (!capture_fields.ok()) return capture_fields.status();
+    for (const Field& c : *capture_fields) {
+      absl::Status s;
+      if (c.key == "processes") {
+        s = StringList(c.value, c.path, capture.mutable_processes());
+      } else if (c.key == "units") {
+        s = StringList(c.value, c.path, capture.mutable_units());
+      } else {
+        bool all = false;
+        s = Bool(c.value, c.path, all);
+        capture.set_all(all);
+      }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Bool(const YAML::Node& node, const std::string& path, bool& out) {
+    std::string text;
+    if (auto s = String(node, path, &text); !s.ok()) return s;
+    if (text != "true" && text != "false") return Fail(path, rampart::StrCat("expected true or false, got ", Quote(text)));
+    out = text == "true";
+    return absl::OkStatus();
+  }
+
+  // The verdict fields every detector family shares: action, minSeverity, blockTtl.
+  absl::Status VerdictField(const Field& f, v1::Verdict& verdict) {
+    std::string text;
+    if (auto s = String(f.value, f.path, &text); !s.ok()) return s;
+    if (f.key == "action") {
+      if (text == "monitor") {
+        verdict.set_action(v1::VERDICT_ACTION_MONITOR);
+      } else if (text == "block") {
+        verdict.set_action(v1::VERDICT_ACTION_BLOCK);
+      } else {
+        return Fail(f.path, rampart::StrCat("bad action ", Quote(text), " (expected monitor or block)"));
+      }
+    } else if (f.key == "minSeverity") {
+      static const char* kSeverities[] = {"info", "low", "medium", "high", "critical"};
+      if (std::find(std::begin(kSeverities), std::end(kSeverities), text) == std::end(kSeverities)) {
+        return Fail(f.path, rampart::StrCat("bad severity ", Quote(text),
+                                            " (expected info, low, medium, high or critical)"));
+      }
+      verdict.set_min_severity(text);
+    } else {  // blockTtl
+      auto seconds = ParseDurationSeconds(text);
+      if (!seconds.ok()) return Fail(f.path, MessageOf(seconds.status()));
+      if (*seconds == 0) return Fail(f.path, "must be at least 1s (leave the field out for 10m)");
+      verdict.set_block_ttl_seconds(static_cast<uint32_t>(*seconds));
+    }
+    return absl::OkStatus();
+  }
+
+  static bool IsVerdictField(const std::string& key) {
+    return key == "action" || key == "minSeverity" || key == "blockTtl";
+  }
+
+  absl::Status Dlp(const YAML::Node& node, const std::string& path, v1::DlpInspection& dlp) {
+    auto fields = Fields(node, path, {"action", "minSeverity", "blockTtl", "detectors", "blockWhen"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s;
+      if (IsVerdictField(f.key)) {
+        s = VerdictField(f, *dlp.mutable_verdict());
+      } else if (f.key == "detectors") {
+        s = StringList(f.value, f.path, dlp.mutable_detectors());
+      } else {  // blockWhen
+        auto when = Fields(f.value, f.path, {"findingsPerResponse"});
+        if (!when.ok()) return when.status();
+        for (const Field& w : *when) {
+          uint64_t n = 0;
+          s = Count(w.value, w.path, false, "5", n);
+          if (s.ok() && n > 10000) s = Fail(w.path, rampart::StrCat("at most 10000, got ", n));
+          dlp.set_bulk_card_threshold(static_cast<uint32_t>(n));
+        }
+      }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Attacks(const YAML::Node& node, const std::string& path, v1::AttackInspection& attacks) {
+    auto fields = Fields(node, path, {"action", "minSeverity", "blockTtl", "maxHeaderBytes", "maxBodyBytes"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s;
+      if (IsVerdictField(f.key)) {
+        s = VerdictField(f, *attacks.mutable_verdict());
+      } else {
+        uint64_t n = 0;
+        s = Count(f.value, f.path, true, "the default", n);
+        if (s.ok() && n > (uint64_t{1} << 30)) s = Fail(f.path, rampart::StrCat("at most 1Gi, got ", n));
+        if (f.key == "maxHeaderBytes") {
+          attacks.set_max_header_bytes(static_cast<uint32_t>(n));
+        } else {
+          attacks.set_max_body_bytes(static_cast<uint32_t>(n));
+        }
+      }
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Jwt(const YAML::Node& node, const std::string& path, v1::JwtInspection& jwt) {
+    auto fields = Fields(node, path,
+                         {"action", "minSeverity", "blockTtl", "jwks", "keys", "algorithms", "leeway", "replayWindow"});
+    if (!fields.ok()) return fields.status();
+    for (const Field& f : *fields) {
+      absl::Status s;
+      if (IsVerdictField(f.key)) {
+        s = VerdictField(f, *jwt.mutable_verdict());
+      } else if (f.key == "jwks") {
+        s = StringList(f.value, f.path, jwt.mutable_jwks_files());
+      } else if (f.key == "keys") {
+        s = StringList(f.value, f.path, jwt.mutable_pem_files());
+      } else if (f.key == "algorithms") {
+        s = StringList(f.value, f.path, jwt.mutable_allowed_algorithms());
+      } else {
+        std::string text;
+        s = String(f.value, f.path, &text);
+        if (!s.ok()) return s;
+        auto seconds = ParseDurationSeconds(text);
+        if (!seconds.ok()) return Fail(f.path, MessageOf(seconds.status()));
+        if (f.key == "leeway") {
+          jwt.set_leeway_seconds(static_cast<uint32_t>(*seconds));
+        } else {
+          jwt.set_replay_window_seconds(static_cast<uint32_t>(*seconds));
+        }
+      }
+      if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }

@@ -201,3 +201,34 @@ absl::StatusOr<uint64_t> ParseQuantity(std::string_view text) {
 }
 
 }  // namespace rampart::policy
+
+namespace rampart::policy {
+
+absl::StatusOr<uint64_t> ParseDurationSeconds(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(rampart::StrCat("bad duration \"", text, "\": ", why));
+  };
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) return bad("expected a whole number and a unit: s, m, h or d (e.g. 10m)");
+  std::string_view unit = text.substr(digits);
+  uint64_t factor = 0;
+  if (unit == "s") {
+    factor = 1;
+  } else if (unit == "m") {
+    factor = 60;
+  } else if (unit == "h") {
+    factor = 3600;
+  } else if (unit == "d") {
+    factor = 86400;
+  } else {
+    return bad(unit.empty() ? "missing unit: s, m, h or d (e.g. 10m)"
+                            : rampart::StrCat("unknown unit \"", unit, "\": expected s, m, h or d"));
+  }
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, value);
+  if (ec != std::errc() || value > (uint64_t{1} << 32) / factor) return bad("too large");
+  return value * factor;
+}
+
+}  // namespace rampart::policy

@@ -53,4 +53,8 @@ struct PortRange {
 // values above 2^64-1; ranges are the validator's business (0 parses as 0).
 absl::StatusOr<uint64_t> ParseQuantity(std::string_view text);
 
+// A duration as policies spell it: digits and a unit, s, m, h or d ("10m" is
+// 600). Returns seconds; at most 2^32 seconds.
+absl::StatusOr<uint64_t> ParseDurationSeconds(std::string_view text);
+
 }  // namespace rampart::policy

@@ -18,6 +18,11 @@
 
 /* Set by the agent before load (--capture-max-bytes). */
 const volatile __u32 max_bytes_per_call = RP_CAPTURE_MAX_CHUNK;
+/* Unread bytes in the ring buffer above which a chunk wakes the reader.
+ * Below, chunks wait for the reader's next poll (a few milliseconds): a
+ * wakeup per chunk costs an inter-processor interrupt, which in a VM is a
+ * hypervisor exit worth several microseconds on every SSL call. */
+const volatile __u64 wakeup_bytes = 1 << 20;
 
 static __always_inline void rp_stat_add(__u32 key, __u64 value)
 {
@@ -25,6 +30,11 @@ static __always_inline void rp_stat_add(__u32 key, __u64 value)
 	if (slot)
 		*slot += value;
 }
+
+/* SSL calls between entry and return, all threads. The socket tracepoints
+ * fire for every socket on the host; while this is 0 they return before
+ * any map lookup. */
+__u64 calls_in_flight = 0;
 
 static __always_inline int rp_call_begin(__u64 ssl, __u64 buf, __u64 size_out, __u8 direction)
 {
@@ -35,8 +45,17 @@ static __always_inline int rp_call_begin(__u64 ssl, __u64 buf, __u64 size_out, _
 		.size_out = size_out,
 		.direction = direction,
 	};
-	bpf_map_update_elem(&rampart_sslcall, &tid, &call, BPF_ANY);
+	if (bpf_map_update_elem(&rampart_sslcall, &tid, &call, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&calls_in_flight, 1);
+	else /* a call whose return never came (the thread died in it) */
+		bpf_map_update_elem(&rampart_sslcall, &tid, &call, BPF_ANY);
 	return 0;
+}
+
+static __always_inline void rp_call_forget(__u32 tid)
+{
+	if (bpf_map_delete_elem(&rampart_sslcall, &tid) == 0)
+		__sync_fetch_and_sub(&calls_in_flight, 1);
 }
 
 static __always_inline void rp_fill_tuple(struct sock *sk, struct rp_conn_tuple *tuple, int *ok)
@@ -66,6 +85,8 @@ static __always_inline void rp_fill_tuple(struct sock *sk, struct rp_conn_tuple 
 /* The socket an SSL call touches: remember it for the call and the SSL object. */
 static __always_inline int rp_on_socket(struct sock *sk, __u8 direction)
 {
+	if (calls_in_flight == 0)
+		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
@@ -126,7 +147,7 @@ static __always_inline int rp_handshake_end(void)
 		if (state)
 			rp_learn_tuple(state, &call->tuple);
 	}
-	bpf_map_delete_elem(&rampart_sslcall, &tid);
+	rp_call_forget(tid);
 	return 0;
 }
 
@@ -197,14 +218,16 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 	rp_stat_add(RP_CAP_CALLS, 1);
 	rp_stat_add(RP_CAP_BYTES, moved);
 	rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - n);
-	if (bpf_ringbuf_output(&rampart_capture, event, sizeof(*h) + n, 0) != 0) {
+	__u64 wake = bpf_ringbuf_query(&rampart_capture, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+											  : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&rampart_capture, event, sizeof(*h) + n, wake) != 0) {
 		rp_stat_add(RP_CAP_CHUNKS_LOST, 1);
 		rp_stat_add(RP_CAP_BYTES_LOST, n);
 	} else {
 		rp_stat_add(RP_CAP_BYTES_CAPTURED, n);
 	}
 done:
-	bpf_map_delete_elem(&rampart_sslcall, &tid);
+	rp_call_forget(tid);
 	return 0;
 }
 
@@ -278,6 +301,32 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(rampart_sock_recv, struct sock *sk, int ret, int flags)
 {
 	return rp_on_socket(sk, RP_CAPTURE_READ);
+}
+
+/* The same correlation on kernels without these tracepoints (before 6.3),
+ * chosen by the agent's feature probe; only one set is loaded. */
+SEC("fentry/sock_sendmsg")
+int BPF_PROG(rampart_fentry_sock_sendmsg, struct socket *sock)
+{
+	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_WRITE);
+}
+
+SEC("fentry/sock_recvmsg")
+int BPF_PROG(rampart_fentry_sock_recvmsg, struct socket *sock)
+{
+	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_READ);
+}
+
+SEC("kprobe/sock_sendmsg")
+int BPF_KPROBE(rampart_kprobe_sock_sendmsg, struct socket *sock)
+{
+	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_WRITE);
+}
+
+SEC("kprobe/sock_recvmsg")
+int BPF_KPROBE(rampart_kprobe_sock_recvmsg, struct socket *sock)
+{
+	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_READ);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

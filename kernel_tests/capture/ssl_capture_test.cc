@@ -241,3 +241,52 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
 
 }  // namespace
 }  // namespace rampart
+
+namespace rampart {
+namespace {
+
+// Feature probing (STYLE.md section 4): the agent learns sockets through the
+// first hook this kernel accepts, and says why it skipped the others.
+TEST(SocketHookProbeTest, AutoPicksTheFirstHookThisKernelAcceptsAndListsTheRefusedOnes) {
+  RAMPART_REQUIRE_KERNEL_OR_SKIP();
+  capture::CaptureOptions options;
+  options.ring_bytes = 1 << 16;
+  auto probe = capture::SslCaptureProbe::Load(options, [](const rp_capture_header&, std::span<const uint8_t>) {});
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  const capture::SocketHook hook = (*probe)->socket_hook();
+  EXPECT_NE(hook, capture::SocketHook::kAuto);
+  // Every hook tried before the chosen one is listed with its reason.
+  const size_t position = hook == capture::SocketHook::kTracepoint ? 0 : hook == capture::SocketHook::kFentry ? 1 : 2;
+  EXPECT_EQ((*probe)->hooks_refused().size(), position);
+  std::cout << "[ figures  ] socket hook: " << capture::SocketHookName(hook) << "\n";
+}
+
+TEST(SocketHookProbeTest, AForcedHookEitherLoadsAsItselfOrFailsNamingIt) {
+  RAMPART_REQUIRE_KERNEL_OR_SKIP();
+  for (capture::SocketHook hook :
+       {capture::SocketHook::kTracepoint, capture::SocketHook::kFentry, capture::SocketHook::kKprobe}) {
+    capture::CaptureOptions options;
+    options.ring_bytes = 1 << 16;
+    options.socket_hook = hook;
+    auto probe = capture::SslCaptureProbe::Load(options, [](const rp_capture_header&, std::span<const uint8_t>) {});
+    const std::string name(capture::SocketHookName(hook));
+    if (probe.ok()) {
+      EXPECT_EQ((*probe)->socket_hook(), hook);
+      std::cout << "[ figures  ] " << name << ": loads\n";
+    } else {
+      EXPECT_NE(probe.status().message().find(name), std::string::npos) << probe.status();
+      EXPECT_EQ(probe.status().message().find('\n'), std::string::npos) << "one line: " << probe.status();
+      std::cout << "[ figures  ] " << name << ": " << probe.status().message() << "\n";
+    }
+  }
+}
+
+TEST(SocketHookProbeTest, HookNamesParseAndBadOnesAreRefused) {
+  EXPECT_EQ(*capture::ParseSocketHook("kprobe"), capture::SocketHook::kKprobe);
+  auto bad = capture::ParseSocketHook("uprobe");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "bad socket hook \"uprobe\" (expected auto, tp_btf, fentry or kprobe)");
+}
+
+}  // namespace
+}  // namespace rampart

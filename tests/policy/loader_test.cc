@@ -306,9 +306,45 @@ TEST(LoaderTest, DuplicateLabelIsRefused) {
             R"(web.yaml:7: metadata.labels.team: duplicate key "team" (first at line 6))");
 }
 
-TEST(LoaderTest, InspectionsOtherThanCaptureAreRecognizedButNotSupportedYet) {
-  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {attacks: {action: monitor}}\n")),
-            "web.yaml:6: spec.inspection.attacks: attacks is not supported by this version of Rampart");
+TEST(LoaderTest, InspectionsOfLaterReleasesAreRecognizedButNotSupportedYet) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {openapi: {spec: a.yaml}}\n")),
+            "web.yaml:6: spec.inspection.openapi: openapi is not supported by this version of Rampart");
+}
+
+TEST(LoaderTest, DetectorFamiliesReadTheirVerdictAndSettings) {
+  auto policies = MustParse(WithHeader(
+      "spec:\n  inspection:\n"
+      "    dlp: {action: block, minSeverity: critical, blockTtl: 5m, detectors: [credit_card, us_ssn],\n"
+      "          blockWhen: {findingsPerResponse: 3}}\n"
+      "    attacks: {action: monitor, maxHeaderBytes: 8Ki, maxBodyBytes: 1Mi}\n"
+      "    jwt: {action: block, jwks: [/etc/rampart/jwks.json], keys: [/etc/rampart/pub.pem],\n"
+      "          algorithms: [RS256], leeway: 30s, replayWindow: 10m}\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  const auto& inspection = policies[0].spec().inspection();
+  EXPECT_EQ(inspection.dlp().verdict().action(), v1::VERDICT_ACTION_BLOCK);
+  EXPECT_EQ(inspection.dlp().verdict().min_severity(), "critical");
+  EXPECT_EQ(inspection.dlp().verdict().block_ttl_seconds(), 300u);
+  EXPECT_THAT(inspection.dlp().detectors(), ::testing::ElementsAre("credit_card", "us_ssn"));
+  EXPECT_EQ(inspection.dlp().bulk_card_threshold(), 3u);
+  EXPECT_EQ(inspection.attacks().verdict().action(), v1::VERDICT_ACTION_MONITOR);
+  EXPECT_EQ(inspection.attacks().max_header_bytes(), 8192u);
+  EXPECT_EQ(inspection.attacks().max_body_bytes(), 1048576u);
+  EXPECT_THAT(inspection.jwt().jwks_files(), ::testing::ElementsAre("/etc/rampart/jwks.json"));
+  EXPECT_THAT(inspection.jwt().pem_files(), ::testing::ElementsAre("/etc/rampart/pub.pem"));
+  EXPECT_THAT(inspection.jwt().allowed_algorithms(), ::testing::ElementsAre("RS256"));
+  EXPECT_EQ(inspection.jwt().leeway_seconds(), 30u);
+  EXPECT_EQ(inspection.jwt().replay_window_seconds(), 600u);
+}
+
+TEST(LoaderTest, BadVerdictSettingsNameTheFieldAndTheValue) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {attacks: {action: drop}}\n")),
+            R"(web.yaml:6: spec.inspection.attacks.action: bad action "drop" (expected monitor or block))");
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {dlp: {minSeverity: urgent}}\n")),
+            R"(web.yaml:6: spec.inspection.dlp.minSeverity: bad severity "urgent" (expected info, low, medium, high or critical))");
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {jwt: {leeway: 30}}\n")),
+            R"(web.yaml:6: spec.inspection.jwt.leeway: bad duration "30": missing unit: s, m, h or d (e.g. 10m))");
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {dlp: {blockTtl: 0s}}\n")),
+            "web.yaml:6: spec.inspection.dlp.blockTtl: must be at least 1s (leave the field out for 10m)");
 }
 
 TEST(LoaderTest, CaptureSelectionReadsProcessesUnitsAndAll) {

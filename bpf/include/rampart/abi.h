@@ -139,8 +139,17 @@ struct rp_block_key {
 
 struct rp_block_value {
 	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0: never */
-	__u32 reason;     /* who asked: detector id, or 0 for an operator */
+	__u32 reason;     /* who asked: enum rp_block_reason */
 	__u32 pad;
+};
+
+/* Who put an entry in the blocklist. Append-only. */
+enum rp_block_reason {
+	RP_BLOCK_BY_OPERATOR = 0, /* rampartctl block */
+	RP_BLOCK_BY_DLP = 1,
+	RP_BLOCK_BY_ATTACK = 2,
+	RP_BLOCK_BY_JWT = 3,
+	RP_BLOCK_BY_API = 4,      /* API analytics: shadow APIs, BOLA, L7 limits */
 };
 
 /* Token-bucket key: limit_id plus the source, or the whole 5-tuple. */

@@ -1,0 +1,439 @@
+#include "agent/dlp/dlp_scanner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <unordered_map>
+
+#include "agent/common/strings.h"
+#include "agent/dlp/context.h"
+#include "agent/dlp/document.h"
+#include "agent/dlp/prefilter.h"
+#include "agent/dlp/recognizers.h"
+
+namespace rampart::dlp {
+namespace {
+
+using findings::Finding;
+using findings::Severity;
+
+// Where credentials travel by design; a token found there is being used, not leaked.
+enum class Carrier { kNone, kHeaders, kCookies };
+
+// What Finding::offset counts from.
+enum class Offsets {
+  kUnknown,     // the scanned text is a decoded rewrite (forms, queries, cookies, path)
+  kText,        // the scanned text is the part itself (JSON and text bodies)
+  kFieldValue,  // from the start of the header value
+};
+
+constexpr size_t kSeverityLevels = static_cast<size_t>(Severity::kCritical) + 1;
+
+constexpr double kCredentialCarrierLowering = 0.40;
+constexpr double kRequestSecretLowering = 0.20;
+// Cards that count towards the bulk signal: those context or grouping
+// supports, and unsupported ones (0.5) only in a message where most
+// card-shaped numbers validate. Random numbers pass Luhn and the IIN rules a
+// few percent of the time, so a large table of ids yields a handful of
+// "cards"; a dump of real cards validates throughout.
+constexpr double kBulkSupportedConfidence = 0.6;
+constexpr double kBulkUnsupportedConfidence = 0.5;
+constexpr double kBulkMostlyCardsShare = 0.5;
+
+bool IsCredentialHeader(std::string_view name) {
+  for (std::string_view h : {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token",
+                             "x-access-token", "x-amz-security-token", "x-goog-api-key", "x-csrf-token"}) {
+    if (name == h) return true;
+  }
+  return false;
+}
+
+// More specific detectors win where two findings cover the same bytes: a
+// Stripe key is not also a generic secret, the PEM key inside a GCP key file
+// is reported as the key file.
+int Specificity(Detector detector) {
+  switch (detector) {
+    case Detector::kGcpServiceAccountKey: return 6;
+    case Detector::kPrivateKey: return 5;
+    case Detector::kAwsAccessKeyId:
+    case Detector::kAwsSecretKey:
+    case Detector::kGcpApiKey:
+    case Detector::kGithubToken:
+    case Detector::kSlackToken:
+    case Detector::kSlackWebhook:
+    case Detector::kStripeKey: return 4;
+    case Detector::kJwt: return 3;
+    case Detector::kCardNumber:
+    case Detector::kUsSsn:
+    case Detector::kIban: return 2;
+    case Detector::kEmail:
+    case Detector::kPhoneNumber: return 1;
+    case Detector::kGenericSecret:
+    case Detector::kBulkCardNumbers: return 0;
+  }
+  return 0;
+}
+constexpr int kSpecificityLevels = 7;
+
+// Drops duplicates (several keywords naming one value) and detections that
+// overlap a more specific one. Works on indices: detections carry strings.
+void ResolveOverlaps(std::vector<Detection>& detections) {
+  std::vector<uint32_t> order(detections.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const Detection& a = detections[x];
+    const Detection& b = detections[y];
+    int sa = Specificity(a.detector), sb = Specificity(b.detector);
+    if (sa != sb) return sa > sb;
+    if (a.begin != b.begin) return a.begin < b.begin;
+    return a.end > b.end;
+  });
+  // Per level: accepted spans in begin order (each level is accepted in one
+  // sorted sweep) with the running maximum of their ends, so "does any span
+  // of a more specific level overlap [b, e)" is one binary search per level.
+  struct Span {
+    uint32_t begin, max_end;
+  };
+  std::vector<std::vector<Span>> accepted(kSpecificityLevels);
+  std::vector<bool> keep(detections.size(), false);
+  const Detection* previous = nullptr;
+  for (uint32_t index : order) {
+    const Detection& d = detections[index];
+    const int level = Specificity(d.detector);
+    bool covered = previous != nullptr && previous->detector == d.detector && previous->begin == d.begin &&
+                   previous->end == d.end;
+    for (int higher = level + 1; higher < kSpecificityLevels && !covered; ++higher) {
+      const auto& spans = accepted[higher];
+      auto it = std::lower_bound(spans.begin(), spans.end(), d.end,
+                                 [](const Span& s, uint32_t end) { return s.begin < end; });
+      covered = it != spans.begin() && std::prev(it)->max_end > d.begin;
+    }
+    previous = &d;
+    if (covered) continue;
+    auto& spans = accepted[level];
+    spans.push_back({d.begin, std::max(d.end, spans.empty() ? 0u : spans.back().max_end)});
+    keep[index] = true;
+  }
+  // Compact in place; recognizers emit in match order, close to text order.
+  size_t out = 0;
+  for (size_t i = 0; i < detections.size(); ++i) {
+    if (!keep[i]) continue;
+    if (out != i) detections[out] = std::move(detections[i]);
+    ++out;
+  }
+  detections.resize(out);
+}
+
+std::string FormatAdjustment(const char* what, double amount) {
+  char buffer[96];
+  std::snprintf(buffer, sizeof(buffer), "%s -%.2f", what, amount);
+  return buffer;
+}
+
+std::string Lowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+enum class BodyKind { kSkip, kText, kJson, kForm };
+
+BodyKind BodyKindOf(const http::Message& message) {
+  const std::string* header = message.FindHeader("content-type");
+  const std::string type = header != nullptr ? Lowered(*header) : std::string();
+  for (std::string_view binary : {"image/", "audio/", "video/", "font/", "application/zip", "application/gzip",
+                                  "application/x-gzip", "application/wasm"}) {
+    if (type.compare(0, binary.size(), binary) == 0) return BodyKind::kSkip;
+  }
+  if (type.find("json") != std::string::npos) return BodyKind::kJson;
+  if (type.find("x-www-form-urlencoded") != std::string::npos) return BodyKind::kForm;
+  if (type.empty()) {
+    size_t first = message.body.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && (message.body[first] == '{' || message.body[first] == '[')) {
+      return BodyKind::kJson;
+    }
+  }
+  return BodyKind::kText;
+}
+
+}  // namespace
+
+struct DlpScanner::Part {
+  std::string location;  // "request.header", "response.body"
+  bool is_request = false;
+  Carrier carrier = Carrier::kNone;
+  Offsets offsets = Offsets::kUnknown;
+};
+
+struct DlpScanner::MessageState {
+  std::vector<Finding> findings;
+  // Findings kept per severity, so a finding the per-message cap would drop
+  // anyway is not built.
+  size_t per_severity[kSeverityLevels] = {};
+  std::unordered_map<uint64_t, double> cards;  // card fingerprint -> highest confidence
+  size_t card_shaped_runs = 0;                 // digit runs the card pattern matched
+  size_t card_detections = 0;                  // validated cards, any confidence
+  bool capture_gap = false;
+};
+
+absl::StatusOr<std::unique_ptr<DlpScanner>> DlpScanner::Create(const DlpOptions& options) {
+  std::vector<Detector> enabled;
+  if (options.detectors.empty()) {
+    for (size_t i = 0; i < kDetectorCount; ++i) enabled.push_back(static_cast<Detector>(i));
+  } else {
+    for (const std::string& name : options.detectors) {
+      std::optional<Detector> detector = DetectorNamed(name);
+      if (!detector) return absl::InvalidArgumentError(StrCat("unknown DLP detector '", name, "'"));
+      enabled.push_back(*detector);
+    }
+  }
+  const bool card_enabled = std::find(enabled.begin(), enabled.end(), Detector::kCardNumber) != enabled.end();
+  absl::StatusOr<std::unique_ptr<Prefilter>> prefilter = Prefilter::Create(enabled);
+  if (!prefilter.ok()) return prefilter.status();
+  return std::unique_ptr<DlpScanner>(new DlpScanner(options, std::move(*prefilter), card_enabled));
+}
+
+DlpScanner::DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled)
+    : options_(options), prefilter_(std::move(prefilter)), card_enabled_(card_enabled) {}
+
+DlpScanner::~DlpScanner() = default;
+
+absl::StatusOr<std::unique_ptr<DlpScanner>> DlpScanner::Clone() const {
+  absl::StatusOr<std::unique_ptr<Prefilter>> prefilter = prefilter_->Clone();
+  if (!prefilter.ok()) return prefilter.status();
+  return std::unique_ptr<DlpScanner>(new DlpScanner(options_, std::move(*prefilter), card_enabled_));
+}
+
+void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState& state) {
+  if (document.text().empty()) return;
+  if (!prefilter_->Scan(document.text(), matches_).ok()) {
+    ++scan_errors_;
+    return;
+  }
+  if (matches_.empty()) return;
+  uint32_t last = 0;
+  for (const PrefilterMatch& m : matches_) last = std::max(last, m.to);
+  document.IndexUpTo(last);
+
+  detections_.clear();
+  for (const PrefilterMatch& m : matches_) {
+    if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
+    Recognize(m, document, detections_);
+  }
+  ResolveOverlaps(detections_);
+  for (const Detection& d : detections_) {
+    std::optional<Finding> finding = Score(d, document, part, state);
+    if (finding) state.findings.push_back(std::move(*finding));
+  }
+}
+
+std::optional<Finding> DlpScanner::Score(const Detection& d, const Document& document, const Part& part,
+                                         MessageState& state) const {
+  const std::string_view text = document.text();
+  const Document::Field* field = document.FieldContaining(d.begin);
+
+  ContextInput input;
+  size_t window_end = d.begin;
+  if (d.name_end > d.name_begin) {
+    input.leaf_key = text.substr(d.name_begin, d.name_end - d.name_begin);
+    window_end = d.name_begin;
+  } else if (field != nullptr) {
+    input.leaf_key = document.KeyOf(*field);
+  }
+  if (field != nullptr) {
+    input.outer_keys = document.OuterKeys(*field, 3);
+    // An array element takes its array's name as its own.
+    if (input.leaf_key.empty() && field->key_end == field->key_begin && !input.outer_keys.empty()) {
+      input.leaf_key = input.outer_keys.front();
+      input.outer_keys.erase(input.outer_keys.begin());
+    }
+  }
+  const size_t field_begin = field != nullptr ? field->value_begin : 0;
+  const size_t window_begin = std::max(field_begin, window_end > kNearbyBytes ? window_end - kNearbyBytes : 0);
+  if (window_end > window_begin) input.preceding_text = text.substr(window_begin, window_end - window_begin);
+  const ContextEffect effect = EvaluateContext(d.vocabulary, input);
+
+  const bool carrier = part.carrier == Carrier::kCookies ||
+                       (part.carrier == Carrier::kHeaders && part.is_request && field != nullptr &&
+                        IsCredentialHeader(document.KeyOf(*field)));
+  const bool lower_as_carried = d.credential && carrier;
+  const bool lower_as_request = d.detector == Detector::kGenericSecret && part.is_request;
+  double confidence = d.confidence + effect.adjustment;
+  if (lower_as_carried) confidence -= kCredentialCarrierLowering;
+  if (lower_as_request) confidence -= kRequestSecretLowering;
+  confidence = std::clamp(std::round(confidence * 100) / 100, 0.0, 1.0);
+
+  if (d.detector == Detector::kCardNumber) {
+    ++state.card_detections;
+    double& best = state.cards[d.fingerprint];
+    best = std::max(best, confidence);
+  }
+  if (confidence < options_.report_min_confidence) return std::nullopt;
+  const Severity severity = SeverityFor(d.ceiling, confidence);
+  size_t more_severe = 0;
+  for (size_t level = static_cast<size_t>(severity) + 1; level < kSeverityLevels; ++level) {
+    more_severe += state.per_severity[level];
+  }
+  if (more_severe >= options_.max_findings_per_message) return std::nullopt;
+  ++state.per_severity[static_cast<size_t>(severity)];
+
+  std::string reason = d.reason;
+  if (!effect.explanation.empty()) reason += "; context: " + effect.explanation;
+  if (lower_as_carried) {
+    reason += "; " + FormatAdjustment("sent where credentials are expected", kCredentialCarrierLowering);
+  }
+  if (lower_as_request) {
+    reason += "; " + FormatAdjustment("in a request, where secrets are usually being used", kRequestSecretLowering);
+  }
+  if (state.capture_gap) reason += "; message partly uncaptured";
+
+  const DetectorInfo& info = InfoOf(d.detector);
+  Finding finding;
+  finding.detector = std::string(info.finding_name);
+  finding.confidence = confidence;
+  finding.severity = severity;
+  finding.masked_value = d.masked_value;
+  finding.reason = std::move(reason);
+  finding.location = part.location;
+  if (field != nullptr) {
+    std::string path = document.PathOf(*field);
+    if (!path.empty()) finding.location += " " + path;
+  }
+  finding.compliance = info.compliance;
+  if (part.offsets == Offsets::kText) {
+    finding.offset = d.begin;
+    finding.length = d.end - d.begin;
+  } else if (part.offsets == Offsets::kFieldValue && field != nullptr) {
+    finding.offset = d.begin - field->value_begin;
+    finding.length = std::min(d.end, field->value_end) - d.begin;
+  }
+  return finding;
+}
+
+std::vector<Finding> DlpScanner::Finish(MessageState& state, std::string_view side) const {
+  // Most severe first, document order within a severity; only the findings
+  // kept are moved.
+  std::vector<uint32_t> order(state.findings.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const Finding& fa = state.findings[a];
+    const Finding& fb = state.findings[b];
+    if (fa.severity != fb.severity) return fa.severity > fb.severity;
+    return fa.confidence > fb.confidence;
+  });
+
+  const bool mostly_cards = state.card_shaped_runs > 0 &&
+                            static_cast<double>(state.card_detections) >=
+                                kBulkMostlyCardsShare * static_cast<double>(state.card_shaped_runs);
+  size_t bulk_cards = 0;
+  double bulk_confidence_sum = 0;
+  for (const auto& [fingerprint, confidence] : state.cards) {
+    if (confidence >= kBulkSupportedConfidence || (mostly_cards && confidence >= kBulkUnsupportedConfidence)) {
+      ++bulk_cards;
+      bulk_confidence_sum += confidence;
+    }
+  }
+  const bool bulk = card_enabled_ && options_.bulk_card_threshold > 0 && bulk_cards >= options_.bulk_card_threshold;
+
+  std::vector<Finding> out;
+  const size_t limit = options_.max_findings_per_message;
+  out.reserve(std::min(limit, order.size() + 1));
+  if (bulk && limit > 0) {
+    const DetectorInfo& info = InfoOf(Detector::kBulkCardNumbers);
+    Finding finding;
+    finding.detector = std::string(info.finding_name);
+    finding.confidence =
+        std::min(0.95, std::round((bulk_confidence_sum / static_cast<double>(bulk_cards) + 0.1) * 100) / 100);
+    finding.severity = SeverityFor(info.ceiling, finding.confidence);
+    finding.masked_value = StrCat("[", bulk_cards, " card numbers]");
+    finding.reason = StrCat(bulk_cards, " distinct payment card numbers in one message (threshold ",
+                            options_.bulk_card_threshold, ")");
+    finding.location = std::string(side);
+    finding.compliance = info.compliance;
+    out.push_back(std::move(finding));
+  }
+  for (uint32_t i : order) {
+    if (out.size() >= limit) break;
+    out.push_back(std::move(state.findings[i]));
+  }
+  return out;
+}
+
+std::vector<Finding> DlpScanner::Scan(const http::Message& message) {
+  MessageState state;
+  state.capture_gap = message.capture_gap;
+  const std::string side = message.is_request ? "request" : "response";
+
+  std::vector<const http::Header*> headers;
+  for (const http::Header& h : message.headers) {
+    if (message.is_request && h.name == "cookie") {
+      Document cookies = Document::Pairs(h.value, ';', false);
+      ScanDocument(cookies, Part{"request.cookie", true, Carrier::kCookies}, state);
+    } else if (!message.is_request && h.name == "set-cookie") {
+      Document cookie = Document::Pairs(std::string_view(h.value).substr(0, h.value.find(';')), ';', false);
+      ScanDocument(cookie, Part{"response.set-cookie", false, Carrier::kCookies}, state);
+    } else {
+      headers.push_back(&h);
+    }
+  }
+  Document header_doc = Document::Headers(headers);
+  ScanDocument(header_doc, Part{side + ".header", message.is_request, Carrier::kHeaders, Offsets::kFieldValue}, state);
+
+  if (message.is_request && !message.target.empty()) {
+    std::string_view target = message.target;
+    target = target.substr(0, target.find('#'));
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (target.compare(0, scheme.size(), scheme) == 0) {
+        size_t slash = target.find('/', scheme.size());
+        target = slash == std::string_view::npos ? std::string_view() : target.substr(slash);
+      }
+    }
+    const size_t question = target.find('?');
+    Document path = Document::PercentDecoded(target.substr(0, question));
+    ScanDocument(path, Part{"request.path", true, Carrier::kNone}, state);
+    if (question != std::string_view::npos) {
+      Document query = Document::Pairs(target.substr(question + 1), '&', true);
+      ScanDocument(query, Part{"request.query", true, Carrier::kNone}, state);
+    }
+  }
+
+  if (!message.body.empty()) {
+    Part part{side + ".body", message.is_request, Carrier::kNone, Offsets::kText};
+    switch (BodyKindOf(message)) {
+      case BodyKind::kSkip: break;
+      case BodyKind::kJson: {
+        Document body = Document::Json(message.body);
+        ScanDocument(body, part, state);
+        break;
+      }
+      case BodyKind::kForm: {
+        part.offsets = Offsets::kUnknown;
+        Document body = Document::Pairs(message.body, '&', true);
+        ScanDocument(body, part, state);
+        break;
+      }
+      case BodyKind::kText: {
+        Document body = Document::PlainText(message.body);
+        ScanDocument(body, part, state);
+        break;
+      }
+    }
+  }
+  return Finish(state, side);
+}
+
+std::vector<Finding> DlpScanner::ScanText(std::string_view text, std::string_view location, ContentKind kind) {
+  MessageState state;
+  const Part part{std::string(location), false, Carrier::kNone,
+                  kind == ContentKind::kFormUrlEncoded ? Offsets::kUnknown : Offsets::kText};
+  Document document = kind == ContentKind::kJson             ? Document::Json(text)
+                      : kind == ContentKind::kFormUrlEncoded ? Document::Pairs(text, '&', true)
+                                                             : Document::PlainText(text);
+  ScanDocument(document, part, state);
+  return Finish(state, location.substr(0, location.find('.')));
+}
+
+}  // namespace rampart::dlp

@@ -1,0 +1,103 @@
+// Data-loss prevention on decrypted HTTP messages: finds payment cards, SSNs,
+// IBANs, email addresses, phone numbers, cloud and SaaS credentials, JWTs,
+// private keys and generic secrets in headers, the request target and the
+// body, and reports them as findings with masked values only.
+//
+// How a message is read: one Vectorscan pass per part (headers, cookies,
+// path, query, body) finds candidates; validators (checksums, registries,
+// structure) keep the real ones; context (the JSON key, form field, header
+// name and nearby words) raises or lowers confidence; severity follows from
+// detector and confidence (detectors.h, context.h, docs/dlp.md).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/dlp/detectors.h"
+#include "agent/findings/finding.h"
+#include "agent/http/message.h"
+
+namespace rampart::dlp {
+
+class Document;
+class Prefilter;
+struct Detection;
+struct PrefilterMatch;
+
+struct DlpOptions {
+  // Distinct card numbers in one message that add one dlp.bulk_card_numbers
+  // finding. Counted: cards that context or grouping supports (confidence
+  // >= 0.6), and cards without support (0.5) when at least half of the
+  // message's card-shaped numbers validate, as in a dump of real cards
+  // (random ids validate a few percent of the time). 0 turns it off.
+  size_t bulk_card_threshold = 5;
+  // Findings with less confidence are not reported (cards below it still
+  // count for the bulk signal's share). 0 reports every validated match.
+  double report_min_confidence = 0.5;
+  // Policy names of the detectors to run (InfoOf(d).policy_name:
+  // "credit_card", "us_ssn", "iban", ...); empty runs them all. The bulk
+  // signal runs with credit_card.
+  std::vector<std::string> detectors;
+  // Findings reported per message at most, most severe first; the bulk
+  // finding carries the full card count.
+  size_t max_findings_per_message = 200;
+};
+
+// How ScanText reads a text.
+enum class ContentKind { kPlainText, kJson, kFormUrlEncoded };
+
+class DlpScanner {
+ public:
+  // Compiles the Vectorscan database of the enabled detectors (once, tens of
+  // milliseconds). Fails on an unknown detector name.
+  static absl::StatusOr<std::unique_ptr<DlpScanner>> Create(const DlpOptions& options = {});
+  ~DlpScanner();
+  DlpScanner(const DlpScanner&) = delete;
+  DlpScanner& operator=(const DlpScanner&) = delete;
+
+  // Thread-compatible, not thread-safe: a scanner owns one Vectorscan scratch
+  // space and reusable buffers, so it scans one message at a time. Another
+  // thread uses a Clone, which shares the compiled database.
+  absl::StatusOr<std::unique_ptr<DlpScanner>> Clone() const;
+
+  // Findings in one message, most severe first. Locations name the part and
+  // the field: "response.body $.customer.card", "request.header
+  // authorization", "request.query q", "request.cookie session",
+  // "request.path". Linear in the message size.
+  std::vector<findings::Finding> Scan(const http::Message& message);
+
+  // Findings in one text read as `kind`, located under `location` (e.g.
+  // "response.body"), with the context rules of a response.
+  std::vector<findings::Finding> ScanText(std::string_view text, std::string_view location, ContentKind kind);
+
+  // Prefilter scans that failed (Vectorscan errors); such a part yields no
+  // findings. Expected to stay 0.
+  uint64_t scan_errors() const { return scan_errors_; }
+
+ private:
+  struct Part;
+  struct MessageState;
+
+  DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled);
+  void ScanDocument(Document& document, const Part& part, MessageState& state);
+  // The finding a detection becomes after context, or nothing below the
+  // reporting threshold. Records cards for the bulk signal either way.
+  std::optional<findings::Finding> Score(const Detection& detection, const Document& document, const Part& part,
+                                         MessageState& state) const;
+  std::vector<findings::Finding> Finish(MessageState& state, std::string_view side) const;
+
+  DlpOptions options_;
+  std::unique_ptr<Prefilter> prefilter_;
+  bool card_enabled_;
+  uint64_t scan_errors_ = 0;
+  // Reused across calls so a scan allocates little.
+  std::vector<PrefilterMatch> matches_;
+  std::vector<Detection> detections_;
+};
+
+}  // namespace rampart::dlp

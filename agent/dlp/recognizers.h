@@ -1,0 +1,41 @@
+// From a prefilter match to validated detections: each recognizer extracts
+// the exact token around the match (word boundaries, separators, the value
+// a keyword names), runs the detector's validators and says how confident
+// the validation alone makes it. Context is applied afterwards (context.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/dlp/context.h"
+#include "agent/dlp/detectors.h"
+#include "agent/dlp/document.h"
+#include "agent/dlp/prefilter.h"
+#include "agent/findings/finding.h"
+
+namespace rampart::dlp {
+
+struct Detection {
+  Detector detector;
+  uint32_t begin = 0, end = 0;  // span in the document text
+  double confidence = 0;        // from validation alone
+  findings::Severity ceiling = findings::Severity::kInfo;
+  Vocabulary vocabulary = Vocabulary::kNone;
+  std::string masked_value;
+  std::string reason;  // what the validation established, in words
+  // A credential: lowered where credentials are expected (request
+  // Authorization headers, cookies).
+  bool credential = false;
+  // For keyword-introduced values in plain text ("client_secret=..."): the
+  // name, which then counts as the key for context. Empty otherwise.
+  uint32_t name_begin = 0, name_end = 0;
+  // Cards: a hash of the digits, to count distinct numbers without keeping them.
+  uint64_t fingerprint = 0;
+};
+
+// Appends what `match` turns out to be, possibly nothing. The JSON document
+// must be indexed past match.to.
+void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out);
+
+}  // namespace rampart::dlp

@@ -1,0 +1,23 @@
+// From policy to the inspection in force: merges the inspection sections of
+// a node's policies and builds the detector families they ask for. Building
+// loads keys (JWKS, PEM) and compiles pattern databases, so it runs before
+// anything of a new bundle is applied: a bundle whose detectors cannot be
+// built is refused whole, and the last-known-good stays in force.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "agent/inspect/pipeline.h"
+#include "rampart/v1/policy.pb.h"
+
+namespace rampart::inspect {
+
+// Several policies on a node: a family blocks when any of them says block,
+// with the lowest minSeverity and the longest TTL among those; lists
+// (detectors, key files, algorithms) are unions; numbers take the strictest.
+v1::Inspection MergeInspection(const v1::PolicyBundle& bundle);
+
+// Errors name the policy field and what was wrong ("spec.inspection.jwt.jwks:
+// /etc/rampart/jwks.json: ...").
+absl::StatusOr<InspectionSetup> BuildInspectionSetup(const v1::Inspection& inspection);
+
+}  // namespace rampart::inspect

@@ -1,0 +1,81 @@
+#include "agent/inspect/setup.h"
+
+#include <gtest/gtest.h>
+
+namespace rampart::inspect {
+namespace {
+
+v1::Policy PolicyWith(const std::string& name, const v1::Inspection& inspection) {
+  v1::Policy p;
+  p.mutable_metadata()->set_name(name);
+  *p.mutable_spec()->mutable_inspection() = inspection;
+  return p;
+}
+
+TEST(MergeInspectionTest, BlockWinsWithTheLowestSeverityAndLongestTtlAmongBlockers) {
+  v1::Inspection a, b, c;
+  a.mutable_dlp()->mutable_verdict()->set_action(v1::VERDICT_ACTION_MONITOR);
+  b.mutable_dlp()->mutable_verdict()->set_action(v1::VERDICT_ACTION_BLOCK);
+  b.mutable_dlp()->mutable_verdict()->set_min_severity("critical");
+  b.mutable_dlp()->mutable_verdict()->set_block_ttl_seconds(60);
+  c.mutable_dlp()->mutable_verdict()->set_action(v1::VERDICT_ACTION_BLOCK);
+  c.mutable_dlp()->mutable_verdict()->set_min_severity("medium");
+  c.mutable_dlp()->mutable_verdict()->set_block_ttl_seconds(30);
+  v1::PolicyBundle bundle;
+  *bundle.add_policies() = PolicyWith("a", a);
+  *bundle.add_policies() = PolicyWith("b", b);
+  *bundle.add_policies() = PolicyWith("c", c);
+  const v1::Verdict merged = MergeInspection(bundle).dlp().verdict();
+  EXPECT_EQ(merged.action(), v1::VERDICT_ACTION_BLOCK);
+  EXPECT_EQ(merged.min_severity(), "medium");
+  EXPECT_EQ(merged.block_ttl_seconds(), 60u);
+}
+
+TEST(MergeInspectionTest, ListsAreUnitedAndTheCaptureSelectionToo) {
+  v1::Inspection a, b;
+  a.mutable_capture()->add_processes("nginx");
+  b.mutable_capture()->add_processes("nginx");
+  b.mutable_capture()->add_processes("envoy");
+  a.mutable_jwt()->add_jwks_files("/etc/rampart/a.json");
+  b.mutable_jwt()->add_jwks_files("/etc/rampart/b.json");
+  v1::PolicyBundle bundle;
+  *bundle.add_policies() = PolicyWith("a", a);
+  *bundle.add_policies() = PolicyWith("b", b);
+  const v1::Inspection merged = MergeInspection(bundle);
+  EXPECT_EQ(merged.capture().processes_size(), 2);
+  EXPECT_EQ(merged.jwt().jwks_files_size(), 2);
+  EXPECT_FALSE(merged.has_attacks());
+}
+
+TEST(BuildInspectionSetupTest, EachConfiguredFamilyGetsADetectorAndAVerdict) {
+  v1::Inspection inspection;
+  inspection.mutable_dlp()->mutable_verdict()->set_action(v1::VERDICT_ACTION_BLOCK);
+  inspection.mutable_attacks();
+  auto setup = BuildInspectionSetup(inspection);
+  ASSERT_TRUE(setup.ok()) << setup.status();
+  ASSERT_EQ(setup->detectors.size(), 2u);
+  EXPECT_EQ(setup->detectors[0]->family(), "dlp");
+  EXPECT_EQ(setup->detectors[1]->family(), "attacks");
+  EXPECT_TRUE(setup->verdicts.at("dlp").block);
+  EXPECT_EQ(setup->verdicts.at("dlp").ttl, std::chrono::seconds(600));
+  EXPECT_EQ(setup->verdicts.at("dlp").min_severity, findings::Severity::kHigh);
+  EXPECT_FALSE(setup->verdicts.at("attacks").block);
+}
+
+TEST(BuildInspectionSetupTest, NoInspectionSectionMeansNoDetectors) {
+  auto setup = BuildInspectionSetup(v1::Inspection());
+  ASSERT_TRUE(setup.ok());
+  EXPECT_TRUE(setup->detectors.empty());
+}
+
+TEST(BuildInspectionSetupTest, AKeyFileThatDoesNotLoadIsRefusedNamingTheFieldAndFile) {
+  v1::Inspection inspection;
+  inspection.mutable_jwt()->add_jwks_files("/nonexistent/jwks.json");
+  auto setup = BuildInspectionSetup(inspection);
+  ASSERT_FALSE(setup.ok());
+  EXPECT_NE(setup.status().message().find("spec.inspection.jwt"), std::string::npos) << setup.status();
+  EXPECT_NE(setup.status().message().find("/nonexistent/jwks.json"), std::string::npos) << setup.status();
+}
+
+}  // namespace
+}  // namespace rampart::inspect
