@@ -11,6 +11,8 @@
 namespace rampart::inspect {
 namespace {
 
+constexpr std::chrono::milliseconds kFlowBlockTtl = std::chrono::minutes(16);
+
 // Capture directions map onto the parser's two flows.
 int FlowOf(capture::Direction direction) { return direction == capture::Direction::kWrite ? 0 : 1; }
 
@@ -178,6 +180,13 @@ std::string InspectionPipeline::Enforce(const FamilyVerdict& verdict, const capt
   if (!info.tuple_known) return "nothing: connection 5-tuple unknown";
   if (target_ == nullptr) return "nothing: no datapath";
   const auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(verdict.ttl);
+  // The flow outlives the source block: when a flow entry expires while the
+  // connection is still open, TCP retransmits and the connection resumes.
+  // Kept until TCP itself gives up (tcp_retries2, about 15 minutes), so a
+  // blocked connection dies; the key holds the client's ephemeral port, so
+  // nothing else is caught by it.
+  const auto flow_ttl = std::max(ttl, kFlowBlockTtl);
+  const uint64_t started = datapath::MonotonicNanos();
   // Flows are keyed as seen on ingress: the remote peer is the source.
   datapath::FlowTuple flow{.src = AddressOf(info.tuple.remote_addr),
                            .dst = AddressOf(info.tuple.local_addr),
@@ -185,7 +194,7 @@ std::string InspectionPipeline::Enforce(const FamilyVerdict& verdict, const capt
                            .sport = info.tuple.remote_port,
                            .dport = info.tuple.local_port};
   std::string enforced;
-  absl::Status s = target_->BlockFlow(flow, ttl, verdict.reason);
+  absl::Status s = target_->BlockFlow(flow, flow_ttl, verdict.reason);
   if (s.ok()) enforced = "flow";
   // The client that sent the request (or received the leak) loses every new
   // connection too; a server the local process talks to is not blamed.
@@ -199,9 +208,10 @@ std::string InspectionPipeline::Enforce(const FamilyVerdict& verdict, const capt
     return enforced.empty() ? "nothing: datapath refused the block" : enforced;
   }
   ++stats_.blocks;
-  if (info.timestamp_ns != 0) {
-    const uint64_t now = datapath::MonotonicNanos();
-    if (now > info.timestamp_ns) finding.set_verdict_latency_us((now - info.timestamp_ns) / 1000);
+  const uint64_t now = datapath::MonotonicNanos();
+  finding.set_block_write_us((now - started) / 1000);
+  if (info.timestamp_ns != 0 && now > info.timestamp_ns) {
+    finding.set_verdict_latency_us((now - info.timestamp_ns) / 1000);
   }
   return enforced;
 }

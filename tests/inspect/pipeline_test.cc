@@ -134,7 +134,8 @@ TEST(InspectionPipelineTest, UnderMonitorOnlyTheFindingIsRecorded) {
 TEST(InspectionPipelineTest, ABlockOnTheServerSideDropsTheFlowAndTheClient) {
   Harness h(/*block=*/true);
   h.pipeline.OnData(ServerConnection(), capture::Direction::kRead, 0, Bytes(kEvilRequest));
-  EXPECT_THAT(h.target.calls, ElementsAre("flow 10.0.0.1:50000 -> 10.0.0.2:443 ttl 30000",
+  // The flow entry outlives the source's TTL so the blocked connection dies.
+  EXPECT_THAT(h.target.calls, ElementsAre("flow 10.0.0.1:50000 -> 10.0.0.2:443 ttl 960000",
                                           "source 10.0.0.1 ttl 30000 reason 2"));
   ASSERT_EQ(h.sink.found.size(), 1u);
   EXPECT_EQ(h.sink.found[0].action(), "block");
@@ -147,7 +148,7 @@ TEST(InspectionPipelineTest, ABlockOnTheClientSideDropsOnlyTheFlow) {
   // The captured process wrote the request: it is the client, and the
   // remote peer is a server that did nothing wrong.
   h.pipeline.OnData(ServerConnection(), capture::Direction::kWrite, 0, Bytes(kEvilRequest));
-  EXPECT_THAT(h.target.calls, ElementsAre("flow 10.0.0.1:50000 -> 10.0.0.2:443 ttl 30000"));
+  EXPECT_THAT(h.target.calls, ElementsAre("flow 10.0.0.1:50000 -> 10.0.0.2:443 ttl 960000"));
   ASSERT_EQ(h.sink.found.size(), 1u);
   EXPECT_FALSE(h.sink.found[0].server_side());
   EXPECT_EQ(h.sink.found[0].enforced(), "flow");
