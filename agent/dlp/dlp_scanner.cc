@@ -207,6 +207,15 @@ absl::StatusOr<std::unique_ptr<DlpScanner>> DlpScanner::Clone() const {
   return std::unique_ptr<DlpScanner>(new DlpScanner(options_, std::move(*prefilter), card_enabled_));
 }
 
+Document DlpScanner::JsonDocument(std::string_view text) {
+  if (spare_json_ == nullptr) return Document::Json(text);
+  Document document = Document::Json(text, std::move(*spare_json_));
+  spare_json_.reset();
+  return document;
+}
+
+void DlpScanner::Recycle(Document&& json) { spare_json_ = std::make_unique<Document>(std::move(json)); }
+
 void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState& state) {
   if (document.text().empty()) return;
   if (!prefilter_->Scan(document.text(), matches_).ok()) {
@@ -214,9 +223,14 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
     return;
   }
   if (matches_.empty()) return;
-  uint32_t last = 0;
-  for (const PrefilterMatch& m : matches_) last = std::max(last, m.to);
-  document.IndexUpTo(last);
+  if (document.is_json()) {
+    std::vector<Document::Span> spans;
+    spans.reserve(matches_.size());
+    for (const PrefilterMatch& m : matches_) spans.push_back({m.from, m.to});
+    auto by_begin = [](const Document::Span& a, const Document::Span& b) { return a.begin < b.begin; };
+    if (!std::is_sorted(spans.begin(), spans.end(), by_begin)) std::sort(spans.begin(), spans.end(), by_begin);
+    document.IndexTouching(spans);
+  }
 
   detections_.clear();
   for (const PrefilterMatch& m : matches_) {
@@ -405,8 +419,9 @@ std::vector<Finding> DlpScanner::Scan(const http::Message& message) {
     switch (BodyKindOf(message)) {
       case BodyKind::kSkip: break;
       case BodyKind::kJson: {
-        Document body = Document::Json(message.body);
+        Document body = JsonDocument(message.body);
         ScanDocument(body, part, state);
+        Recycle(std::move(body));
         break;
       }
       case BodyKind::kForm: {
@@ -429,10 +444,11 @@ std::vector<Finding> DlpScanner::ScanText(std::string_view text, std::string_vie
   MessageState state;
   const Part part{std::string(location), false, Carrier::kNone,
                   kind == ContentKind::kFormUrlEncoded ? Offsets::kUnknown : Offsets::kText};
-  Document document = kind == ContentKind::kJson             ? Document::Json(text)
+  Document document = kind == ContentKind::kJson             ? JsonDocument(text)
                       : kind == ContentKind::kFormUrlEncoded ? Document::Pairs(text, '&', true)
                                                              : Document::PlainText(text);
   ScanDocument(document, part, state);
+  if (kind == ContentKind::kJson) Recycle(std::move(document));
   return Finish(state, location.substr(0, location.find('.')));
 }
 

@@ -85,6 +85,10 @@ class DlpScanner {
 
   DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled);
   void ScanDocument(Document& document, const Part& part, MessageState& state);
+  // A JSON document over `text` that reuses spare_json_'s memory; Recycle
+  // gives the memory back.
+  Document JsonDocument(std::string_view text);
+  void Recycle(Document&& json);
   // The finding a detection becomes after context, or nothing below the
   // reporting threshold. Records cards for the bulk signal either way.
   std::optional<findings::Finding> Score(const Detection& detection, const Document& document, const Part& part,
@@ -98,6 +102,7 @@ class DlpScanner {
   // Reused across calls so a scan allocates little.
   std::vector<PrefilterMatch> matches_;
   std::vector<Detection> detections_;
+  std::unique_ptr<Document> spare_json_;  // the last JSON body's index memory
 };
 
 }  // namespace rampart::dlp

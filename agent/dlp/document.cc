@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "agent/dlp/validators.h"
 
 namespace rampart::dlp {
@@ -32,19 +36,31 @@ void AppendDecoded(std::string& out, std::string_view in, bool plus_is_space) {
   }
 }
 
+// The first '"' or '\\' at or after `at`, or `end`. Most JSON strings are
+// short keys and values, for which a memchr call costs more than the search.
+size_t QuoteOrBackslash(const char* t, size_t at, size_t end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; at + 16 <= end; at += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + at));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    if (mask != 0) return at + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  while (at < end && t[at] != '"' && t[at] != '\\') ++at;
+  return at;
+}
+
 // The quote that ends the JSON string starting at `from`, or the text size.
 size_t ClosingQuote(std::string_view t, size_t from) {
   size_t at = from;
-  while (at < t.size()) {
-    const void* quote = std::memchr(t.data() + at, '"', t.size() - at);
-    if (quote == nullptr) return t.size();
-    at = static_cast<size_t>(static_cast<const char*>(quote) - t.data());
-    size_t backslashes = 0;
-    while (at - backslashes > from && t[at - 1 - backslashes] == '\\') ++backslashes;
-    if (backslashes % 2 == 0) return at;
-    ++at;
+  while (true) {
+    at = QuoteOrBackslash(t.data(), at, t.size());
+    if (at >= t.size()) return t.size();
+    if (t[at] == '"') return at;
+    at += 2;  // an escape: the next character is taken as is
   }
-  return t.size();
 }
 
 std::string_view TrimLeadingSpace(std::string_view s) {
@@ -80,6 +96,27 @@ Document Document::Json(std::string_view text) {
   doc.json_ = true;
   // About one value per 24 bytes in API payloads; growth copies are the
   // walk's largest cost otherwise.
+  doc.fields_.reserve(text.size() / 24);
+  return doc;
+}
+
+Document Document::Json(std::string_view text, Document&& spare) {
+  Document doc = std::move(spare);
+  doc.storage_.clear();
+  doc.owned_ = false;
+  doc.external_ = text;
+  doc.json_ = true;
+  // A pathological body (a million one-digit values) leaves a large index
+  // behind: not worth keeping.
+  constexpr size_t kMaxKeptFields = size_t{1} << 16;
+  if (doc.fields_.capacity() > kMaxKeptFields) doc.fields_ = {};
+  if (doc.containers_.capacity() > kMaxKeptFields) doc.containers_ = {};
+  doc.fields_.clear();
+  doc.containers_.clear();
+  doc.stack_.clear();
+  doc.walked_ = 0;
+  doc.walk_done_ = false;
+  doc.last_value_begin_ = kNoValue;
   doc.fields_.reserve(text.size() / 24);
   return doc;
 }
@@ -137,91 +174,319 @@ void Document::IndexUpTo(size_t offset) {
   if (json_ && !walk_done_) WalkJson(offset);
 }
 
-int32_t Document::OpenContainer(bool is_array) {
-  Container container;
-  container.is_array = is_array;
-  if (!stack_.empty()) {
-    Frame& frame = stack_.back();
-    container.parent = frame.container;
-    if (containers_[frame.container].is_array) {
-      container.array_index = frame.next_index++;
-    } else if (frame.has_key) {
-      container.key_begin = frame.key_begin;
-      container.key_end = frame.key_end;
-      frame.has_key = false;
-    }
-  }
-  containers_.push_back(container);
-  return static_cast<int32_t>(containers_.size() - 1);
+void Document::IndexTouching(const std::vector<Span>& spans) {
+  if (!json_ || walk_done_ || spans.empty()) return;
+  uint32_t last = 0;
+  for (const Span& span : spans) last = std::max(last, span.end);
+  touching_ = &spans;
+  touching_next_ = 0;
+  touching_end_ = 0;
+  WalkJson(last);
+  touching_ = nullptr;
 }
 
-void Document::AddJsonValue(uint32_t begin, uint32_t end) {
+bool Document::Touched(uint32_t extent_begin, uint32_t extent_end) {
+  if (touching_ == nullptr) return true;
+  // Fields come in text order: take in the spans that start before this
+  // field ends; one of them overlaps it if the furthest end passes its start.
+  const std::vector<Span>& spans = *touching_;
+  while (touching_next_ < spans.size() && spans[touching_next_].begin < extent_end) {
+    touching_end_ = std::max(touching_end_, spans[touching_next_].end);
+    ++touching_next_;
+  }
+  return touching_end_ > extent_begin;
+}
+
+void Document::OpenFrame(size_t at, bool is_array) {
+  Frame frame;
+  frame.is_array = is_array;
+  frame.open = static_cast<uint32_t>(at);
+  if (!stack_.empty()) {
+    Frame& parent = stack_.back();
+    if (parent.is_array) {
+      frame.index_in_parent = parent.element;
+    } else if (parent.has_key) {
+      frame.own_key_read = true;
+      frame.own_key_begin = parent.key_begin;
+      frame.own_key_end = parent.key_end;
+      parent.has_key = false;
+    }
+  }
+  stack_.push_back(frame);
+}
+
+void Document::CloseFrame() {
+  if (!stack_.empty()) stack_.pop_back();
+}
+
+void Document::Comma() {
+  if (stack_.empty()) return;
+  Frame& frame = stack_.back();
+  frame.has_key = false;
+  if (frame.is_array) ++frame.element;
+}
+
+std::pair<uint32_t, uint32_t> Document::KeyBefore(uint32_t open, uint32_t floor) const {
+  const std::string_view t = text();
+  auto skip_space = [&](size_t i) {
+    while (i > floor && (t[i - 1] == ' ' || t[i - 1] == '\n' || t[i - 1] == '\r' || t[i - 1] == '\t')) --i;
+    return i;
+  };
+  size_t i = skip_space(open);
+  if (i <= floor || t[i - 1] != ':') return {0, 0};
+  i = skip_space(i - 1);
+  if (i <= floor || t[i - 1] != '"') return {0, 0};
+  const size_t close = i - 1;
+  for (size_t j = close; j > floor; --j) {
+    if (t[j - 1] != '"') continue;
+    size_t backslashes = 0;
+    while (j - 1 - backslashes > floor && t[j - 2 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return {static_cast<uint32_t>(j), static_cast<uint32_t>(close)};
+  }
+  return {0, 0};
+}
+
+void Document::WriteContainers() {
+  for (size_t level = 0; level < stack_.size(); ++level) {
+    Frame& frame = stack_[level];
+    if (frame.container >= 0) continue;
+    Container container;
+    container.is_array = frame.is_array;
+    container.array_index = frame.index_in_parent;
+    if (level > 0) {
+      const Frame& parent = stack_[level - 1];
+      container.parent = parent.container;
+      if (!parent.is_array) {
+        const auto [key_begin, key_end] = frame.own_key_read ? std::make_pair(frame.own_key_begin, frame.own_key_end)
+                                                             : KeyBefore(frame.open, parent.open);
+        container.key_begin = key_begin;
+        container.key_end = key_end;
+      }
+    }
+    containers_.push_back(container);
+    frame.container = static_cast<int32_t>(containers_.size() - 1);
+  }
+}
+
+void Document::AddJsonValue(uint32_t begin, uint32_t end, uint32_t extent_begin) {
   Field field;
   field.value_begin = begin;
   field.value_end = end;
   if (!stack_.empty()) {
     Frame& frame = stack_.back();
-    field.parent = frame.container;
-    if (containers_[frame.container].is_array) {
-      field.array_index = frame.next_index++;
+    if (frame.is_array) {
+      field.array_index = frame.element;
     } else if (frame.has_key) {
       field.key_begin = frame.key_begin;
       field.key_end = frame.key_end;
+      extent_begin = frame.key_begin - 1;
       frame.has_key = false;
     }
   }
+  if (!Touched(extent_begin, end + 1)) return;
+  WriteContainers();
+  if (!stack_.empty()) field.parent = stack_.back().container;
   fields_.push_back(field);
+}
+
+size_t Document::OnString(size_t open, size_t close, size_t limit, bool& stop) {
+  const bool is_key = !stack_.empty() && !stack_.back().is_array && !stack_.back().has_key;
+  if (is_key) {
+    Frame& frame = stack_.back();
+    frame.has_key = true;
+    frame.key_begin = static_cast<uint32_t>(open + 1);
+    frame.key_end = static_cast<uint32_t>(close);
+  } else {
+    const size_t begin = open + 1;
+    AddJsonValue(static_cast<uint32_t>(begin), static_cast<uint32_t>(close), static_cast<uint32_t>(open));
+    last_value_begin_ = begin;
+    stop = begin > limit;
+  }
+  return close + 1;
+}
+
+size_t Document::OnToken(size_t i, size_t limit, bool& stop) {
+  const std::string_view t = text();
+  const size_t n = t.size();
+  const char c = t[i];
+  if (c == '"') return OnString(i, ClosingQuote(t, i + 1), limit, stop);
+  if (c == ',') {
+    Comma();
+    return i + 1;
+  }
+  if (c == '-' || IsDigit(c)) {
+    size_t end = i + 1;
+    while (end < n && (IsDigit(t[end]) || t[end] == '.' || t[end] == 'e' || t[end] == 'E' || t[end] == '+' ||
+                       t[end] == '-')) {
+      ++end;
+    }
+    AddJsonValue(static_cast<uint32_t>(i), static_cast<uint32_t>(end), static_cast<uint32_t>(i));
+    last_value_begin_ = i;
+    stop = i > limit;
+    return end;
+  }
+  if (c == '{' || c == '[') {
+    OpenFrame(i, c == '[');
+    return i + 1;
+  }
+  if (c == '}' || c == ']') {
+    CloseFrame();
+    return i + 1;
+  }
+  if (IsAlpha(c)) {
+    // true, false, null, or garbage: a value that carries nothing to scan.
+    while (i < n && IsAlpha(t[i])) ++i;
+    if (!stack_.empty()) stack_.back().has_key = false;
+    return i;
+  }
+  return i + 1;  // whitespace, ':' or anything else between tokens
+}
+
+#if defined(__SSE2__)
+namespace {
+
+// Masks of the 64 bytes at `p`.
+struct StructureMasks {
+  uint64_t brace = 0;  // { [ } ]
+  uint64_t comma = 0, quote = 0, backslash = 0;
+};
+
+StructureMasks Structure(const char* p) {
+  StructureMasks m;
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    // '[' and '{', ']' and '}' differ only in bit 0x20.
+    const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    const __m128i brace =
+        _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}')));
+    const int shift = 16 * i;
+    m.brace |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(brace))) << shift;
+    m.comma |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
+               << shift;
+    m.quote |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')))))
+               << shift;
+    m.backslash |=
+        static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))))
+        << shift;
+  }
+  return m;
+}
+
+// Bit k: an odd number of set bits at or below k.
+uint64_t PrefixXor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+}  // namespace
+#endif
+
+size_t Document::SkipTo(size_t i, size_t until) {
+  const std::string_view t = text();
+  size_t after_last = i;
+  bool in_string = false, escaped = false;
+  auto apply = [&](size_t at) {
+    const char c = t[at];
+    if (c == '{' || c == '[') {
+      OpenFrame(at, c == '[');
+    } else if (c == '}' || c == ']') {
+      CloseFrame();
+    } else {
+      Comma();
+    }
+    after_last = at + 1;
+  };
+#if defined(__SSE2__)
+  for (; i + 64 <= until; i += 64) {
+    const StructureMasks m = Structure(t.data() + i);
+    uint64_t quotes = m.quote;
+    if (escaped || m.backslash != 0) {
+      // Escapes: find the quotes that count one byte at a time, as rare as
+      // backslashes are in API bodies.
+      quotes = 0;
+      bool inside = in_string;
+      for (int k = 0; k < 64; ++k) {
+        const char c = t[i + k];
+        if (escaped) {
+          escaped = false;
+        } else if (c == '"') {
+          quotes |= uint64_t{1} << k;
+          inside = !inside;
+        } else if (c == '\\' && inside) {
+          escaped = true;
+        }
+      }
+    }
+    const uint64_t inside = PrefixXor(quotes) ^ (in_string ? ~uint64_t{0} : 0);
+    in_string = (inside >> 63) != 0;
+    // Braces one by one; commas only count elements of arrays, so those
+    // between two braces are added at once to the array they are in.
+    uint64_t commas = m.comma & ~inside;
+    auto count_commas = [&](uint64_t below) {
+      if (!stack_.empty() && stack_.back().is_array) {
+        stack_.back().element += static_cast<int32_t>(__builtin_popcountll(commas & below));
+      }
+      commas &= ~below;
+    };
+    for (uint64_t braces = m.brace & ~inside; braces != 0; braces &= braces - 1) {
+      const size_t k = static_cast<size_t>(__builtin_ctzll(braces));
+      count_commas((uint64_t{1} << k) - 1);
+      apply(i + k);
+    }
+    count_commas(~uint64_t{0});
+    const uint64_t structural = (m.brace | m.comma) & ~inside;
+    if (structural != 0) after_last = i + 64 - static_cast<size_t>(__builtin_clzll(structural));
+  }
+#endif
+  for (; i < until; ++i) {
+    const char c = t[i];
+    if (escaped) {
+      escaped = false;
+    } else if (in_string) {
+      if (c == '\\') escaped = true;
+      if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[' || c == '}' || c == ']' || c == ',') {
+      apply(i);
+    }
+  }
+  return after_last;
 }
 
 void Document::WalkJson(size_t limit) {
   const std::string_view t = text();
   const size_t n = t.size();
   size_t i = walked_;
-  while (i < n) {
-    if (!fields_.empty() && fields_.back().value_begin > limit) break;
-    const char c = t[i];
-    if (c == '{' || c == '[') {
-      int32_t id = OpenContainer(c == '[');
-      stack_.push_back(Frame{id});
-      ++i;
-    } else if (c == '}' || c == ']') {
-      if (!stack_.empty()) stack_.pop_back();
-      ++i;
-    } else if (c == ',') {
-      if (!stack_.empty()) stack_.back().has_key = false;
-      ++i;
-    } else if (c == '"') {
-      const size_t end = ClosingQuote(t, i + 1);
-      const bool is_key =
-          !stack_.empty() && !containers_[stack_.back().container].is_array && !stack_.back().has_key;
-      if (is_key) {
-        Frame& frame = stack_.back();
-        frame.has_key = true;
-        frame.key_begin = static_cast<uint32_t>(i + 1);
-        frame.key_end = static_cast<uint32_t>(end);
-      } else {
-        AddJsonValue(static_cast<uint32_t>(i + 1), static_cast<uint32_t>(end));
+  // Stops once a value starts past `limit`: the value after the last match
+  // is indexed too, so a key's value is found.
+  if (last_value_begin_ != kNoValue && last_value_begin_ > limit) return;
+  // With spans, the stretches far from any span are skipped: only what
+  // changes the open containers and array positions is read there. Reading
+  // resumes at the last of those before the next span, where a key or an
+  // element starts.
+  constexpr size_t kNear = 64;
+  size_t no_skip_before = 0;  // a skip that found nothing is not retried before here
+  bool stop = false;
+  while (!stop && i < n) {
+    // Not between a key and its value: a span in the key needs the value.
+    const bool after_key = !stack_.empty() && stack_.back().has_key;
+    if (touching_ != nullptr && i >= touching_end_ && i >= no_skip_before && !after_key) {
+      const std::vector<Span>& spans = *touching_;
+      if (touching_next_ == spans.size()) break;  // every span has been read
+      const size_t next = spans[touching_next_].begin;
+      if (next > i + kNear) {
+        const size_t skipped_to = SkipTo(i, next);
+        if (skipped_to == i) no_skip_before = next;
+        i = skipped_to;
       }
-      i = end + 1;
-    } else if (c == '-' || IsDigit(c)) {
-      size_t end = i + 1;
-      while (end < n && (IsDigit(t[end]) || t[end] == '.' || t[end] == 'e' || t[end] == 'E' || t[end] == '+' ||
-                         t[end] == '-')) {
-        ++end;
-      }
-      AddJsonValue(static_cast<uint32_t>(i), static_cast<uint32_t>(end));
-      i = end;
-    } else if (IsAlpha(c)) {
-      // true, false, null, or garbage: a value that carries nothing to scan.
-      while (i < n && IsAlpha(t[i])) ++i;
-      if (!stack_.empty()) {
-        Frame& frame = stack_.back();
-        if (containers_[frame.container].is_array) ++frame.next_index;
-        frame.has_key = false;
-      }
-    } else {
-      ++i;
     }
+    i = OnToken(i, limit, stop);
   }
   walked_ = std::min(i, n);
   walk_done_ = walked_ >= n;

@@ -28,6 +28,10 @@ class Document {
   // JSON (a body cut at the parser's cap still yields the fields before the
   // cut) and newline-delimited JSON.
   static Document Json(std::string_view text);
+  // The same, reusing the index memory of a JSON document no longer needed,
+  // so that a scanner reading one body after another does not allocate and
+  // fault in a fresh index each time.
+  static Document Json(std::string_view text, Document&& spare);
   // "name=value" pairs split on `separator` ('&' for forms and queries, ';'
   // for cookies), percent-decoded; '+' becomes a space when `plus_is_space`.
   // Decoded pairs are laid out as "name=value\n", so the text scanned is
@@ -45,6 +49,18 @@ class Document {
   // is indexed (and the first one after it, so a key's value is found). Other
   // documents are indexed when built. Cost: linear in the part walked.
   void IndexUpTo(size_t offset);
+
+  // [begin, end) of the text.
+  struct Span {
+    uint32_t begin = 0, end = 0;
+  };
+  // JSON: like IndexUpTo(the end of the last span), but keeps only the
+  // fields whose key or value (quotes included) overlaps one of `spans`,
+  // which are ordered by begin; the enclosing objects and arrays are all
+  // kept, so paths and outer keys are complete. A scanner asks only about
+  // fields that hold a prefilter match, and a full index is as large as the
+  // body. Once per document, before any IndexUpTo.
+  void IndexTouching(const std::vector<Span>& spans);
 
   // The scalar field whose value contains `offset`, or nullptr.
   const Field* FieldContaining(size_t offset) const;
@@ -70,17 +86,46 @@ class Document {
     int32_t array_index = -1;
     bool is_array = false;
   };
+  // An open object or array. Its Container is written only once a kept
+  // field lies inside it: most containers of a body hold no match.
   struct Frame {
-    int32_t container;
-    int32_t next_index = 0;
+    int32_t container = -1;  // -1 until written
+    bool is_array = false;
+    // Objects: a key was read whose value has not come yet.
     bool has_key = false;
     uint32_t key_begin = 0, key_end = 0;
+    // Arrays: commas read, the index of the current element.
+    int32_t element = 0;
+    // For the Container: where '{' or '[' is, the position in the enclosing
+    // array, and the member name when it was read (not skipped).
+    uint32_t open = 0;
+    int32_t index_in_parent = -1;
+    bool own_key_read = false;
+    uint32_t own_key_begin = 0, own_key_end = 0;
   };
 
   Document() = default;
   void WalkJson(size_t limit);
-  void AddJsonValue(uint32_t begin, uint32_t end);
-  int32_t OpenContainer(bool is_array);
+  // The walk's steps: the string whose quotes are at `open` and `close`, and
+  // whatever starts at `i` outside a string. Both return where the walk goes
+  // on and set `stop` once a value starting past `limit` is indexed.
+  size_t OnString(size_t open, size_t close, size_t limit, bool& stop);
+  size_t OnToken(size_t i, size_t limit, bool& stop);
+  // From `i` (outside a string) to the last '{', '[', '}', ']' or ','
+  // before `until`, reading only those: returns the position after it.
+  size_t SkipTo(size_t i, size_t until);
+  void OpenFrame(size_t at, bool is_array);
+  void CloseFrame();
+  void Comma();
+  // `extent_begin`: where the field starts in the text, its key's quote or
+  // its value's.
+  void AddJsonValue(uint32_t begin, uint32_t end, uint32_t extent_begin);
+  // Whether the field spanning [extent_begin, extent_end) is kept.
+  bool Touched(uint32_t extent_begin, uint32_t extent_end);
+  // Writes the Containers of the open frames that have none.
+  void WriteContainers();
+  // The member name before the '{' or '[' at `open`, found by reading back.
+  std::pair<uint32_t, uint32_t> KeyBefore(uint32_t open, uint32_t floor) const;
 
   std::string storage_;
   std::string_view external_;
@@ -92,6 +137,13 @@ class Document {
   std::vector<Frame> stack_;
   size_t walked_ = 0;
   bool walk_done_ = false;
+  static constexpr size_t kNoValue = ~size_t{0};
+  size_t last_value_begin_ = kNoValue;  // of the last value walked, kept or not
+  // IndexTouching: the spans, the next one not yet compared, and the
+  // furthest end of those compared.
+  const std::vector<Span>* touching_ = nullptr;
+  size_t touching_next_ = 0;
+  uint32_t touching_end_ = 0;
 };
 
 // A name fit for a finding's location, or "*" when it could be data.

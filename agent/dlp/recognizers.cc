@@ -77,15 +77,18 @@ struct Group {
   char separator_before;  // '\0' for the first group
 };
 
+size_t SizeOf(const Group& g) { return g.end - g.begin; }
+
 bool CardGroupingValid(const std::vector<Group>& groups, size_t first, size_t last) {
   if (first == last) return true;
-  std::vector<size_t> sizes;
-  for (size_t g = first; g <= last; ++g) sizes.push_back(groups[g].end - groups[g].begin);
-  if (sizes == std::vector<size_t>{4, 6, 5} || sizes == std::vector<size_t>{4, 6, 4}) return true;
-  for (size_t i = 0; i + 1 < sizes.size(); ++i) {
-    if (sizes[i] != 4) return false;
+  if (last == first + 2 && SizeOf(groups[first]) == 4 && SizeOf(groups[first + 1]) == 6 &&
+      (SizeOf(groups[last]) == 5 || SizeOf(groups[last]) == 4)) {
+    return true;  // 4-6-5 (Amex), 4-6-4 (Diners)
   }
-  return sizes.back() >= 1 && sizes.back() <= 4;
+  for (size_t g = first; g < last; ++g) {
+    if (SizeOf(groups[g]) != 4) return false;
+  }
+  return SizeOf(groups[last]) >= 1 && SizeOf(groups[last]) <= 4;
 }
 
 void RecognizeCards(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
@@ -97,16 +100,31 @@ void RecognizeCards(std::string_view t, const PrefilterMatch& m, std::vector<Det
   if (before == '.' && IsDigit(At(t, static_cast<int64_t>(b) - 2))) return;
   if (after == '.' && IsDigit(At(t, e + 1))) return;
 
-  std::vector<Group> groups;
+  // Reused: card-shaped runs are frequent (ids, EANs), cards are not.
+  thread_local std::vector<Group> groups;
+  groups.clear();
   for (size_t i = b; i < e;) {
     char separator = i == b ? '\0' : t[i - 1];
     size_t end = RunEnd(t, i, IsDigit, e - i);
     groups.push_back({i, end, separator});
     i = end + 1;
   }
+  // Groups before `unclaimed` belong to a card already found.
+  size_t unclaimed = 0;
   for (size_t first = 0; first < groups.size();) {
     bool found = false;
-    for (size_t last = std::min(groups.size() - 1, first + 5) + 1; last-- > first;) {
+    // A grouped number that starts right after another 4-digit group of the
+    // run would be the tail of a longer printed number ("6759 3706 7600
+    // 8761 057" holds no 15-digit card), not a card of its own.
+    const bool continues_run = first > unclaimed && groups[first - 1].end - groups[first - 1].begin == 4 &&
+                               groups[first].end - groups[first].begin == 4;
+    // Set once a longer window from `first` is printed like a card (13-19
+    // digits, grouped as cards are) but fails validation: the printed
+    // number is that one ("5018 6055 4903 1511 248"), and its first groups
+    // are not a card of their own.
+    bool printed_number_failed = false;
+    for (size_t last = std::min(groups.size() - 1, first + 5) + 1; last-- > first && !printed_number_failed;) {
+      if (continues_run && last > first) continue;
       bool consistent = true;
       size_t digit_count = 0;
       for (size_t g = first; g <= last; ++g) {
@@ -114,11 +132,18 @@ void RecognizeCards(std::string_view t, const PrefilterMatch& m, std::vector<Det
         if (g > first + 1 && groups[g].separator_before != groups[first + 1].separator_before) consistent = false;
       }
       if (!consistent || digit_count < 13 || digit_count > 19 || !CardGroupingValid(groups, first, last)) continue;
-      std::string digits;
-      for (size_t g = first; g <= last; ++g) digits.append(t.substr(groups[g].begin, groups[g].end - groups[g].begin));
-      std::optional<CardBrand> brand = CardBrandOf(digits);
+      printed_number_failed = last > first;
+      char buffer[19];
+      size_t length = 0;
+      for (size_t g = first; g <= last; ++g) {
+        t.copy(buffer + length, SizeOf(groups[g]), groups[g].begin);
+        length += SizeOf(groups[g]);
+      }
+      const std::string_view digits(buffer, length);
+      const std::optional<CardBrand> brand = CardBrandOf(digits);
+      if (!brand || !LuhnValid(digits)) continue;
       const bool test_number = IsWellKnownTestCard(digits);
-      if (!brand || !LuhnValid(digits) || (IsDegenerateNumber(digits) && !test_number)) continue;
+      if (IsDegenerateNumber(digits) && !test_number) continue;
 
       const bool grouped = last > first;
       double confidence = 0.5 + (grouped ? 0.15 : 0) - (test_number ? 0.35 : 0);
@@ -131,6 +156,7 @@ void RecognizeCards(std::string_view t, const PrefilterMatch& m, std::vector<Det
       d.fingerprint = Fingerprint(digits);
       out.push_back(std::move(d));
       first = last + 1;
+      unclaimed = first;
       found = true;
       break;
     }
@@ -179,6 +205,9 @@ std::optional<NamedValue> ValueNamedBy(const Document& doc, const PrefilterMatch
   const size_t name_end = i;
   if (i < limit && (t[i] == '"' || t[i] == '\'')) ++i;
   for (int n = 0; n < 4 && i < limit && IsSpace(t[i]); ++n) ++i;
+  // XML settings name the value in a sibling attribute:
+  // <add key="ApiSecret" value="..."/>, <param name="password" value="..."/>.
+  if (i > name_end && i < limit && t.substr(i, 5) == "value" && i + 5 < limit && t[i + 5] == '=') i += 5;
   if (i < limit && (t[i] == ':' || t[i] == '=')) {
     ++i;
     if (i < limit && (t[i] == '=' || t[i] == '>')) ++i;
@@ -326,12 +355,13 @@ std::optional<Phone> ParsePhone(std::string_view v) {
       if (run > 0) groups.push_back(run);
       run = 0;
       if (c == '(') {
-        if (depth++ > 0) return std::nullopt;
         // "+44 (0)20 ...": the trunk prefix is not dialled internationally.
         if (phone.international && v.substr(i, 3) == "(0)") {
           i += 2;
+          previous = ')';
           continue;
         }
+        if (depth++ > 0) return std::nullopt;
       } else if (c == ')') {
         if (--depth < 0) return std::nullopt;
       } else if (c == ' ' || c == '-' || c == '.') {
@@ -412,6 +442,7 @@ void RecognizeAwsAccessKeyId(std::string_view t, const PrefilterMatch& m, std::v
   const size_t b = m.from, e = b + 20;
   if (e > t.size() || IsAlnum(At(t, static_cast<int64_t>(b) - 1)) || IsAlnum(At(t, e))) return;
   const std::string_view key = t.substr(b, 20);
+  if (LooksLikeFiller(key.substr(4))) return;
   const bool example = key.substr(13) == "EXAMPLE";
   std::string reason = key.substr(0, 4) == "AKIA" ? "AWS access key ID (long-term)" : "AWS access key ID (temporary, STS)";
   if (example) reason += ", the AWS documentation example";
@@ -439,14 +470,20 @@ void RecognizeAwsSecretKey(const Document& doc, const PrefilterMatch& m, std::ve
   out.push_back(std::move(d));
 }
 
+// A "-----BEGIN ... PRIVATE KEY-----" header followed by a key body, not a
+// redacted or emptied one.
+bool HoldsPemKey(std::string_view value) {
+  const size_t header_end = value.find("PRIVATE KEY-----");
+  return header_end != std::string_view::npos && PemBodyLooksReal(value.substr(header_end + 16));
+}
+
 void RecognizeGcpServiceAccount(const Document& doc, const PrefilterMatch& m, std::vector<Detection>& out) {
   const std::string_view t = doc.text();
   const size_t value_at = t.rfind("\"service_account\"", m.to) + 1;
   std::optional<std::pair<size_t, size_t>> key_span;
   if (const Document::Field* type = doc.FieldContaining(value_at); type != nullptr && doc.is_json()) {
     for (const Document::Field* sibling : doc.Siblings(*type)) {
-      if (doc.KeyOf(*sibling) == "private_key" &&
-          doc.ValueOf(*sibling).find("PRIVATE KEY") != std::string_view::npos) {
+      if (doc.KeyOf(*sibling) == "private_key" && HoldsPemKey(doc.ValueOf(*sibling))) {
         key_span = {{sibling->value_begin, sibling->value_end}};
       }
     }
@@ -456,9 +493,12 @@ void RecognizeGcpServiceAccount(const Document& doc, const PrefilterMatch& m, st
     const std::string_view window = t.substr(from, 16384 + (m.to - m.from));
     size_t at = window.find("\"private_key\"");
     if (at != std::string_view::npos) {
-      size_t begin = window.find("-----BEGIN", at);
-      size_t end = window.find("PRIVATE KEY-----", begin == std::string_view::npos ? at : begin + 10);
-      if (begin != std::string_view::npos && begin - at < 64 && end != std::string_view::npos) {
+      const size_t begin = window.find("-----BEGIN", at);
+      const size_t end_marker = begin == std::string_view::npos ? begin : window.find("-----END", begin + 10);
+      const size_t end =
+          end_marker == std::string_view::npos ? end_marker : window.find("PRIVATE KEY-----", end_marker);
+      if (begin != std::string_view::npos && begin - at < 64 && end != std::string_view::npos &&
+          HoldsPemKey(window.substr(begin, end + 16 - begin))) {
         key_span = {{from + begin, from + end + 16}};
       }
     }
@@ -471,7 +511,7 @@ void RecognizeGcpServiceAccount(const Document& doc, const PrefilterMatch& m, st
 
 void RecognizeGcpApiKey(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
   const size_t b = m.from, e = b + 39;
-  if (e > t.size() || !TokenBoundaries(t, b, e)) return;
+  if (e > t.size() || !TokenBoundaries(t, b, e) || LooksLikeFiller(t.substr(b + 4, 35))) return;
   out.push_back(MakeCredential(Detector::kGcpApiKey, b, e, 0.8, KeepPrefix(t.substr(b, 39), 4), "Google API key"));
 }
 
@@ -487,13 +527,11 @@ void RecognizeGithubClassic(std::string_view t, const PrefilterMatch& m, std::ve
   const size_t b = m.from, e = b + 40;
   if (e > t.size() || !TokenBoundaries(t, b, e)) return;
   const std::string_view token = t.substr(b, 40);
-  const bool checksum = GithubChecksumValid(token);
-  // The checksum is verified on personal access tokens; for the other kinds
-  // a mismatch only lowers confidence.
-  if (!checksum && token.substr(0, 4) == "ghp_") return;
-  out.push_back(MakeCredential(Detector::kGithubToken, b, e, checksum ? 0.95 : 0.6, KeepPrefix(token, 4),
-                               std::string(GithubKind(token.substr(0, 4))) +
-                                   (checksum ? ", CRC32 checksum valid" : ", checksum does not match")));
+  // GitHub put the checksum in every token kind of this format (ghp_, gho_,
+  // ghu_, ghs_, ghr_), so a mismatch means it is not a token.
+  if (!GithubChecksumValid(token)) return;
+  out.push_back(MakeCredential(Detector::kGithubToken, b, e, 0.95, KeepPrefix(token, 4),
+                               std::string(GithubKind(token.substr(0, 4))) + ", CRC32 checksum valid"));
 }
 
 void RecognizeGithubFineGrained(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
@@ -518,7 +556,7 @@ void RecognizeSlackToken(std::string_view t, const PrefilterMatch& m, std::vecto
   }
   if (segments.size() < 4) return;
   const std::string_view secret = segments.back();
-  if (secret.size() < 20 || !std::all_of(secret.begin(), secret.end(), IsAlnum)) return;
+  if (secret.size() < 20 || !std::all_of(secret.begin(), secret.end(), IsAlnum) || LooksLikeFiller(secret)) return;
   bool numeric_id = false;
   for (size_t i = 1; i + 1 < segments.size(); ++i) {
     if (segments[i].empty() || !std::all_of(segments[i].begin(), segments[i].end(), IsAlnum)) return;
@@ -540,7 +578,10 @@ void RecognizeSlackWebhook(std::string_view t, const PrefilterMatch& m, std::vec
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   size_t slashes = static_cast<size_t>(std::count(path.begin(), path.end(), '/'));
   const std::string_view secret = path.substr(path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1);
-  if (slashes < 2 || secret.size() < 20 || !std::all_of(secret.begin(), secret.end(), IsAlnum)) return;
+  if (slashes < 2 || secret.size() < 20 || !std::all_of(secret.begin(), secret.end(), IsAlnum) ||
+      LooksLikeFiller(secret)) {
+    return;
+  }
   size_t b = m.from;
   if (b >= 8 && t.substr(b - 8, 8) == "https://") b -= 8;
   const std::string_view prefix = t.substr(m.from, m.to - m.from);
@@ -553,7 +594,8 @@ void RecognizeStripeKey(std::string_view t, const PrefilterMatch& m, std::vector
   if (IsWordChar(At(t, static_cast<int64_t>(b) - 1))) return;
   constexpr size_t prefix_size = 8;  // "sk_live_", "pk_test_"...
   const size_t e = RunEnd(t, b + prefix_size, IsAlnum, 256);
-  if (e - b - prefix_size < 20 || IsWordChar(At(t, e))) return;
+  const std::string_view random_part = t.substr(b + prefix_size, e - b - prefix_size);
+  if (random_part.size() < 20 || IsWordChar(At(t, e)) || LooksLikeFiller(random_part)) return;
   const std::string_view token = t.substr(b, e - b);
   const bool live = token.substr(3, 4) == "live";
   const std::string_view kind = token.substr(0, 2);
@@ -619,9 +661,23 @@ std::string_view StripAuthScheme(std::string_view value) {
   return value;
 }
 
+// Names whose last word (the head of the compound) is about a secret
+// rather than the secret: private_key_id, secret_name, authDomain,
+// token_type, password_policy, api_key_url.
+bool NamesSecretMetadata(std::string_view name) {
+  const std::vector<std::string> words = Words(name);
+  if (words.empty()) return false;
+  static constexpr std::string_view kMetadata[] = {
+      "id",     "ids",     "uuid",   "guid",   "name",    "type",       "kind",  "url",   "uri",    "endpoint",
+      "domain", "host",    "path",   "file",   "version", "length",     "size",  "count", "hint",   "policy",
+      "expiry", "expires", "at",     "date",   "time",    "expiration", "ttl",   "hash",  "digest", "fingerprint",
+      "format", "header",  "field",  "label",  "arn",     "region",     "algorithm", "enabled", "required", "set"};
+  return std::find(std::begin(kMetadata), std::end(kMetadata), words.back()) != std::end(kMetadata);
+}
+
 void RecognizeGenericSecret(const Document& doc, const PrefilterMatch& m, std::vector<Detection>& out) {
   std::optional<NamedValue> v = ValueNamedBy(doc, m, ValueShape::kToken);
-  if (!v || !NameSupports(Vocabulary::kSecret, v->name)) return;
+  if (!v || !NameSupports(Vocabulary::kSecret, v->name) || NamesSecretMetadata(v->name)) return;
   std::string_view raw = doc.text().substr(v->begin, v->end - v->begin);
   const std::string_view value = StripAuthScheme(raw);
   const size_t begin = v->begin + (raw.size() - value.size());
@@ -654,6 +710,7 @@ void Recognize(const PrefilterMatch& match, const Document& document, std::vecto
     case Pattern::kAwsAccessKeyId: return RecognizeAwsAccessKeyId(t, match, out);
     case Pattern::kAwsSecretKeyword: return RecognizeAwsSecretKey(document, match, out);
     case Pattern::kGcpServiceAccount: return RecognizeGcpServiceAccount(document, match, out);
+    case Pattern::kGcpPrivateKeyMember: return;  // read by the kGcpServiceAccount recognizer
     case Pattern::kGcpApiKey: return RecognizeGcpApiKey(t, match, out);
     case Pattern::kGithubClassic: return RecognizeGithubClassic(t, match, out);
     case Pattern::kGithubFineGrained: return RecognizeGithubFineGrained(t, match, out);

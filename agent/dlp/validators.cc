@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "agent/dlp/top_level_domains.h"
+
 namespace rampart::dlp {
 namespace {
 
@@ -29,23 +31,6 @@ std::string LowerCopy(std::string_view s) {
   return out;
 }
 
-// Space-separated lists, searched as " xx ".
-constexpr std::string_view kCountryTlds =
-    " ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo br bs bt bw by bz"
-    " ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg er es et eu fi fj fk"
-    " fm fo fr ga gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir"
-    " is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mg mh mk"
-    " ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl"
-    " pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sk sl sm sn so sr ss st su sv sx sy sz tc"
-    " td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw ";
-constexpr std::string_view kGenericTlds =
-    " com net org edu gov mil int info biz name pro aero coop museum mobi asia tel travel jobs cat post app dev"
-    " page cloud online site tech store shop blog xyz top club live email company solutions agency digital"
-    " network systems services group global world today news media studio design art link work space website"
-    " life team center zone academy health bank insurance finance capital consulting software tools host"
-    " hosting llc inc ltd icu vip fun ink guru expert social legal law fund money cash pay shopping market"
-    " marketing me ";
-
 bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -56,16 +41,6 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 
 bool EndsWithIgnoringCase(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && EqualsIgnoringCase(s.substr(s.size() - suffix.size()), suffix);
-}
-
-bool InList(std::string_view list, std::string_view word) {
-  if (word.empty() || word.size() > 24) return false;
-  for (size_t at = list.find(' '); at + 1 < list.size();) {
-    const size_t end = list.find(' ', at + 1);
-    if (EqualsIgnoringCase(list.substr(at + 1, end - at - 1), word)) return true;
-    at = end;
-  }
-  return false;
 }
 
 struct IbanCountry {
@@ -124,6 +99,8 @@ std::string_view CardBrandName(CardBrand brand) {
     case CardBrand::kJcb: return "JCB";
     case CardBrand::kDinersClub: return "Diners Club";
     case CardBrand::kUnionPay: return "UnionPay";
+    case CardBrand::kMaestro: return "Maestro";
+    case CardBrand::kMir: return "Mir";
   }
   return "card";
 }
@@ -147,7 +124,9 @@ bool LuhnValid(std::string_view digits) {
 
 std::optional<CardBrand> CardBrandOf(std::string_view digits) {
   const size_t n = digits.size();
-  if (n < 13 || n > 19 || !std::all_of(digits.begin(), digits.end(), IsDigit)) return std::nullopt;
+  if (n < 13 || n > 19 || !std::all_of(digits.begin(), digits.end(), [](char c) { return IsDigit(c); })) {
+    return std::nullopt;
+  }
   const int p1 = Prefix(digits, 1), p2 = Prefix(digits, 2), p3 = Prefix(digits, 3), p4 = Prefix(digits, 4);
   if (p1 == 4 && (n == 13 || n == 16 || n == 19)) return CardBrand::kVisa;
   if ((p2 == 34 || p2 == 37) && n == 15) return CardBrand::kAmex;
@@ -157,6 +136,13 @@ std::optional<CardBrand> CardBrandOf(std::string_view digits) {
   if ((InRange(p3, 300, 305) || p2 == 38 || p2 == 39) && n >= 14 && n <= 16) return CardBrand::kDinersClub;
   if (p2 == 36 && n >= 14) return CardBrand::kDinersClub;
   if (p2 == 62 && n >= 16) return CardBrand::kUnionPay;
+  // Maestro's own ranges (others fall in Mastercard's); 12-15 digit Maestro
+  // numbers exist but are rare and below the 13-digit floor of the scan.
+  if ((p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 || InRange(p4, 6761, 6763)) &&
+      n >= 16) {
+    return CardBrand::kMaestro;
+  }
+  if (InRange(p4, 2200, 2204) && n >= 16) return CardBrand::kMir;
   return std::nullopt;
 }
 
@@ -250,7 +236,7 @@ bool EmailDomainValid(std::string_view domain) {
     rest.remove_prefix(dot + 1);
   }
   if (labels < 2 || !std::all_of(tld.begin(), tld.end(), IsAlpha)) return false;
-  return tld.size() == 2 ? InList(kCountryTlds, tld) : InList(kGenericTlds, tld);
+  return tld.size() == 2 ? IsCountryCodeTopLevelDomain(tld) : IsGenericTopLevelDomain(tld);
 }
 
 bool IsDocumentationDomain(std::string_view domain) {
@@ -391,17 +377,21 @@ bool LooksRandom(std::string_view value) {
   }
   const int classes = lower + upper + digit + symbol;
   if (classes < 2) return false;
+  // Dashes do not widen the alphabet of a UUID-shaped value: it is hex.
   const bool hex = std::all_of(value.begin(), value.end(), [](char c) {
-    return IsDigit(c) || (Lower(c) >= 'a' && Lower(c) <= 'f');
-  });
+    return IsDigit(c) || (Lower(c) >= 'a' && Lower(c) <= 'f') || c == '-';
+  }) && value.front() != '-' && value.back() != '-' && value.find("--") == std::string_view::npos;
   if (hex && n < 32) return false;
   // Letters alone are words and camelCase identifiers far more often than keys.
   if (!hex && !digit && !symbol) return false;
 
+  // Four alike in a row is rare in a short random value, but in 40 random
+  // hex digits it happens about once in a hundred.
+  const size_t max_run = n >= 32 ? 4 : 3;
   size_t run = 1, ascending = 0;
   for (size_t i = 1; i < n; ++i) {
     run = value[i] == value[i - 1] ? run + 1 : 1;
-    if (run >= 4) return false;
+    if (run > max_run) return false;
     if (value[i] == value[i - 1] + 1) ++ascending;
   }
   if (ascending * 3 > n) return false;
@@ -424,11 +414,30 @@ bool IsPlaceholder(std::string_view value) {
                                   "yourkey", "xxxx", "****", "dummy", "sample", "replace", "insert"}) {
     if (v.find(marker) != std::string::npos) return true;
   }
+  // The same words written with separators: "Please-Change-Me", "your.api.key".
+  std::string compact;
+  for (char c : v) {
+    if (c != '-' && c != '_' && c != '.' && c != ' ') compact.push_back(c);
+  }
+  for (std::string_view marker : {"changeme", "yourkey", "yourapikey", "yoursecret", "yourtoken", "yourpassword"}) {
+    if (compact.find(marker) != std::string::npos) return true;
+  }
   for (std::string_view word : {"null", "none", "nil", "undefined", "true", "false", "secret", "password", "hidden",
                                 "masked", "empty", "n/a", "token"}) {
     if (v == word) return true;
   }
   return false;
+}
+
+bool LooksLikeFiller(std::string_view random_part) {
+  std::array<bool, 256> seen{};
+  int distinct = 0;
+  for (unsigned char c : random_part) {
+    if (!seen[c]) ++distinct;
+    seen[c] = true;
+    if (distinct > 3) return false;
+  }
+  return true;
 }
 
 }  // namespace rampart::dlp

@@ -11,7 +11,7 @@ namespace rampart::dlp {
 
 // --- Payment cards. `digits` holds only the digits of the number.
 
-enum class CardBrand { kVisa, kMastercard, kAmex, kDiscover, kJcb, kDinersClub, kUnionPay };
+enum class CardBrand { kVisa, kMastercard, kAmex, kDiscover, kJcb, kDinersClub, kUnionPay, kMaestro, kMir };
 std::string_view CardBrandName(CardBrand brand);
 
 bool LuhnValid(std::string_view digits);
@@ -77,9 +77,15 @@ bool PemBodyLooksReal(std::string_view after_header);
 double ShannonEntropy(std::string_view value);
 // A value that reads like a generated secret: 12-256 characters without
 // spaces, several character classes, entropy near the maximum its alphabet
-// and length allow (hex needs 32+ characters), no long runs or sequences.
+// and length allow (hex needs 32+ characters; hex with dashes, a UUID, is
+// hex), no long runs (4 alike, 5 from 32 characters) or sequences.
 bool LooksRandom(std::string_view value);
-// "changeme", "********", "${TOKEN}", "<your-key>", "null" and the like.
+// "changeme", "Change-Me-2024", "********", "${TOKEN}", "<your-key>", "null"
+// and the like.
 bool IsPlaceholder(std::string_view value);
+// The random part of a key written as filler: at most three distinct
+// characters ("XXXX...", "xxxx...", "0000..."), as documentation and
+// configuration templates do. Generated keys of 16+ characters never are.
+bool LooksLikeFiller(std::string_view random_part);
 
 }  // namespace rampart::dlp

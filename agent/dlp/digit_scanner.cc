@@ -1,0 +1,209 @@
+#include "agent/dlp/digit_scanner.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace rampart::dlp {
+namespace {
+
+bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
+bool IsUpper(char c) { return static_cast<unsigned char>(c - 'A') < 26; }
+bool IsIbanChar(char c) { return IsUpper(c) || IsDigit(c); }
+bool IsCardSeparator(char c) { return c == ' ' || c == '-'; }
+bool IsPhoneChar(char c) { return IsDigit(c) || c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'; }
+
+// Bit k of each mask describes byte k of a 64-byte block.
+struct BlockMasks {
+  uint64_t digit = 0;
+  uint64_t separator = 0;  // ' ' or '-'
+  uint64_t plus = 0;
+  uint64_t upper = 0;
+};
+
+#if defined(__SSE2__)
+uint64_t Bits(__m128i a, __m128i b, __m128i c, __m128i d) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(a))) |
+         static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(b))) << 16 |
+         static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(c))) << 32 |
+         static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(d))) << 48;
+}
+
+// Bytes in [low, low + count): (byte - low) below `count` unsigned, which
+// SSE2 compares signed after moving the range to the bottom of int8.
+__m128i InRange(__m128i v, char low, int count) {
+  return _mm_cmplt_epi8(_mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(low + 0x80))),
+                        _mm_set1_epi8(static_cast<char>(0x80 + count)));
+}
+
+__m128i Equal(__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
+#endif
+
+// The masks of the 64 bytes at `p`; only the digit mask when there is no
+// digit, and the anchor masks (plus, upper) only when `anchors`.
+BlockMasks Masks(const char* p, bool anchors) {
+  BlockMasks m;
+#if defined(__SSE2__)
+  __m128i v[4];
+  for (int i = 0; i < 4; ++i) v[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+  m.digit = Bits(InRange(v[0], '0', 10), InRange(v[1], '0', 10), InRange(v[2], '0', 10), InRange(v[3], '0', 10));
+  if (m.digit == 0) return m;
+  auto separator = [](__m128i x) { return _mm_or_si128(Equal(x, ' '), Equal(x, '-')); };
+  m.separator = Bits(separator(v[0]), separator(v[1]), separator(v[2]), separator(v[3]));
+  if (anchors) {
+    m.plus = Bits(Equal(v[0], '+'), Equal(v[1], '+'), Equal(v[2], '+'), Equal(v[3], '+'));
+    m.upper = Bits(InRange(v[0], 'A', 26), InRange(v[1], 'A', 26), InRange(v[2], 'A', 26), InRange(v[3], 'A', 26));
+  }
+#else
+  for (int k = 0; k < 64; ++k) {
+    m.digit |= static_cast<uint64_t>(IsDigit(p[k])) << k;
+    m.separator |= static_cast<uint64_t>(IsCardSeparator(p[k])) << k;
+    m.plus |= static_cast<uint64_t>(anchors && p[k] == '+') << k;
+    m.upper |= static_cast<uint64_t>(anchors && IsUpper(p[k])) << k;
+  }
+#endif
+  return m;
+}
+
+// Blocks overlap so that every run of kMinChain bytes starting in one block
+// also ends in it.
+constexpr size_t kMinChain = 11;
+constexpr size_t kBlockStep = 64 - (kMinChain - 1);
+
+// Bit k set where byte k of the block at `pos` starts a chain that may
+// matter, or lies inside one.
+//
+// A chain is digit groups joined by single spaces or dashes. It can only
+// yield a candidate if it is at least 11 bytes long (an SSN is 3-2-4 with
+// two separators, a card has 13+ digits) or starts right after "+" (phone)
+// or two capitals (IBAN). Other digit runs (those in hex ids, times, SKUs,
+// prices) are skipped 64 bytes at a time.
+uint64_t Candidates(const char* t, size_t pos, bool anchors) {
+  const BlockMasks m = Masks(t + pos, anchors);
+  if (m.digit == 0) return 0;
+  // A card holds a 4-digit group or 13+ digits in one, an SSN ends in 4
+  // digits: without four digits in a row only an anchor can matter.
+  const bool four_in_a_row = (m.digit & (m.digit >> 1) & (m.digit >> 2) & (m.digit >> 3)) != 0;
+  if (!four_in_a_row && !anchors) return 0;
+  auto before = [&](size_t back) { return pos >= back ? t[pos - back] : '\0'; };
+  const uint64_t digit_before = m.digit << 1 | static_cast<uint64_t>(IsDigit(before(1)));
+  // A separator at bit 63 does not join here; the next block sees it whole.
+  const uint64_t joined = m.digit | (m.separator & digit_before & (m.digit >> 1));
+  uint64_t candidates = 0;
+  if (four_in_a_row) {
+    candidates = joined & (joined >> 1);                           // 2 in a row
+    candidates &= candidates >> 2;                                 // 4
+    candidates &= candidates >> 4;                                 // 8
+    candidates &= (joined >> 8) & (joined >> 9) & (joined >> 10);  // 11
+  }
+  if (anchors) {
+    const uint64_t plus_before = m.plus << 1 | static_cast<uint64_t>(before(1) == '+');
+    const uint64_t upper_before = m.upper << 1 | static_cast<uint64_t>(IsUpper(before(1)));
+    const uint64_t upper_two_before =
+        m.upper << 2 | static_cast<uint64_t>(IsUpper(before(1))) << 1 | static_cast<uint64_t>(IsUpper(before(2)));
+    candidates |= m.digit & ~digit_before & (plus_before | (upper_before & upper_two_before));
+  }
+  return candidates;
+}
+
+// The first digit of the chain holding the digit at `i`.
+size_t ChainStart(const char* t, size_t i) {
+  while (i > 0 && (IsDigit(t[i - 1]) || (i >= 2 && IsCardSeparator(t[i - 1]) && IsDigit(t[i - 2])))) --i;
+  return i;
+}
+
+class Emitter {
+ public:
+  explicit Emitter(std::vector<PrefilterMatch>& out) : out_(out) { last_.fill(kNone); }
+
+  // Overlapping matches of one pattern merge, as the Vectorscan collector
+  // merges them.
+  void Emit(Pattern pattern, size_t from, size_t to) {
+    size_t& last = last_[static_cast<size_t>(pattern)];
+    if (last != kNone && from < out_[last].to) {
+      out_[last].to = std::max(out_[last].to, static_cast<uint32_t>(to));
+      return;
+    }
+    last = out_.size();
+    out_.push_back({pattern, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+  }
+
+ private:
+  static constexpr size_t kNone = ~size_t{0};
+  std::vector<PrefilterMatch>& out_;
+  std::array<size_t, kPatternCount> last_;
+};
+
+// Reads the chain starting at `begin` and emits what it holds; returns its
+// end.
+size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& enabled, Emitter& emit) {
+  size_t i = begin;
+  if (enabled.iban && i >= 2 && IsUpper(t[i - 2]) && IsUpper(t[i - 1]) && i + 1 < n && IsDigit(t[i + 1])) {
+    size_t k = i + 2;
+    if (k < n && t[k] == ' ') ++k;
+    if (k + 4 <= n && IsIbanChar(t[k]) && IsIbanChar(t[k + 1]) && IsIbanChar(t[k + 2]) && IsIbanChar(t[k + 3])) {
+      emit.Emit(Pattern::kIban, i - 2, k + 4);
+    }
+  }
+  if (enabled.phone && i >= 1 && t[i - 1] == '+' && t[i] != '0') {
+    size_t k = i + 1;
+    while (k < n && k - (i + 1) < 22 && IsPhoneChar(t[k])) ++k;
+    if (k - (i + 1) >= 6) emit.Emit(Pattern::kPhoneInternational, i - 1, k);
+  }
+  // Lengths and starts of the last two groups, for the SSN shape 3-2-4.
+  size_t begin2 = 0, length2 = 0, length1 = 0;
+  size_t digits = 0;
+  while (true) {
+    const size_t group_begin = i;
+    while (i < n && IsDigit(t[i])) ++i;
+    const size_t length = i - group_begin;
+    digits += length;
+    if (enabled.ssn && length2 == 3 && length1 == 2 && length >= 4) {
+      emit.Emit(Pattern::kSsnSeparated, begin2, begin2 + 11);
+    }
+    begin2 = i - length - 1 - length1;  // meaningful once length1 is a group's
+    length2 = length1;
+    length1 = length;
+    if (i + 1 < n && IsCardSeparator(t[i]) && IsDigit(t[i + 1])) {
+      ++i;
+      continue;
+    }
+    break;
+  }
+  if (enabled.card && digits >= 13) emit.Emit(Pattern::kCardDigits, begin, i);
+  return i;
+}
+
+}  // namespace
+
+void ScanDigitPatterns(std::string_view text, const DigitPatterns& enabled, std::vector<PrefilterMatch>& out) {
+  const char* t = text.data();
+  const size_t n = text.size();
+  const bool anchors = enabled.iban || enabled.phone;
+  Emitter emit(out);
+  size_t resume = 0;  // where the last chain read ended
+  size_t pos = 0;
+  while (pos + 64 <= n) {
+    uint64_t candidates = Candidates(t, pos, anchors);
+    auto drop_read = [&] {
+      if (resume > pos) candidates &= resume - pos >= 64 ? 0 : ~uint64_t{0} << (resume - pos);
+    };
+    drop_read();
+    while (candidates != 0) {
+      const size_t at = pos + static_cast<size_t>(__builtin_ctzll(candidates));
+      resume = ReadChain(t, n, ChainStart(t, at), enabled, emit);
+      drop_read();
+    }
+    pos = std::max(pos + kBlockStep, resume);
+  }
+  // The last bytes: every chain is read, the rules above only save time.
+  for (size_t i = std::max(pos, resume); i < n; ++i) {
+    if (IsDigit(t[i])) i = ReadChain(t, n, ChainStart(t, i), enabled, emit);
+  }
+}
+
+}  // namespace rampart::dlp
