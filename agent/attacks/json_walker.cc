@@ -2,45 +2,13 @@
 
 #include <cstdint>
 
+#include "agent/common/text_codec.h"
+
 namespace rampart::attacks {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool ReadHex4(std::string_view in, size_t pos, uint32_t& value) {
-  if (pos + 4 > in.size()) return false;
-  value = 0;
-  for (size_t i = 0; i < 4; ++i) {
-    const int v = HexValue(in[pos + i]);
-    if (v < 0) return false;
-    value = value * 16 + static_cast<uint32_t>(v);
-  }
-  return true;
-}
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+using text::AppendUtf8;
+using text::ReadHex;
 
 bool IsPlainKey(std::string_view key) {
   if (key.empty() || key.size() > 64) return false;
@@ -227,13 +195,13 @@ std::string JsonUnescape(std::string_view body) {
       case 't': out.push_back('\t'); break;
       case 'u': {
         uint32_t value = 0;
-        if (!ReadHex4(body, i + 2, value)) {
+        if (!ReadHex(body, i + 2, 4, value)) {
           out.push_back('\\');
           continue;
         }
         i += 4;
         uint32_t low = 0;
-        if (value >= 0xD800 && value <= 0xDBFF && body.substr(i + 2, 2) == "\\u" && ReadHex4(body, i + 4, low) &&
+        if (value >= 0xD800 && value <= 0xDBFF && body.substr(i + 2, 2) == "\\u" && ReadHex(body, i + 4, 4, low) &&
             low >= 0xDC00 && low <= 0xDFFF) {
           value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00);
           i += 6;

@@ -138,21 +138,26 @@ std::string RenderFlows(const v1::ListFlowsReply& reply) {
   return rampart::StrCat(Table(rows), "  (", reply.tracked(), " buckets tracked)\n");
 }
 
-std::string RenderDrop(const v1::DropEvent& e) {
-  const time_t seconds = static_cast<time_t>(e.unix_ns() / 1'000'000'000);
+namespace {
+
+std::string Clock(int64_t unix_ns) {
+  const time_t seconds = static_cast<time_t>(unix_ns / 1'000'000'000);
   char when[32];
   std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&seconds));
-  std::string line = rampart::StrCat(when, " ", e.interface(), " ", e.direction(), " ", e.reason());
+  return when;
+}
+
+}  // namespace
+
+std::string RenderDrop(const v1::DropEvent& e) {
+  std::string line = rampart::StrCat(Clock(e.unix_ns()), " ", e.interface(), " ", e.direction(), " ", e.reason());
   if (!e.rule().empty()) line += rampart::StrCat(" (", e.rule(), ")");
   return rampart::StrCat(line, " ", e.protocol(), " ", e.source(), ":", e.source_port(), " -> ", e.destination(), ":",
                          e.destination_port());
 }
 
 std::string RenderCapture(const v1::CaptureEvent& e) {
-  const time_t seconds = static_cast<time_t>(e.unix_ns() / 1'000'000'000);
-  char when[32];
-  std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&seconds));
-  std::string line = rampart::StrCat(when, " ", e.comm(), "[", e.pid(), "] ", e.direction(), " ",
+  std::string line = rampart::StrCat(Clock(e.unix_ns()), " ", e.comm(), "[", e.pid(), "] ", e.direction(), " ",
                                      e.tuple_known() ? rampart::StrCat(e.local(), (e.direction() == "write" ? " -> " : " <- "), e.remote())
                                                      : std::string("(connection unknown)"),
                                      " ", e.length(), " bytes");
@@ -173,17 +178,6 @@ std::string RenderCapture(const v1::CaptureEvent& e) {
   }
   return line;
 }
-
-namespace {
-
-std::string Clock(int64_t unix_ns) {
-  const time_t seconds = static_cast<time_t>(unix_ns / 1'000'000'000);
-  char when[32];
-  std::strftime(when, sizeof(when), "%H:%M:%S", std::localtime(&seconds));
-  return when;
-}
-
-}  // namespace
 
 std::string RenderFinding(const v1::Finding& f) {
   std::string line = rampart::StrCat(Clock(f.unix_ns()), " ", f.severity(), " ", f.detector(), " ", f.comm(), "[",

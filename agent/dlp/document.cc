@@ -7,6 +7,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "agent/common/text_codec.h"
 #include "agent/dlp/validators.h"
 
 namespace rampart::dlp {
@@ -15,12 +16,7 @@ namespace {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-int HexValue(char c) {
-  if (IsDigit(c)) return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using text::HexValue;
 
 void AppendDecoded(std::string& out, std::string_view in, bool plus_is_space) {
   for (size_t i = 0; i < in.size(); ++i) {

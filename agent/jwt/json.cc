@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/status/status.h"
+#include "agent/common/text_codec.h"
 #include "agent/common/strings.h"
 
 namespace rampart::jwt {
@@ -176,26 +177,16 @@ class JsonParser {
       if (low < 0xDC00 || low > 0xDFFF) return Fail("high surrogate without a low one");
       code_point = 0x10000 + ((code_point - 0xD800) << 10) + (low - 0xDC00);
     }
-    AppendUtf8(out, code_point);
+    text::AppendUtf8(out, code_point);  // surrogates were refused above
     return true;
   }
 
   bool ReadHex4(uint32_t& out) {
     if (pos_ + 4 > text_.size()) return Fail("expected 4 hex digits after \\u");
-    for (int i = 0; i < 4; ++i) {
-      char c = text_[pos_];
-      uint32_t digit;
-      if (c >= '0' && c <= '9') {
-        digit = c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        digit = c - 'a' + 10;
-      } else if (c >= 'A' && c <= 'F') {
-        digit = c - 'A' + 10;
-      } else {
-        return Fail("expected 4 hex digits after \\u");
-      }
-      out = (out << 4) | digit;
-      ++pos_;
+    for (int i = 0; i < 4; ++i, ++pos_) {
+      const int digit = text::HexValue(text_[pos_]);
+      if (digit < 0) return Fail("expected 4 hex digits after \\u");
+      out = (out << 4) | static_cast<uint32_t>(digit);
     }
     return true;
   }
@@ -228,24 +219,6 @@ class JsonParser {
     out.append(text_.substr(pos_, length));
     pos_ += length;
     return true;
-  }
-
-  static void AppendUtf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
   }
 
   bool ExpectLiteral(std::string_view literal) {

@@ -1,7 +1,6 @@
 #include "agent/scan/file_scanner.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -15,17 +14,6 @@
 
 namespace rampart::scan {
 namespace {
-
-bool StartsLikeHttp(const std::string& content) {
-  if (content.rfind("HTTP/1.", 0) == 0) return true;
-  // METHOD SP target SP HTTP/1.x on the first line.
-  const size_t eol = content.find('\n');
-  const std::string line = content.substr(0, eol == std::string::npos ? std::min<size_t>(content.size(), 8192) : eol);
-  size_t i = 0;
-  while (i < line.size() && std::isupper(static_cast<unsigned char>(line[i]))) ++i;
-  if (i == 0 || i >= line.size() || line[i] != ' ') return false;
-  return line.find(" HTTP/1.", i) != std::string::npos;
-}
 
 dlp::ContentKind KindOf(const std::string& content) {
   const size_t first = content.find_first_not_of(" \t\r\n");
@@ -85,15 +73,15 @@ std::vector<ScanFinding> FileScanner::ScanContent(const std::string& name, const
     }
     out.push_back(std::move(s));
   };
-  if (!StartsLikeHttp(content)) {
+  // The agent's parser decides what is HTTP; anything else is a plain body.
+  Collector collector;
+  http::ConnectionParser parser(collector);
+  parser.OnData(0, 0, {reinterpret_cast<const uint8_t*>(content.data()), content.size()});
+  parser.OnEnd();
+  if (collector.messages.empty() && parser.protocol() != http::Protocol::kHttp1 &&
+      parser.protocol() != http::Protocol::kHttp2) {
     for (auto& f : detectors_->dlp->ScanText(content, "body", KindOf(content))) add(std::move(f), &content);
     return out;
-  }
-  Collector collector;
-  {
-    http::ConnectionParser parser(collector);
-    parser.OnData(0, 0, {reinterpret_cast<const uint8_t*>(content.data()), content.size()});
-    parser.OnEnd();
   }
   for (const http::Message& message : collector.messages) {
     for (auto& f : detectors_->dlp->Scan(message)) {
