@@ -64,6 +64,8 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Open(const DatapathOptions& 
   auto object = DatapathObject::Load(options.pin_dir, options.sizes);
   if (!object.ok()) return object.status();
   auto writer = PolicyWriter::Create(PolicyMapFds{
+      .ingress_hosts = (*object)->ingress_hosts_fd(),
+      .egress_hosts = (*object)->egress_hosts_fd(),
       .ingress_lpm = (*object)->ingress_lpm_fd(),
       .egress_lpm = (*object)->egress_lpm_fd(),
       .rulesets = (*object)->rulesets_fd(),

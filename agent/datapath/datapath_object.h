@@ -35,6 +35,8 @@ class DatapathObject {
   int tc_egress_fd() const;
   std::string ProgramName(int prog_fd) const;
 
+  int ingress_hosts_fd() const;
+  int egress_hosts_fd() const;
   int ingress_lpm_fd() const;
   int egress_lpm_fd() const;
   int rulesets_fd() const;

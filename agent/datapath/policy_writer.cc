@@ -93,6 +93,8 @@ absl::Status PolicyWriter::WaitForRunningPrograms() const {
 
 absl::Status PolicyWriter::ClearGeneration(uint32_t gen) const {
   auto of_gen = [gen](const auto& key) { return key.gen == gen; };
+  RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_host_key>(fds_.ingress_hosts, "rampart_ing_hosts", of_gen));
+  RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_host_key>(fds_.egress_hosts, "rampart_egr_hosts", of_gen));
   RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_lpm_key>(fds_.ingress_lpm, "rampart_ing_lpm", of_gen));
   RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_lpm_key>(fds_.egress_lpm, "rampart_egr_lpm", of_gen));
   return DeleteKeys<rp_confined_key>(fds_.confined, "rampart_confine", of_gen);
@@ -114,6 +116,9 @@ absl::Status PolicyWriter::Publish(const policy::CompiledPolicy& policy) {
   const uint32_t rule_base[RP_DIRECTIONS] = {0, static_cast<uint32_t>(policy.ingress.rules.size())};
   const policy::CompiledDirection* dirs[RP_DIRECTIONS] = {&policy.ingress, &policy.egress};
   const int lpm_fds[RP_DIRECTIONS] = {fds_.ingress_lpm, fds_.egress_lpm};
+  const int host_fds[RP_DIRECTIONS] = {fds_.ingress_hosts, fds_.egress_hosts};
+  const char* lpm_names[RP_DIRECTIONS] = {"rampart_ing_lpm", "rampart_egr_lpm"};
+  const char* host_names[RP_DIRECTIONS] = {"rampart_ing_hosts", "rampart_egr_hosts"};
   for (int dir = 0; dir < RP_DIRECTIONS; ++dir) {
     const policy::CompiledDirection& compiled = *dirs[dir];
     for (uint32_t i = 0; i < compiled.rulesets.size(); ++i) {
@@ -125,13 +130,22 @@ absl::Status PolicyWriter::Publish(const policy::CompiledPolicy& policy) {
       }
     }
     for (const auto& [prefix, ruleset] : compiled.prefixes) {
-      rp_lpm_key key{.prefixlen = 32u + prefix.mapped_len, .gen = gen, .addr = {}};
-      std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
       rp_lpm_value value{.ruleset = gen * RP_MAX_RULESETS + ruleset_base[dir] + ruleset};
-      if (bpf_map_update_elem(lpm_fds[dir], &key, &value, BPF_ANY) != 0) {
-        return ErrnoError(errno, rampart::StrCat("write prefix ", prefix.ToString(),
-                                                 dir == RP_DIR_INGRESS ? " to map rampart_ing_lpm"
-                                                                       : " to map rampart_egr_lpm"));
+      // Hosts go to the exact-match map the programs consult first; the trie
+      // keeps the shorter prefixes (bpf/include/rampart/datapath_maps.h).
+      int written;
+      if (prefix.mapped_len == 128) {
+        rp_host_key key{.gen = gen, .addr = {}};
+        std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
+        written = bpf_map_update_elem(host_fds[dir], &key, &value, BPF_ANY);
+      } else {
+        rp_lpm_key key{.prefixlen = 32u + prefix.mapped_len, .gen = gen, .addr = {}};
+        std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
+        written = bpf_map_update_elem(lpm_fds[dir], &key, &value, BPF_ANY);
+      }
+      if (written != 0) {
+        return ErrnoError(errno, rampart::StrCat("write prefix ", prefix.ToString(), " to map ",
+                                                 prefix.mapped_len == 128 ? host_names[dir] : lpm_names[dir]));
       }
     }
   }

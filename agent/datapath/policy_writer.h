@@ -16,7 +16,9 @@
 namespace rampart::datapath {
 
 struct PolicyMapFds {
-  int ingress_lpm = -1;
+  int ingress_hosts = -1;  // full-length prefixes, exact match
+  int egress_hosts = -1;
+  int ingress_lpm = -1;    // shorter prefixes
   int egress_lpm = -1;
   int rulesets = -1;
   int gen_config = -1;

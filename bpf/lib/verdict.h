@@ -227,10 +227,18 @@ static __always_inline int rp_verdict(const struct rp_flow *flow, const struct r
 		return RP_ACTION_ALLOW;
 	}
 
-	/* Segmentation: the peer's prefix leads to the rules that may admit it. */
-	struct rp_lpm_key key = { .prefixlen = 32 + 128, .gen = gen };
-	__builtin_memcpy(key.addr, ingress ? flow->saddr : flow->daddr, 16);
-	struct rp_lpm_value *hit = bpf_map_lookup_elem(ingress ? (void *)&rampart_ing_lpm : (void *)&rampart_egr_lpm, &key);
+	/* Segmentation: the peer's prefix leads to the rules that may admit it;
+	 * the exact host first, then the longest shorter prefix. */
+	const __u8 *peer = ingress ? flow->saddr : flow->daddr;
+	struct rp_host_key host = { .gen = gen };
+	__builtin_memcpy(host.addr, peer, 16);
+	struct rp_lpm_value *hit =
+		bpf_map_lookup_elem(ingress ? (void *)&rampart_ing_hosts : (void *)&rampart_egr_hosts, &host);
+	if (!hit) {
+		struct rp_lpm_key key = { .prefixlen = 32 + 128, .gen = gen };
+		__builtin_memcpy(key.addr, peer, 16);
+		hit = bpf_map_lookup_elem(ingress ? (void *)&rampart_ing_lpm : (void *)&rampart_egr_lpm, &key);
+	}
 	__u32 rule_id = 0;
 	int matched = 0;
 	if (hit) {

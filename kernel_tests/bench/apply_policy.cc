@@ -14,7 +14,7 @@
 //
 // --variant swaps a benchmark-only program (bench_variants.bpf.c) in for one
 // of Rampart's after attaching, to measure a proposed change under traffic:
-//   hostfirst  ingress XDP: /32 and /128 in a hash ahead of the trie
+//   trieonly   ingress XDP: one trie for every prefix (the design before the host maps)
 //   lazypull   TC ingress: pull headers only when they are not linear
 //   apply_policy --pin-dir DIR --remove                  unpins everything and removes DIR
 #include <bpf/bpf.h>
@@ -98,10 +98,10 @@ void SwapInVariant(datapath::Datapath& dp, const std::string& pin_dir, const std
   }
   for (const datapath::Attachment& a : dp.Attachments()) {
     if (a.ifname != ifname || a.direction != "ingress") continue;
-    if (variant == "hostfirst" && a.hook != "tc") {
-      parts.LoadHostFirst(compiled, *gen);
+    if (variant == "trieonly" && a.hook != "tc") {
+      parts.LoadTrieOnly(compiled, *gen);
       int link = bpf_obj_get(a.pin.c_str());
-      if (link < 0 || bpf_link_update(link, parts.xdp_hostfirst_fd(), nullptr) != 0) {
+      if (link < 0 || bpf_link_update(link, parts.xdp_trieonly_fd(), nullptr) != 0) {
         std::cerr << "swap the XDP link " << a.pin << " to the variant: " << strerror(errno) << "\n";
         std::exit(1);
       }

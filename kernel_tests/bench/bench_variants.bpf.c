@@ -42,8 +42,8 @@ int bench_parse(struct xdp_md *ctx)
 	return parsed == RP_PARSE_OK ? XDP_PASS : XDP_DROP;
 }
 
-/* Looks up the state, the generation's config and the source prefix, as
- * rp_verdict does. Returns the ruleset index + 1, or 0 on a miss. */
+/* Looks up the state, the generation's config and the source (host hash,
+ * then trie), as rp_verdict does. Returns the ruleset index + 1, or 0 on a miss. */
 static __always_inline __u32 bench_lpm(const struct rp_flow *flow)
 {
 	__u32 zero = 0;
@@ -54,9 +54,14 @@ static __always_inline __u32 bench_lpm(const struct rp_flow *flow)
 	struct rp_gen_config *cfg = bpf_map_lookup_elem(&rampart_gencfg, &gen);
 	if (!cfg)
 		return 0;
-	struct rp_lpm_key key = { .prefixlen = 32 + 128, .gen = gen };
-	__builtin_memcpy(key.addr, flow->saddr, 16);
-	struct rp_lpm_value *hit = bpf_map_lookup_elem(&rampart_ing_lpm, &key);
+	struct rp_host_key host = { .gen = gen };
+	__builtin_memcpy(host.addr, flow->saddr, 16);
+	struct rp_lpm_value *hit = bpf_map_lookup_elem(&rampart_ing_hosts, &host);
+	if (!hit) {
+		struct rp_lpm_key key = { .prefixlen = 32 + 128, .gen = gen };
+		__builtin_memcpy(key.addr, flow->saddr, 16);
+		hit = bpf_map_lookup_elem(&rampart_ing_lpm, &key);
+	}
 	return hit ? hit->ruleset + 1 : 0;
 }
 
@@ -146,11 +151,23 @@ int bench_parse_lpm_rules_counters_limits(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* One LPM lookup of bench_key in the ingress trie, nothing else. */
+/* The datapath's design before the host maps: one trie holding every
+ * ingress prefix, hosts included. Filled by user space (LoadTrieOnly) with
+ * the values the PolicyWriter writes; the LPM-alone rows and the trie-only
+ * program look it up, so the benchmarks keep showing what the host maps buy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
+	__type(key, struct rp_lpm_key);
+	__type(value, struct rp_lpm_value);
+} bench_all_lpm SEC(".maps");
+
+/* One LPM lookup of bench_key in the trie of every prefix, nothing else. */
 SEC("xdp")
 int bench_lpm_alone(struct xdp_md *ctx)
 {
-	struct rp_lpm_value *hit = bpf_map_lookup_elem(&rampart_ing_lpm, &bench_key);
+	struct rp_lpm_value *hit = bpf_map_lookup_elem(&bench_all_lpm, &bench_key);
 	return hit ? XDP_PASS : XDP_DROP;
 }
 
@@ -162,7 +179,7 @@ int bench_lpm_sweep(struct xdp_md *ctx)
 	struct rp_lpm_key *key = bpf_map_lookup_elem(&bench_keys, &index);
 	if (!key)
 		return XDP_ABORTED;
-	struct rp_lpm_value *hit = bpf_map_lookup_elem(&rampart_ing_lpm, key);
+	struct rp_lpm_value *hit = bpf_map_lookup_elem(&bench_all_lpm, key);
 	return hit ? XDP_PASS : XDP_DROP;
 }
 
@@ -177,39 +194,13 @@ int bench_sweep_base(struct xdp_md *ctx)
 	return key->prefixlen ? XDP_PASS : XDP_DROP;
 }
 
-/* ---- A prototype of the proposed lookup (BENCHMARKS.md): full-length
- * prefixes (IPv4 /32, IPv6 /128) in an exact-match hash, looked up before the
- * LPM trie, which keeps only the shorter prefixes. A full-length prefix's
- * ruleset already holds the rules of its covering prefixes (the compiler's
- * fold), so a hash hit decides exactly as the trie would. User space fills
- * both maps from the compiled policy, with the values the PolicyWriter writes. */
-struct rp_bench_host_key {
-	__u32 gen;
-	__u8 addr[16];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
-	__type(key, struct rp_bench_host_key);
-	__type(value, struct rp_lpm_value);
-} bench_hosts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
-	__type(key, struct rp_lpm_key);
-	__type(value, struct rp_lpm_value);
-} bench_short_lpm SEC(".maps");
-
-/* One exact-match lookup of bench_key's generation and address. */
+/* One lookup of bench_key's generation and address in the datapath's host map. */
 SEC("xdp")
 int bench_hash_alone(struct xdp_md *ctx)
 {
-	struct rp_bench_host_key key = { .gen = bench_key.gen };
+	struct rp_host_key key = { .gen = bench_key.gen };
 	__builtin_memcpy(key.addr, bench_key.addr, 16);
-	return bpf_map_lookup_elem(&bench_hosts, &key) ? XDP_PASS : XDP_DROP;
+	return bpf_map_lookup_elem(&rampart_ing_hosts, &key) ? XDP_PASS : XDP_DROP;
 }
 
 /* ---- A second prototype: no trie at all for policies with few distinct
@@ -263,21 +254,16 @@ static __always_inline struct rp_lpm_value *bench_lookup_lensets(__u32 gen, cons
 	return 0;
 }
 
-static __always_inline struct rp_lpm_value *bench_lookup_hostfirst(__u32 gen, const struct rp_flow *flow)
+static __always_inline struct rp_lpm_value *bench_lookup_trieonly(__u32 gen, const struct rp_flow *flow)
 {
-	struct rp_bench_host_key host = { .gen = gen };
-	__builtin_memcpy(host.addr, flow->saddr, 16);
-	struct rp_lpm_value *hit = bpf_map_lookup_elem(&bench_hosts, &host);
-	if (hit)
-		return hit;
 	struct rp_lpm_key key = { .prefixlen = 32 + 128, .gen = gen };
 	__builtin_memcpy(key.addr, flow->saddr, 16);
-	return bpf_map_lookup_elem(&bench_short_lpm, &key);
+	return bpf_map_lookup_elem(&bench_all_lpm, &key);
 }
 
-enum { BENCH_HOSTFIRST = 0, BENCH_LENSETS = 1 };
+enum { BENCH_TRIEONLY = 0, BENCH_LENSETS = 1 };
 
-/* The sweep of bench_lpm_sweep, looking the same keys up in the host hash. */
+/* The sweep of bench_lpm_sweep, looking the same keys up in the datapath's host map. */
 SEC("xdp")
 int bench_hash_sweep(struct xdp_md *ctx)
 {
@@ -285,9 +271,9 @@ int bench_hash_sweep(struct xdp_md *ctx)
 	struct rp_lpm_key *key = bpf_map_lookup_elem(&bench_keys, &index);
 	if (!key)
 		return XDP_ABORTED;
-	struct rp_bench_host_key host = { .gen = key->gen };
+	struct rp_host_key host = { .gen = key->gen };
 	__builtin_memcpy(host.addr, key->addr, 16);
-	return bpf_map_lookup_elem(&bench_hosts, &host) ? XDP_PASS : XDP_DROP;
+	return bpf_map_lookup_elem(&rampart_ing_hosts, &host) ? XDP_PASS : XDP_DROP;
 }
 
 /* ---- A third variant: IPv4 prefixes in a trie of their own, keyed by the
@@ -356,7 +342,7 @@ static __always_inline int bench_verdict(const struct rp_flow *flow, const struc
 	}
 
 	struct rp_lpm_value *hit = lookup == BENCH_LENSETS ? bench_lookup_lensets(gen, flow)
-							    : bench_lookup_hostfirst(gen, flow);
+							    : bench_lookup_trieonly(gen, flow);
 	__u32 rule_id = 0;
 	int matched = 0;
 	if (hit) {
@@ -409,9 +395,9 @@ static __always_inline int bench_xdp(struct xdp_md *ctx, int lookup)
 }
 
 SEC("xdp")
-int bench_xdp_hostfirst(struct xdp_md *ctx)
+int bench_xdp_trieonly(struct xdp_md *ctx)
 {
-	return bench_xdp(ctx, BENCH_HOSTFIRST);
+	return bench_xdp(ctx, BENCH_TRIEONLY);
 }
 
 SEC("xdp")

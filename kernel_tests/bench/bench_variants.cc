@@ -39,29 +39,16 @@ int VariantPrograms::lpm_sweep_fd() const { return bpf_program__fd(skel_->progs.
 int VariantPrograms::sweep_base_fd() const { return bpf_program__fd(skel_->progs.bench_sweep_base); }
 
 int VariantPrograms::hash_alone_fd() const { return bpf_program__fd(skel_->progs.bench_hash_alone); }
-int VariantPrograms::xdp_hostfirst_fd() const { return bpf_program__fd(skel_->progs.bench_xdp_hostfirst); }
+int VariantPrograms::xdp_trieonly_fd() const { return bpf_program__fd(skel_->progs.bench_xdp_trieonly); }
 
-void VariantPrograms::LoadHostFirst(const policy::CompiledPolicy& policy, uint32_t gen) {
-  const int hosts = bpf_map__fd(skel_->maps.bench_hosts);
-  const int trie = bpf_map__fd(skel_->maps.bench_short_lpm);
+void VariantPrograms::LoadTrieOnly(const policy::CompiledPolicy& policy, uint32_t gen) {
+  const int trie = bpf_map__fd(skel_->maps.bench_all_lpm);
   for (const auto& [prefix, ruleset] : policy.ingress.prefixes) {
     rp_lpm_value value{.ruleset = gen * RP_MAX_RULESETS + ruleset};  // ingress rulesets come first
-    int err;
-    if (prefix.mapped_len == 128) {
-      struct {
-        uint32_t gen;
-        uint8_t addr[16];
-      } key{gen, {}};
-      static_assert(sizeof key == 20);
-      std::memcpy(key.addr, prefix.addr.data(), 16);
-      err = bpf_map_update_elem(hosts, &key, &value, BPF_ANY);
-    } else {
-      rp_lpm_key key{.prefixlen = 32u + prefix.mapped_len, .gen = gen, .addr = {}};
-      std::memcpy(key.addr, prefix.addr.data(), 16);
-      err = bpf_map_update_elem(trie, &key, &value, BPF_ANY);
-    }
-    if (err != 0) {
-      std::cerr << "fill the host-first prototype: " << strerror(errno) << "\n";
+    rp_lpm_key key{.prefixlen = 32u + prefix.mapped_len, .gen = gen, .addr = {}};
+    std::memcpy(key.addr, prefix.addr.data(), 16);
+    if (bpf_map_update_elem(trie, &key, &value, BPF_ANY) != 0) {
+      std::cerr << "fill the trie of every prefix: " << strerror(errno) << "\n";
       std::exit(1);
     }
   }

@@ -26,20 +26,20 @@ class VariantPrograms {
   int parse_lpm_rules_fd() const;
   int parse_lpm_rules_counters_fd() const;
   int parse_lpm_rules_counters_limits_fd() const;
-  int lpm_alone_fd() const;
-  int lpm_sweep_fd() const;
+  int lpm_alone_fd() const;     // bench_key in the trie of every prefix (LoadTrieOnly)
+  int lpm_sweep_fd() const;      // the sweep's keys in that trie
   int sweep_base_fd() const;
-  int hash_alone_fd() const;
-  int hash_sweep_fd() const;     // bench_lpm_sweep's keys, in the host hash
+  int hash_alone_fd() const;     // bench_key's address in the datapath's host map
+  int hash_sweep_fd() const;     // the sweep's keys in the datapath's host map
   int v4_lpm_alone_fd() const;   // bench_key in an IPv4-only trie (8-byte keys)
-  int v4_lpm_sweep_fd() const;   // the sweep's keys in the IPv4-only trie     // bench_key's address in the prototype's host hash
-  int xdp_hostfirst_fd() const;  // the ingress program with the host-hash-first lookup
+  int v4_lpm_sweep_fd() const;   // the sweep's keys in the IPv4-only trie
+  int xdp_trieonly_fd() const;   // the ingress program as it was before the host maps: one trie for every prefix
   int xdp_lensets_fd() const;    // the ingress program with per-length hash probes, no trie
   int tc_ingress_lazy_fd() const;  // rampart_tc_ingress pulling headers only when they are not linear
 
-  // Fills the prototype's maps (host hash, trie of shorter prefixes) with the
-  // ingress prefixes of `policy`, as the PolicyWriter would for generation `gen`.
-  void LoadHostFirst(const policy::CompiledPolicy& policy, uint32_t gen);
+  // Fills the trie of every prefix (hosts included) with the ingress prefixes
+  // of `policy`, with the values the PolicyWriter writes for generation `gen`.
+  void LoadTrieOnly(const policy::CompiledPolicy& policy, uint32_t gen);
   // Fills the IPv4-only trie with the policy's IPv4 ingress prefixes.
   void LoadV4Trie(const policy::CompiledPolicy& policy, uint32_t gen);
   // Fills the length-set prototype. Returns false (and leaves it matching

@@ -9,10 +9,10 @@
 #   empty-tc      empty TC ingress + empty TC egress programs
 #   rampart-tc    Rampart with --ingress-hook tc (TC ingress) + its TC egress
 #
-# and, when named in VARIANTS, two proposed changes measured under traffic
+# and, when named in VARIANTS, two comparison variants measured under traffic
 # (benchmark-only programs swapped in for Rampart's, on the same maps):
 #
-#   rampart-xdpg-hostfirst  ingress XDP looks /32 and /128 up in a hash before the trie
+#   rampart-xdpg-trieonly   ingress XDP with one trie for every prefix (before the host maps)
 #   rampart-tc-lazypull     TC ingress pulls headers only when they are not linear
 #
 # and one attribution variant: rampart-xdpg-nolimit, the policy without its
@@ -127,7 +127,7 @@ attach() {
     rampart-*)
       local hook=auto extra=()
       [[ $1 == rampart-tc* ]] && hook=tc
-      [[ $1 == rampart-xdpg-hostfirst ]] && extra=(--variant hostfirst)
+      [[ $1 == rampart-xdpg-trieonly ]] && extra=(--variant trieonly)
       [[ $1 == rampart-tc-lazypull ]] && extra=(--variant lazypull)
       [[ $1 == rampart-xdpg-nolimit ]] && extra=(--no-rate-limit)
       in_srv "$apply" --pin-dir "$pin" --ifname "$vs" --client 10.77.0.1/32 --port "$port" --hook "$hook" \
@@ -183,7 +183,7 @@ def med(xs): return statistics.median(xs) if xs else float('nan')
 def ratio(a, b):
     rs = [by[a][r] / by[b][r] for r in by[a] if r in by[b] and by[b][r] > 0]
     return med(rs), (min(rs) if rs else float('nan')), (max(rs) if rs else float('nan'))
-order = [v for v in ['none', 'empty-xdpg', 'rampart-xdpg', 'rampart-xdpg-nolimit', 'rampart-xdpg-hostfirst',
+order = [v for v in ['none', 'empty-xdpg', 'rampart-xdpg', 'rampart-xdpg-nolimit', 'rampart-xdpg-trieonly',
                      'empty-tc', 'rampart-tc',
                      'rampart-tc-lazypull'] if v in by]
 print()
@@ -196,7 +196,7 @@ print()
 print('| ratio (median of per-round ratios) | median | min | max | goal |')
 print('|---|---|---|---|---|')
 for a, b, goal in [('empty-xdpg', 'none', ''), ('rampart-xdpg', 'empty-xdpg', '>= 0.95 (auto hook on a veth)'),
-                   ('rampart-xdpg-nolimit', 'empty-xdpg', ''), ('rampart-xdpg-hostfirst', 'empty-xdpg', ''),
+                   ('rampart-xdpg-nolimit', 'empty-xdpg', ''), ('rampart-xdpg-trieonly', 'empty-xdpg', ''),
                    ('empty-tc', 'none', ''), ('rampart-tc', 'empty-tc', ''), ('rampart-tc-lazypull', 'empty-tc', '')]:
     if a in by and b in by:
         m, lo, hi = ratio(a, b)

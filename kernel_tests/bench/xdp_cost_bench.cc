@@ -135,6 +135,8 @@ int Main(int argc, char** argv) {
       {"allow IPv4", allow4 + "/32 -> :443", prog, PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(), XDP_PASS},
       {"allow IPv6", allow6 + " (/64) -> :443", prog, PacketBuilder::Tcp(allow6, "2001:db8:9::1", 443).Build(),
        XDP_PASS},
+      {"allow IPv6 (host)", TenKIpv6Host(99) + " -> :443", prog,
+       PacketBuilder::Tcp(TenKIpv6Host(99), "2001:db8:9::1", 443).Build(), XDP_PASS},
       {"deny IPv4 (no prefix)", "192.0.2.1 -> :443", prog, PacketBuilder::Tcp("192.0.2.1", "10.9.0.1", 443).Build(),
        XDP_DROP},
       {"deny IPv6 (no prefix)", "2001:db8:dead::1 -> :443", prog,
@@ -154,7 +156,7 @@ int Main(int argc, char** argv) {
       // Where the allow path's time goes: growing prefixes of the pipeline.
       {"  parse only", "allow IPv4 packet", parts.parse_fd(), PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(),
        XDP_PASS, 1, true},
-      {"  + state, config, LPM lookup", "allow IPv4 packet", parts.parse_lpm_fd(),
+      {"  + state, config, host map + LPM lookup", "allow IPv4 packet", parts.parse_lpm_fd(),
        PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(), XDP_PASS, 1, true},
       {"  + ruleset lookup, port scan", "allow IPv4 packet", parts.parse_lpm_rules_fd(),
        PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(), XDP_PASS, 1, true},
@@ -162,21 +164,17 @@ int Main(int argc, char** argv) {
        PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(), XDP_PASS, 1, true},
       {"  + rate-limit scan (2 limits, no match)", "allow IPv4 packet", parts.parse_lpm_rules_counters_limits_fd(),
        PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(), XDP_PASS, 1, true},
-      {"  LPM lookup alone (no parse)", "key of allow IPv4", parts.lpm_alone_fd(), PacketBuilder::Arp().Build(),
+      {"  host map lookup alone (no parse)", "key of allow IPv4", parts.hash_alone_fd(), PacketBuilder::Arp().Build(),
        XDP_PASS, 1, true},
-      // The proposed lookup (BENCHMARKS.md): /32 and /128 in a hash ahead of the trie.
-      {"  hash lookup alone (no parse)", "key of allow IPv4", parts.hash_alone_fd(), PacketBuilder::Arp().Build(),
-       XDP_PASS, 1, true},
-      {"proposed: allow IPv4 (/32, hash)", allow4 + "/32 -> :443", parts.xdp_hostfirst_fd(),
+      {"  LPM lookup alone, trie of every prefix", "key of allow IPv4", parts.lpm_alone_fd(),
+       PacketBuilder::Arp().Build(), XDP_PASS, 1, true},
+      // The design before the host maps: one trie for every prefix, hosts included.
+      {"trie only: allow IPv4 (/32)", allow4 + "/32 -> :443", parts.xdp_trieonly_fd(),
        PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(), XDP_PASS, 1, true},
-      {"proposed: allow IPv6 (/64, hash miss + trie)", allow6 + " (/64) -> :443", parts.xdp_hostfirst_fd(),
+      {"trie only: allow IPv6 (/64)", allow6 + " (/64) -> :443", parts.xdp_trieonly_fd(),
        PacketBuilder::Tcp(allow6, "2001:db8:9::1", 443).Build(), XDP_PASS, 1, true},
-      {"proposed: allow IPv6 (/128, hash)", TenKIpv6Host(99) + " -> :443", parts.xdp_hostfirst_fd(),
-       PacketBuilder::Tcp(TenKIpv6Host(99), "2001:db8:9::1", 443).Build(), XDP_PASS, 1, true},
-      {"proposed: deny IPv4 (no prefix)", "192.0.2.1 -> :443", parts.xdp_hostfirst_fd(),
+      {"trie only: deny IPv4 (no prefix)", "192.0.2.1 -> :443", parts.xdp_trieonly_fd(),
        PacketBuilder::Tcp("192.0.2.1", "10.9.0.1", 443).Build(), XDP_DROP, 1, true},
-      {"proposed: rate-limited allow IPv4", "100.64.0.1 -> :8080", parts.xdp_hostfirst_fd(),
-       PacketBuilder::Tcp("100.64.0.1", "10.9.0.1", 8080).Build(), XDP_PASS, 1, true},
       // The second prototype: one hash probe per distinct prefix length, no trie.
       {"lensets: allow IPv4 (/32, 1st probe)", allow4 + "/32 -> :443", parts.xdp_lensets_fd(),
        PacketBuilder::Tcp(allow4, "10.9.0.1", 443).Build(), XDP_PASS, 1, true},
@@ -193,7 +191,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   parts.SetLpmKey(HostKey(allow4, *gen));
-  parts.LoadHostFirst(compiled, *gen);
+  parts.LoadTrieOnly(compiled, *gen);
   if (!parts.LoadLenSets(compiled, *gen)) {
     std::cerr << "the policy has too many prefix lengths for the length-set prototype\n";
     return 1;
@@ -253,7 +251,7 @@ int Main(int argc, char** argv) {
               "wall ratio", "goal"},
              rows);
   std::cout << "ns/run: the kernel's opts.duration (whole ns); wall: the syscall's wall time / repeat. Ratios are "
-               "medians of per-round ratios. Indented and \"proposed\" rows are benchmark-only programs "
+               "medians of per-round ratios. Indented, \"trie only\" and \"lensets\" rows are benchmark-only programs "
                "(kernel_tests/bench/bench_variants.bpf.c) on the same maps.\n";
   empty_bpf__destroy(empty);
   return 0;

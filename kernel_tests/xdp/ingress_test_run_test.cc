@@ -216,6 +216,51 @@ TEST_F(IngressTestRun, ReopeningThePinsAdoptsThePolicyInForce) {
   EXPECT_EQ(TestRun(PacketBuilder::Tcp("192.0.2.1", "10.9.0.1", 443).Build()), XDP_DROP);
 }
 
+// Full-length prefixes (/32, /128) are exact matches in the host map, which
+// the program consults before the trie of shorter prefixes; a host still gets
+// the rules of every prefix that covers it, and its neighbours do not get its own.
+TEST_F(IngressTestRun, HostsAreExactMatchesThatKeepTheirCoveringRules) {
+  Apply(R"(
+apiVersion: rampart/v1
+kind: Policy
+metadata: {name: hosts}
+spec:
+  segmentation:
+    ingress:
+      default: deny
+      allow:
+        - {name: web, from: [10.1.0.0/16, "2001:db8:1::/48"], ports: ["tcp/443"]}
+        - {name: ssh-admin, from: [10.1.2.3/32, "2001:db8:1::7/128"], ports: ["tcp/22"]}
+)",
+        15);
+  Check({
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 22), XDP_PASS, "allow_rule", "ssh-admin"},
+      {PacketBuilder::Tcp("10.1.2.3", "10.9.0.1", 443), XDP_PASS, "allow_rule", "web"},  // from the /16
+      {PacketBuilder::Tcp("10.1.2.4", "10.9.0.1", 22), XDP_DROP, "drop_default", ""},
+      {PacketBuilder::Tcp("2001:db8:1::7", "2001:db8:9::1", 22), XDP_PASS, "allow_rule", "ssh-admin"},
+      {PacketBuilder::Tcp("2001:db8:1::7", "2001:db8:9::1", 443), XDP_PASS, "allow_rule", "web"},
+      {PacketBuilder::Tcp("2001:db8:1::8", "2001:db8:9::1", 22), XDP_DROP, "drop_default", ""},
+  });
+
+  // The two hosts are in the host map of the active generation, not in the trie.
+  const uint32_t gen = *datapath_->writer().ActiveGeneration();
+  size_t hosts = 0, full_length_in_trie = 0, shorter_in_trie = 0;
+  rp_host_key host{}, next_host{};
+  for (void* prev = nullptr; bpf_map_get_next_key(datapath_->object().ingress_hosts_fd(), prev, &next_host) == 0;
+       host = next_host, prev = &host) {
+    if (next_host.gen == gen) ++hosts;
+  }
+  rp_lpm_key key{}, next_key{};
+  for (void* prev = nullptr; bpf_map_get_next_key(datapath_->object().ingress_lpm_fd(), prev, &next_key) == 0;
+       key = next_key, prev = &key) {
+    if (next_key.gen != gen) continue;
+    (next_key.prefixlen == 32 + 128 ? full_length_in_trie : shorter_in_trie) += 1;
+  }
+  EXPECT_EQ(hosts, 2u);
+  EXPECT_EQ(full_length_in_trie, 0u);
+  EXPECT_EQ(shorter_in_trie, 2u);  // 10.1.0.0/16 and 2001:db8:1::/48
+}
+
 // One test loads every BPF object, so a verifier regression fails loudly.
 TEST(BpfObjects, EveryObjectPassesTheVerifier) {
   RAMPART_REQUIRE_KERNEL_OR_SKIP();

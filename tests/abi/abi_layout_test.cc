@@ -18,6 +18,7 @@
 namespace {
 
 static_assert(sizeof(struct rp_lpm_key) == 24);
+static_assert(sizeof(struct rp_host_key) == 20);
 static_assert(sizeof(struct rp_lpm_value) == 4);
 static_assert(sizeof(struct rp_port_rule) == 24);
 static_assert(sizeof(struct rp_ruleset) == 8 + RP_RULESET_MAX_RULES * 24);
@@ -49,6 +50,11 @@ TEST(AbiLayoutTest, LpmKeyIsPrefixLengthThenGenerationThenMappedAddress) {
   EXPECT_EQ(offsetof(struct rp_lpm_key, prefixlen), 0u);
   EXPECT_EQ(offsetof(struct rp_lpm_key, gen), 4u);
   EXPECT_EQ(offsetof(struct rp_lpm_key, addr), 8u);
+}
+
+TEST(AbiLayoutTest, HostKeyIsGenerationThenMappedAddress) {
+  EXPECT_EQ(offsetof(struct rp_host_key, gen), 0u);
+  EXPECT_EQ(offsetof(struct rp_host_key, addr), 4u);
 }
 
 TEST(AbiLayoutTest, PortRuleHasPortsProtocolPadRuleIdThenCgroup) {
@@ -165,6 +171,7 @@ class BtfAgreesWithCxx : public ::testing::Test {
 
 TEST_F(BtfAgreesWithCxx, EveryMapKeyValueAndEventHasTheSameSize) {
   RAMPART_EXPECT_SAME_SIZE(rp_lpm_key);
+  RAMPART_EXPECT_SAME_SIZE(rp_host_key);
   RAMPART_EXPECT_SAME_SIZE(rp_lpm_value);
   RAMPART_EXPECT_SAME_SIZE(rp_port_rule);
   RAMPART_EXPECT_SAME_SIZE(rp_ruleset);

@@ -48,6 +48,13 @@ struct rp_lpm_key {
 	__u8 addr[16];
 };
 
+/* A full-length prefix (IPv4 /32, IPv6 /128): exact-match key of the host
+ * maps, looked up before the tries. */
+struct rp_host_key {
+	__u32 gen;
+	__u8 addr[16];
+};
+
 struct rp_lpm_value {
 	__u32 ruleset; /* index into rampart_rsets, generation offset included */
 };

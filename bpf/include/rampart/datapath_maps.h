@@ -8,8 +8,33 @@
 
 #include "rampart/abi.h"
 
-/* Source prefix (both generations) -> ruleset index. Written by the agent's
- * PolicyWriter; read by the ingress programs. */
+/* Full-length source addresses (IPv4 /32, IPv6 /128; both generations) ->
+ * ruleset index, looked up before rampart_ing_lpm, which holds only the
+ * shorter prefixes. A hash lookup costs the same at 10 or 100k entries, while
+ * a trie lookup grows with its depth; host entries are the common case of a
+ * large allowlist. The compiler folds covering prefixes' rules into every
+ * prefix's ruleset, so a host hit decides exactly as the trie would. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
+	__type(key, struct rp_host_key);
+	__type(value, struct rp_lpm_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_ing_hosts SEC(".maps");
+
+/* Full-length destination addresses -> ruleset index, ahead of rampart_egr_lpm. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
+	__type(key, struct rp_host_key);
+	__type(value, struct rp_lpm_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_egr_hosts SEC(".maps");
+
+/* Shorter source prefixes (both generations) -> ruleset index. Written by the
+ * agent's PolicyWriter; read by the ingress programs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -19,8 +44,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_ing_lpm SEC(".maps");
 
-/* Destination prefix (both generations) -> ruleset index. Written by the
- * PolicyWriter; read by the egress program. */
+/* Shorter destination prefixes (both generations) -> ruleset index. Written
+ * by the PolicyWriter; read by the egress program. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
