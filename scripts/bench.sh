@@ -2,14 +2,22 @@
 # Builds and runs Rampart's datapath benchmarks (BENCHMARKS.md), printing their
 # tables. Needs root (BPF, network namespaces); installs iperf3 when missing.
 #
-#   sudo scripts/bench.sh [xdp] [lookup] [throughput] [capture]   (default: all four)
+#   sudo scripts/bench.sh [xdp] [lookup] [throughput] [capture] [block] [fleet]
+#   (default: the first four; block needs rampart-cp too; fleet, the control
+#   plane with thousands of simulated agents, takes several minutes)
 #
 # Knobs (environment): XDP_ROUNDS (15), LOOKUP_ROUNDS (11), REPEAT (1000000),
 # ROUNDS and DURATION for the throughput benchmark (10 rounds of 3 s),
 # CAPTURE_ROUNDS and CAPTURE_DURATION for the capture benchmark (5 rounds of
 # 5 s; its other knobs are in kernel_tests/bench/capture_bench.sh). The capture
 # benchmark needs nginx (scripts/install-deps.sh installs nginx-light) and wrk
-# (installed here when missing).
+# (installed here when missing). BLOCK_ROUNDS and BLOCK_REQUESTS for the
+# detection-to-block benchmark (3 rounds of 100 requests per variant; its
+# other knobs are in kernel_tests/bench/block_latency_bench.sh); RAMPART_CP
+# names a rampart-cp binary to use instead of building one. FLEET_AGENTS
+# (1000,10000), FLEET_CHANGES (10), FLEET_ROUNDS (1) and FLEET_PUSH_RATE (the
+# server's default) for the fleet propagation benchmark (rampart-cp-load; one
+# agent is always measured first as the baseline).
 # Benchmarks are programs, not tests: CTest does not run them. The machine is
 # noisy; each benchmark interleaves its variants and reports medians of
 # per-round ratios against a baseline measured in the same run.
@@ -41,6 +49,14 @@ fi
 [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=(bpf_objects benchmarks)
 [[ " ${which[*]} " == *" capture "* ]] && targets+=(rampartd rampartctl)  # capture measures the real agent
+if [[ " ${which[*]} " == *" block "* ]]; then  # the real agent, its policy pushed by the real control plane
+  targets+=(rampartd rampartctl)
+  [[ -n ${RAMPART_CP:-} ]] || targets+=(rampart-cp)
+fi
+if [[ " ${which[*]} " == *" fleet "* ]]; then  # simulated agents against the real control plane
+  targets+=(rampart-cp-load)
+  [[ -n ${RAMPART_CP:-} ]] || targets+=(rampart-cp)
+fi
 cmake --build "$build" -j2 --target "${targets[@]}"
 
 for b in "${which[@]}"; do
@@ -59,8 +75,20 @@ for b in "${which[@]}"; do
       echo "== TLS capture (kernel_tests/bench/capture_bench.sh) =="
       ROUNDS=${CAPTURE_ROUNDS:-5} DURATION=${CAPTURE_DURATION:-5} \
         bash "$root/kernel_tests/bench/capture_bench.sh" "$build" ;;
+    block)
+      echo "== Detection-to-block latency (kernel_tests/bench/block_latency_bench.sh) =="
+      ROUNDS=${BLOCK_ROUNDS:-3} REQUESTS=${BLOCK_REQUESTS:-100} \
+        bash "$root/kernel_tests/bench/block_latency_bench.sh" "$build" ;;
+    fleet)
+      echo "== Fleet propagation (controlplane/loadtest, rampart-cp-load) =="
+      fleet_args=(--agents "${FLEET_AGENTS:-1000,10000}" --changes "${FLEET_CHANGES:-10}" --rounds "${FLEET_ROUNDS:-1}")
+      [[ -n ${FLEET_PUSH_RATE:-} ]] && fleet_args+=(--push-rate "$FLEET_PUSH_RATE")
+      # Each agent holds a socket in this process and one in rampart-cp.
+      ulimit -Hn 65536 2>/dev/null || true
+      "$build/controlplane/loadtest/rampart-cp-load" --rampart-cp "${RAMPART_CP:-$build/controlplane/rampart-cp}" \
+        "${fleet_args[@]}" ;;
     *)
-      echo "bench: unknown benchmark $b (xdp, lookup, throughput, capture)" >&2
+      echo "bench: unknown benchmark $b (xdp, lookup, throughput, capture, block, fleet)" >&2
       exit 2 ;;
   esac
 done

@@ -15,6 +15,8 @@ packages=(
   # inspection: multi-pattern prefilter, HTTP/2 HPACK; libinjection (inside
   # libmodsecurity3) is the baseline the attack detectors are evaluated against
   libvectorscan-dev libnghttp2-dev libmodsecurity-dev
+  # control plane: embedded policy store; etcd members for the HA tests
+  libsqlite3-dev etcd-server
   # tests
   libgtest-dev libgmock-dev
   # runtime and test peers

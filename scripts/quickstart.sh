@@ -5,7 +5,8 @@
 #
 # The demo lives in three network namespaces made here (rp-demo-srv, rp-demo-ok,
 # rp-demo-bad) joined by veth pairs; no traffic leaves them. rampart-cp and
-# rampartd run inside rp-demo-srv and talk over its loopback with mutual TLS.
+# rampartd run inside rp-demo-srv and talk over its loopback with mutual TLS; the
+# agent joins the fleet with a one-time token (docs/identity.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=/var/lib/rampart-demo
@@ -50,16 +51,17 @@ done
 ip -n rp-demo-srv link set lo up
 in_srv() { nsenter --net=/run/netns/rp-demo-srv "$@"; }
 
-echo "== certificates: a demo CA, the control plane's server certificate, node demo-node's client certificate"
-bash "$root/scripts/make-demo-certs.sh" "$state/certs" demo-node
+echo "== fleet identity: the control plane's CA, then a one-time join token for node demo-node"
+"$bin/controlplane/rampart-cp" ca init --dir "$state/ca" --hosts localhost,127.0.0.1 | sed 's/^/   /'
 
-echo "== starting rampart-cp, rampartd and a web server on port 8080 (logs in $state/*.log)"
-in_srv "$bin/controlplane/rampart-cp" serve --listen 127.0.0.1:7443 \
-  --cert "$state/certs/server.crt" --key "$state/certs/server.key" --client-ca "$state/certs/ca.crt" \
+echo "== starting rampart-cp, rampartd (joining with the token) and a web server on port 8080 (logs in $state/*.log)"
+in_srv "$bin/controlplane/rampart-cp" serve --listen 127.0.0.1:7443 --ca-dir "$state/ca" \
   --state-dir "$state/cp" --admin-socket "$state/cp-admin.sock" >"$state/cp.log" 2>&1 &
 echo $! >"$state/cp.pid"
-in_srv "$bin/agent/rampartd" --control-plane 127.0.0.1:7443 --server-name localhost \
-  --ca "$state/certs/ca.crt" --cert "$state/certs/node.crt" --key "$state/certs/node.key" \
+for _ in $(seq 50); do [[ -S $state/cp-admin.sock ]] && break; sleep 0.2; done
+token=$("$bin/controlplane/rampart-cp" token create --ttl 10m --description quickstart \
+  --admin-socket "$state/cp-admin.sock" 2>/dev/null)
+in_srv "$bin/agent/rampartd" --join "$token" --control-plane 127.0.0.1:7443 \
   --node-name demo-node --label role=demo --state-dir "$state/agent" --socket "$state/agent.sock" \
   --pin-dir "$pins" >"$state/agent.log" 2>&1 &
 echo $! >"$state/agent.pid"
@@ -98,6 +100,7 @@ The demo keeps running. Try:
   \$EDITOR $root/docs/examples/demo-policy.yaml                         # e.g. add 10.77.2.0/24 to "from"
   $bin/controlplane/rampart-cp policy apply -f $root/docs/examples/demo-policy.yaml --admin-socket $state/cp-admin.sock
   $bin/controlplane/rampart-cp nodes --admin-socket $state/cp-admin.sock
+  $bin/controlplane/rampart-cp policy history --admin-socket $state/cp-admin.sock
   sudo $root/scripts/quickstart.sh down                                # remove everything
 Logs: $state/cp.log, $state/agent.log. Concepts and the policy reference: docs/.
 NEXT

@@ -21,7 +21,17 @@ const std::map<std::string, uint64_t>& CaptureManager::FunctionsOf(const MappedF
 
 void CaptureManager::Rescan() {
   auto log = Logger("capture");
-  std::lock_guard lock(mu_);
+  // Walking /proc takes milliseconds, tens on a busy host. The capture reader
+  // counts every chunk under mu_, and a verdict waits for the reader, so the
+  // walk holds only scan_mu_; mu_ is taken for the snapshot and the result.
+  std::lock_guard scan(scan_mu_);
+  CaptureSelection selection;
+  std::set<pid_t> counted;  // counts of processes that appear during the walk are kept
+  {
+    std::lock_guard lock(mu_);
+    selection = selection_;
+    for (const auto& [pid, count] : counts_) counted.insert(pid);
+  }
   std::map<pid_t, TlsProcess> seen;
   struct Target {
     std::string path;
@@ -36,13 +46,13 @@ void CaptureManager::Rescan() {
       process.pid = pid;
       process.comm = ProcessName(pid);
       process.file = file.path;
-      if (!selection_.Selects(process.comm, ProcessCgroupId(pid))) {
+      if (!selection.Selects(process.comm, ProcessCgroupId(pid))) {
         process.reason = "not selected by policy";
         continue;
       }
       // Everything selected: one file-wide attachment per file, which also
       // covers processes that map it later. Otherwise one per process.
-      wanted.try_emplace(AttachKey{file.device, file.inode, selection_.all ? -1 : pid},
+      wanted.try_emplace(AttachKey{file.device, file.inode, selection.all ? -1 : pid},
                          Target{file.host_path, functions});
       process.attached = true;
       process.reason = "attached";
@@ -74,7 +84,9 @@ void CaptureManager::Rescan() {
     probe_.Detach(it->second, std::get<2>(it->first));
     it = attached_.erase(it);
   }
-  std::erase_if(counts_, [&](const auto& entry) { return !seen.contains(entry.first); });
+  std::lock_guard lock(mu_);
+  std::erase_if(counts_,
+                [&](const auto& entry) { return counted.contains(entry.first) && !seen.contains(entry.first); });
   processes_ = std::move(seen);
 }
 

@@ -60,13 +60,16 @@ class CaptureManager {
   const std::map<std::string, uint64_t>& FunctionsOf(const MappedFile& file);
 
   SslCaptureProbe& probe_;
-  mutable std::mutex mu_;
-  CaptureSelection selection_;
+  // One Rescan at a time; guards what only Rescan touches.
+  std::mutex scan_mu_;
   std::map<std::pair<uint64_t, uint64_t>, std::map<std::string, uint64_t>> symbols_;
-  std::map<pid_t, TlsProcess> processes_;
   // What is attached: (device, inode, pid; -1 file-wide) -> the path used.
   using AttachKey = std::tuple<uint64_t, uint64_t, pid_t>;
   std::map<AttachKey, std::string> attached_;
+  // Held briefly: CountChunk runs on the capture reader for every chunk.
+  mutable std::mutex mu_;
+  CaptureSelection selection_;
+  std::map<pid_t, TlsProcess> processes_;
   std::map<pid_t, std::pair<uint64_t, uint64_t>> counts_;  // pid -> (chunks, tuple known)
 };
 

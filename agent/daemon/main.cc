@@ -3,11 +3,16 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include "agent/common/logging.h"
 #include "agent/daemon/agent.h"
 #include "agent/datapath/cgroups.h"
+#include "agent/enroll/bootstrap.h"
+#include "agent/enroll/renewer.h"
 
 namespace po = boost::program_options;
 
@@ -23,7 +28,7 @@ std::string Hostname() {
 
 int main(int argc, char** argv) {
   rampart::agent::AgentOptions options;
-  std::string config_file, control_plane, ca, cert, key, server_name, hook, log_level;
+  std::string config_file, control_plane, ca, cert, key, server_name, join_token, hook, log_level;
   std::vector<std::string> labels;
   po::options_description flags("rampartd options");
   flags.add_options()
@@ -32,7 +37,9 @@ int main(int argc, char** argv) {
       ("node-name", po::value(&options.node_name)->default_value(Hostname()), "this node's name")
       ("label", po::value(&labels)->composing(), "node label KEY=VALUE (repeatable)")
       ("control-plane", po::value(&control_plane), "control plane address HOST:PORT; empty: last-known-good only")
-      ("ca", po::value(&ca), "CA certificate (PEM) that signed the control plane's certificate")
+      ("join", po::value(&join_token), "join the fleet with this one-time token (`rampart-cp token create`); "
+                                        "the identity it yields stays in the state directory and renews itself")
+      ("ca", po::value(&ca), "static identity: CA certificate (PEM) that signed the control plane's certificate")
       ("cert", po::value(&cert), "this node's client certificate (PEM)")
       ("key", po::value(&key), "this node's private key (PEM)")
       ("server-name", po::value(&server_name), "name to verify in the control plane's certificate")
@@ -100,23 +107,49 @@ int main(int argc, char** argv) {
       options.capture.cgroups.insert(*id);
     }
   }
-  if (!control_plane.empty()) {
-    if (ca.empty() || cert.empty() || key.empty()) {
-      std::cerr << "rampartd: --control-plane needs --ca, --cert and --key (the connection is mutual TLS)\n";
+  std::map<std::string, std::string> node_labels;
+  for (const std::string& label : labels) {
+    auto eq = label.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "rampartd: --label \"" << label << "\": expected KEY=VALUE\n";
       return 2;
     }
-    rampart::sync::ControlPlaneOptions cp{.address = control_plane, .ca_file = ca, .cert_file = cert,
-                                          .key_file = key, .server_name = server_name,
-                                          .node_name = options.node_name, .labels = {}};
-    for (const std::string& label : labels) {
-      auto eq = label.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::cerr << "rampartd: --label \"" << label << "\": expected KEY=VALUE\n";
-        return 2;
-      }
-      cp.labels[label.substr(0, eq)] = label.substr(eq + 1);
+    node_labels[label.substr(0, eq)] = label.substr(eq + 1);
+  }
+  // Enrolled identity: --join now, or a node.pem from an earlier join.
+  const bool static_identity = !ca.empty() || !cert.empty() || !key.empty();
+  const bool enrolled = !join_token.empty() ||
+                        (!static_identity && !control_plane.empty() &&
+                         std::filesystem::exists(rampart::enroll::IdentityFiles::In(options.state_dir).identity_file));
+  std::optional<rampart::enroll::RenewOptions> renew;
+  if (enrolled) {
+    if (static_identity) {
+      std::cerr << "rampartd: --join and --ca/--cert/--key exclude each other (enrolled or static identity)\n";
+      return 2;
     }
-    options.control_plane = cp;
+    auto identity = rampart::enroll::EnsureJoined({.token = join_token, .address = control_plane,
+                                                   .server_name = server_name, .node_name = options.node_name,
+                                                   .labels = node_labels, .state_dir = options.state_dir});
+    if (!identity.ok()) {
+      std::cerr << "rampartd: " << identity.status().message() << "\n";
+      return 1;
+    }
+    if (identity->joined_now) log->info("joined the fleet as {}", identity->spiffe_id);
+    control_plane = identity->address;
+    ca = identity->files.ca_file;
+    cert = key = identity->files.identity_file;
+    renew = rampart::enroll::RenewOptions{.address = control_plane, .server_name = server_name,
+                                          .state_dir = options.state_dir};
+  }
+  if (!control_plane.empty()) {
+    if (ca.empty() || cert.empty() || key.empty()) {
+      std::cerr << "rampartd: --control-plane needs --join TOKEN (or an earlier join), or --ca, --cert and --key "
+                   "(the connection is mutual TLS)\n";
+      return 2;
+    }
+    options.control_plane = rampart::sync::ControlPlaneOptions{
+        .address = control_plane, .ca_file = ca, .cert_file = cert, .key_file = key, .server_name = server_name,
+        .node_name = options.node_name, .labels = node_labels};
   }
 
   // Block the signals before any thread starts, then wait for them here.
@@ -132,9 +165,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   log->info("rampartd {} running as node {}", RAMPART_VERSION, options.node_name);
+  std::unique_ptr<rampart::enroll::CertificateRenewer> renewer;
+  if (renew) {
+    renewer = std::make_unique<rampart::enroll::CertificateRenewer>(rampart::enroll::RenewerOptions{.renew = *renew});
+    renewer->Start();
+  }
   int signal = 0;
   sigwait(&signals, &signal);
   log->info("signal {}: stopping; enforcement stays in force through the pinned programs", signal);
+  if (renewer) renewer->Stop();
   agent->reset();
   return 0;
 }

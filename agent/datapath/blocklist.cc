@@ -124,16 +124,26 @@ absl::StatusOr<std::vector<BlockEntry>> Blocklist::List() {
 }
 
 absl::StatusOr<size_t> Blocklist::Sweep() {
-  std::lock_guard lock(mu_);
+  // The walk runs without the lock: it takes milliseconds at thousands of
+  // entries, and a verdict's block write must not wait for it.
   auto entries = Entries();
   if (!entries.ok()) return entries.status();
   const uint64_t now = MonotonicNanos();
+  std::lock_guard lock(mu_);
   size_t removed = 0;
-  for (const auto& [key, value] : *entries) {
-    if (value.expires_ns == 0 || value.expires_ns > now) continue;
+  for (const auto& [key, seen] : *entries) {
+    if (seen.expires_ns == 0 || seen.expires_ns > now) continue;
+    // Written again since the walk (a new block of the same peer): keep it.
+    rp_block_value value{};
+    if (bpf_map_lookup_elem(fd_, &key, &value) != 0 || value.expires_ns == 0 || value.expires_ns > now) continue;
     if (bpf_map_delete_elem(fd_, &key) == 0) ++removed;
   }
-  if (removed == entries->size()) RAMPART_RETURN_IF_ERROR(UpdateEntryFlag(false));
+  // Inserts raise the flag under the lock, so an empty map seen here stays
+  // empty until the flag is lowered.
+  rp_block_key first{};
+  if (bpf_map_get_next_key(fd_, nullptr, &first) != 0 && errno == ENOENT) {
+    RAMPART_RETURN_IF_ERROR(UpdateEntryFlag(false));
+  }
   return removed;
 }
 

@@ -28,6 +28,12 @@ std::string Endpoint(const uint8_t address[16], uint16_t port) {
   return rampart::StrCat(host, ":", port);
 }
 
+// Microseconds from a chunk's capture (kernel CLOCK_MONOTONIC) to `now`, the
+// same clock; 0 when the chunk carries no timestamp.
+uint64_t MicrosSinceCapture(const capture::ConnectionInfo& info, uint64_t now) {
+  return info.timestamp_ns != 0 && now > info.timestamp_ns ? (now - info.timestamp_ns) / 1000 : 0;
+}
+
 int64_t UnixNanos() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -52,6 +58,7 @@ class InspectionPipeline::ConnectionSink final : public http::MessageSink {
 struct InspectionPipeline::Connection {
   capture::ConnectionInfo info;
   int feeding_flow = 0;
+  uint64_t received_ns = 0;  // when the chunk (or end) being fed reached the pipeline
   std::unique_ptr<ConnectionSink> sink;
   std::unique_ptr<http::ConnectionParser> parser;
 };
@@ -99,6 +106,7 @@ void InspectionPipeline::OnData(const capture::ConnectionInfo& connection, captu
   std::lock_guard lock(mu_);
   if (setup_.detectors.empty()) return;
   Connection& c = ConnectionFor(connection);
+  c.received_ns = datapath::MonotonicNanos();
   c.feeding_flow = FlowOf(direction);
   c.parser->OnData(c.feeding_flow, offset, data);
 }
@@ -108,6 +116,7 @@ void InspectionPipeline::OnGap(const capture::ConnectionInfo& connection, captur
   std::lock_guard lock(mu_);
   if (setup_.detectors.empty()) return;
   Connection& c = ConnectionFor(connection);
+  c.received_ns = datapath::MonotonicNanos();
   c.feeding_flow = FlowOf(direction);
   c.parser->OnGap(c.feeding_flow, offset, bytes);
 }
@@ -118,6 +127,7 @@ void InspectionPipeline::OnEnd(const capture::ConnectionInfo& connection) {
   if (it == connections_.end()) return;
   // A response read until close completes here; other open messages are
   // delivered marked as not fully captured.
+  it->second->received_ns = datapath::MonotonicNanos();
   it->second->parser->OnEnd();
   ended_parsers_ += it->second->parser->stats();
   connections_.erase(it);
@@ -142,6 +152,7 @@ void InspectionPipeline::OnMessage(Connection& connection, const http::Message& 
     std::vector<findings::Finding> found;
     detector->Inspect(message, context, found);
     if (found.empty()) continue;
+    const uint64_t detected_ns = datapath::MonotonicNanos();
     auto verdict_it = setup_.verdicts.find(std::string(detector->family()));
     const FamilyVerdict verdict = verdict_it == setup_.verdicts.end() ? FamilyVerdict{} : verdict_it->second;
     for (findings::Finding& f : found) {
@@ -166,6 +177,8 @@ void InspectionPipeline::OnMessage(Connection& connection, const http::Message& 
       out.set_method(message.method);
       out.set_status(message.is_request ? 0 : message.status);
       out.set_truncated(message.capture_gap || message.body_truncated);
+      out.set_receive_latency_us(MicrosSinceCapture(info, connection.received_ns));
+      out.set_detection_latency_us(MicrosSinceCapture(info, detected_ns));
       const bool blocks = verdict.block && f.severity >= verdict.min_severity;
       out.set_action(blocks ? "block" : "monitor");
       if (blocks) out.set_enforced(Enforce(verdict, info, server_side, out));
@@ -210,9 +223,7 @@ std::string InspectionPipeline::Enforce(const FamilyVerdict& verdict, const capt
   ++stats_.blocks;
   const uint64_t now = datapath::MonotonicNanos();
   finding.set_block_write_us((now - started) / 1000);
-  if (info.timestamp_ns != 0 && now > info.timestamp_ns) {
-    finding.set_verdict_latency_us((now - info.timestamp_ns) / 1000);
-  }
+  finding.set_verdict_latency_us(MicrosSinceCapture(info, now));
   return enforced;
 }
 

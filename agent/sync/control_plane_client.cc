@@ -1,7 +1,10 @@
 #include "agent/sync/control_plane_client.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -73,23 +76,43 @@ void ControlPlaneClient::Run() {
   }
 }
 
-std::string ControlPlaneClient::RunStream() {
-  auto log = Logger("sync");
+std::shared_ptr<grpc::Channel> ControlPlaneClient::Channel(std::string& error) {
+  if (channel_) return channel_;
+  // Checked here for a clear error: the file watcher only logs what it cannot read.
   auto ca = ReadFile(options_.ca_file);
   auto cert = ReadFile(options_.cert_file);
   auto key = ReadFile(options_.key_file);
   for (const auto* file : {&ca, &cert, &key}) {
-    if (!file->ok()) return std::string(file->status().message());
+    if (!file->ok()) {
+      error = std::string(file->status().message());
+      return nullptr;
+    }
   }
-  grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = *ca;
-  tls.pem_cert_chain = *cert;
-  tls.pem_private_key = *key;
+  certificates_ = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      options_.key_file, options_.cert_file, options_.ca_file,
+      static_cast<unsigned>(std::max<int64_t>(1, options_.cert_refresh_interval.count())));
+  grpc::experimental::TlsChannelCredentialsOptions tls;
+  tls.set_certificate_provider(certificates_);
+  tls.watch_root_certs();
+  tls.watch_identity_key_cert_pairs();
   grpc::ChannelArguments args;
   if (!options_.server_name.empty()) args.SetSslTargetNameOverride(options_.server_name);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  auto channel = grpc::CreateCustomChannel(options_.address, grpc::SslCredentials(tls), args);
+  // The channel outlives streams, so its own reconnect backoff must not
+  // exceed the stream loop's.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(kInitialBackoff.count()));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff).count()));
+  channel_ = grpc::CreateCustomChannel(options_.address, grpc::experimental::TlsCredentials(tls), args);
+  return channel_;
+}
+
+std::string ControlPlaneClient::RunStream() {
+  auto log = Logger("sync");
+  std::string error;
+  auto channel = Channel(error);
+  if (!channel) return error;
   auto stub = v1::AgentSync::NewStub(channel);
 
   grpc::ClientContext context;

@@ -2,9 +2,16 @@
 // over mutual TLS, says hello with the node's name, labels and applied
 // version, applies each pushed bundle through a handler and answers ACK or
 // NACK. Reconnects with jittered exponential backoff. Runs on its own thread.
+//
+// One channel serves every reconnect. Its TLS identity and root come from
+// gRPC's file watcher, which re-reads the files every cert_refresh_interval:
+// after the renewer replaces node.pem, the next connection (the control plane
+// closes each one after its maximum age) presents the new certificate, with no
+// restart.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -18,8 +25,12 @@
 #include "rampart/v1/sync.pb.h"
 
 namespace grpc {
+class Channel;
 class ClientContext;
+namespace experimental {
+class CertificateProviderInterface;
 }
+}  // namespace grpc
 
 namespace rampart::sync {
 
@@ -29,6 +40,9 @@ struct ControlPlaneOptions {
   std::string cert_file;    // this node's client certificate
   std::string key_file;
   std::string server_name;  // name to verify in the server certificate; empty: the host of `address`
+  // How often the certificate files are re-read. cert_file and key_file may
+  // be the same file (agent/enroll/join.h: node.pem).
+  std::chrono::seconds cert_refresh_interval{60};
   std::string node_name;
   std::map<std::string, std::string> labels;
 };
@@ -51,6 +65,9 @@ class ControlPlaneClient {
   void Run();
   // One connection, until it fails. Returns the reason it ended.
   std::string RunStream();
+  // The channel, made on first use once the certificate files are readable.
+  // Only the Run thread calls it.
+  std::shared_ptr<grpc::Channel> Channel(std::string& error);
   void SetState(v1::ConnectionState state, const std::string& error);
 
   const ControlPlaneOptions options_;
@@ -62,6 +79,8 @@ class ControlPlaneClient {
   bool stopping_ = false;
   grpc::ClientContext* active_context_ = nullptr;
   v1::ControlPlaneStatus status_;
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> certificates_;  // Run thread only
+  std::shared_ptr<grpc::Channel> channel_;                                          // Run thread only
   std::thread thread_;
 };
 

@@ -1,12 +1,19 @@
 // rampart-cp: the control plane server and its admin commands.
-// Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid policy.
+// Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid policy;
+// `policy diff` follows diff(1): 0 no change, 1 changes, 2 trouble.
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <sstream>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -14,17 +21,24 @@
 #include "agent/common/files.h"
 #include "agent/common/logging.h"
 #include "agent/policy/loader.h"
+#include "agent/common/strings.h"
+#include "controlplane/policy/policy_diff.h"
+#include "controlplane/cli/command_line.h"
 #include "controlplane/service/admin_service.h"
-#include "controlplane/service/sync_service.h"
-#include "controlplane/store/file_store.h"
 
 namespace po = boost::program_options;
 
 namespace {
 
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr char kDefaultAdminSocket[] = "/run/rampart/cp-admin.sock";
+using rampart::cp::cli::Fail;
+using rampart::cp::cli::kDefaultAdminSocket;
+using rampart::cp::cli::kExitFailed;
+using rampart::cp::cli::kExitUsage;
+using rampart::cp::cli::Parse;
+
+std::unique_ptr<rampart::v1::PolicyAdmin::Stub> AdminStub(const std::string& socket) {
+  return rampart::v1::PolicyAdmin::NewStub(rampart::cp::cli::AdminChannel(socket));
+}
 
 const char kUsage[] =
     "usage: rampart-cp COMMAND [options]\n"
@@ -32,149 +46,199 @@ const char kUsage[] =
     "commands:\n"
     "  serve                       run the control plane\n"
     "  policy validate -f PATH     check policy files (a file or a directory of *.yaml)\n"
+    "  policy diff -f PATH         what applying PATH would change (exit 1 when anything)\n"
     "  policy apply -f PATH        store PATH as the next policy version and push it\n"
     "  policy get [--json]         show the policy version in force\n"
-    "  nodes [--json]              show connected nodes and what they applied\n"
+    "  policy history [--json]     list stored versions: author, time, message\n"
+    "  policy rollback VERSION     store VERSION's policies as the next version\n"
+    "  nodes [--json]              show nodes: applied version, status, last error\n"
+    "  node delete NAME            revoke a node: its certificates are refused from now on\n"
+    "  ca init --dir DIR           create the fleet CA and the control plane's certificate\n"
+    "  token create [--ttl 1h]     print a one-time join token for `rampartd --join`\n"
     "\n"
     "Run a command with --help for its options.\n";
 
-// Parses argv[first..] against `flags`; prints help when asked.
-bool Parse(int argc, char** argv, int first, const po::options_description& flags, po::variables_map& vars,
-           int& exit_code) {
-  try {
-    po::store(po::command_line_parser(argc - first, argv + first).options(flags).run(), vars);
-    po::notify(vars);
-  } catch (const std::exception& e) {
-    std::cerr << "rampart-cp: " << e.what() << "\n";
-    exit_code = kExitUsage;
-    return false;
-  }
-  if (vars.count("help")) {
-    std::cout << flags;
-    exit_code = 0;
-    return false;
-  }
-  return true;
+// Who is recorded with a version by default: "$SUDO_USER@host", or "$USER@host".
+std::string DefaultAuthor() {
+  const char* user = getenv("SUDO_USER");
+  if (user == nullptr || *user == '\0') user = getenv("USER");
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return rampart::StrCat(user != nullptr && *user != '\0' ? user : "unknown", host[0] != '\0' ? "@" : "", host);
 }
 
-std::unique_ptr<rampart::v1::PolicyAdmin::Stub> AdminStub(const std::string& socket) {
-  return rampart::v1::PolicyAdmin::NewStub(grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+// "2024-05-01T12:00:03Z"
+std::string UtcTime(int64_t unix_ms) {
+  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
+  struct tm parts {};
+  gmtime_r(&seconds, &parts);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
 }
 
-int Fail(const std::string& what, const grpc::Status& status) {
-  std::cerr << "rampart-cp: " << what << ": " << status.error_message() << "\n";
-  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed;
-}
-
-int Serve(int argc, char** argv) {
-  std::string listen, cert, key, client_ca, state_dir, admin_socket, log_level;
-  po::options_description flags("rampart-cp serve options");
-  flags.add_options()
-      ("help,h", "show this help")
-      ("listen", po::value(&listen)->default_value("127.0.0.1:7443"), "agent-facing address HOST:PORT (mutual TLS)")
-      ("cert", po::value(&cert)->required(), "server certificate (PEM)")
-      ("key", po::value(&key)->required(), "server private key (PEM)")
-      ("client-ca", po::value(&client_ca)->required(), "CA that signs agent certificates (PEM)")
-      ("state-dir", po::value(&state_dir)->default_value("/var/lib/rampart-cp"), "policy store directory")
-      ("admin-socket", po::value(&admin_socket)->default_value(kDefaultAdminSocket), "root-only admin socket")
-      ("log-level", po::value(&log_level)->default_value("info"), "trace | debug | info | warn | error");
-  po::variables_map vars;
-  int code = 0;
-  if (!Parse(argc, argv, 2, flags, vars, code)) return code;
-  rampart::InitLogging(log_level);
-  auto log = rampart::Logger("cp");
-
-  auto store = rampart::cp::FileStore::Open(state_dir + "/store");
-  if (!store.ok()) {
-    log->critical("{}", std::string(store.status().message()));
-    return kExitFailed;
+// Columns padded to their widest cell; the last column is not padded.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
   }
-  auto current = (*store)->Current();
-  if (!current.ok()) {
-    log->critical("{}", std::string(current.status().message()));
-    return kExitFailed;
-  }
-  rampart::cp::Fleet fleet(*current);
-  rampart::cp::SyncService sync(fleet);
-  rampart::cp::AdminService admin(**store, fleet);
-
-  grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  auto cert_pem = rampart::ReadFile(cert), key_pem = rampart::ReadFile(key), ca_pem = rampart::ReadFile(client_ca);
-  for (const auto* file : {&cert_pem, &key_pem, &ca_pem}) {
-    if (!file->ok()) {
-      log->critical("{}", std::string(file->status().message()));
-      return kExitFailed;
+  std::ostringstream out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      out << row[i];
+      if (i + 1 < row.size()) out << std::string(width[i] - row[i].size() + 2, ' ');
     }
+    out << "\n";
   }
-  tls.pem_root_certs = *ca_pem;
-  tls.pem_key_cert_pairs.push_back({*key_pem, *cert_pem});
+  return out.str();
+}
 
-  grpc::ServerBuilder agents;
-  agents.AddListeningPort(listen, grpc::SslServerCredentials(tls));
-  agents.RegisterService(&sync);
-  auto agent_server = agents.BuildAndStart();
-  if (!agent_server) {
-    log->critical("listen on {} failed (address in use, or a bad certificate or key)", listen);
-    return kExitFailed;
+std::string StatusName(rampart::v1::NodeSyncStatus status) {
+  switch (status) {
+    case rampart::v1::NODE_SYNC_STATUS_IN_SYNC: return "in sync";
+    case rampart::v1::NODE_SYNC_STATUS_PENDING: return "pending";
+    case rampart::v1::NODE_SYNC_STATUS_REFUSED: return "refused";
+    case rampart::v1::NODE_SYNC_STATUS_DISCONNECTED: return "disconnected";
+    default: return "unknown";
   }
+}
 
-  const std::string admin_dir = std::filesystem::path(admin_socket).parent_path();
-  mkdir(admin_dir.c_str(), 0700);
-  unlink(admin_socket.c_str());
-  grpc::ServerBuilder admins;
-  admins.AddListeningPort("unix:" + admin_socket, grpc::InsecureServerCredentials());
-  admins.RegisterService(&admin);
-  mode_t old_mask = umask(0077);
-  auto admin_server = admins.BuildAndStart();
-  umask(old_mask);
-  if (!admin_server) {
-    log->critical("listen on admin socket {} failed", admin_socket);
-    return kExitFailed;
+
+// Loads and validates PATH; prints the error and returns nullopt when it is invalid.
+std::optional<std::vector<rampart::v1::Policy>> LoadPolicies(const std::string& path) {
+  auto policies = rampart::policy::LoadPolicyPath(path);
+  if (!policies.ok()) {
+    std::cerr << "rampart-cp: " << policies.status().message() << "\n";
+    return std::nullopt;
   }
-  chmod(admin_socket.c_str(), 0600);
-  log->info("rampart-cp {} serving agents on {} (mutual TLS), admin on {}, policy version {}", RAMPART_VERSION,
-            listen, admin_socket, current->version());
+  return *std::move(policies);
+}
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  int signal = 0;
-  sigwait(&signals, &signal);
-  log->info("signal {}: stopping", signal);
-  agent_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  unlink(admin_socket.c_str());
+std::string Count(size_t n) { return rampart::StrCat(n, n == 1 ? " policy" : " policies"); }
+
+// `policy diff`: exit codes as diff(1): 0 same, 1 different, 2 trouble.
+int PolicyDiff(const std::string& path, const std::string& admin_socket) {
+  auto policies = LoadPolicies(path);
+  if (!policies) return kExitUsage;
+  rampart::v1::DiffRequest request;
+  for (const auto& p : *policies) *request.add_policies() = p;
+  grpc::ClientContext context;
+  rampart::v1::DiffReply reply;
+  grpc::Status status = AdminStub(admin_socket)->Diff(&context, request, &reply);
+  if (!status.ok()) {
+    Fail("policy diff", status);
+    return kExitUsage;
+  }
+  std::cout << rampart::cp::RenderDiff(reply.diff());
+  return rampart::cp::HasChanges(reply.diff()) ? 1 : 0;
+}
+
+// What apply and rollback print: the diff, then what was stored.
+void PrintStored(const rampart::v1::ApplyReply& reply, const std::string& unchanged_note) {
+  if (!reply.changed()) {
+    std::cout << "unchanged: version " << reply.version() << " " << unchanged_note << "\n";
+    return;
+  }
+  size_t policies = reply.diff().unchanged();
+  for (const auto& change : reply.diff().changes()) {
+    if (change.kind() != rampart::v1::PolicyChange::KIND_REMOVED) ++policies;
+  }
+  std::cout << rampart::cp::RenderDiff(reply.diff());
+  std::cout << "applied version " << reply.version() << " (" << Count(policies) << ")\n";
+}
+
+int FailWrite(const std::string& what, const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::FAILED_PRECONDITION ||
+      status.error_message().find("changed since version") == std::string::npos) {
+    return Fail(what, status);
+  }
+  std::cerr << "rampart-cp: " << what << ": " << status.error_message()
+            << " (someone else stored a version: review it with `rampart-cp policy diff`, then retry with the "
+               "new --expected-version)\n";
+  return kExitFailed;
+}
+
+int PolicyHistory(const std::string& admin_socket, uint32_t limit, bool json) {
+  rampart::v1::HistoryRequest request;
+  request.set_limit(limit);
+  grpc::ClientContext context;
+  rampart::v1::HistoryReply reply;
+  grpc::Status status = AdminStub(admin_socket)->History(&context, request, &reply);
+  if (!status.ok()) return Fail("policy history", status);
+  if (json) {
+    std::cout << rampart::cli::RenderJson(reply) << "\n";
+    return 0;
+  }
+  if (reply.versions().empty()) {
+    std::cout << "no policy version stored yet\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"VERSION", "CREATED (UTC)", "AUTHOR", "MESSAGE"}};
+  for (const auto& v : reply.versions()) {
+    rows.push_back({rampart::StrCat(v.version()), UtcTime(v.created_unix_ms()), v.author(),
+                    v.message().empty() ? "-" : v.message()});
+  }
+  std::cout << Table(rows);
   return 0;
 }
 
 int PolicyCommand(int argc, char** argv) {
   const std::string verb = argc > 2 ? argv[2] : "";
+  static const std::vector<std::string> kVerbs = {"validate", "diff", "apply", "get", "history", "rollback"};
+  if (std::find(kVerbs.begin(), kVerbs.end(), verb) == kVerbs.end()) {
+    std::cerr << "rampart-cp: unknown policy command \"" << verb
+              << "\" (validate, diff, apply, get, history or rollback)\n";
+    return kExitUsage;
+  }
   std::string path, admin_socket, author, message;
+  uint64_t expected_version = 0, rollback_version = 0;
+  uint32_t limit = 0;
   po::options_description flags("rampart-cp policy " + verb + " options");
+  po::positional_options_description positional;
   flags.add_options()("help,h", "show this help");
-  if (verb == "validate" || verb == "apply") {
+  if (verb == "validate" || verb == "diff" || verb == "apply") {
     flags.add_options()("file,f", po::value(&path)->required(), "a policy file or a directory of *.yaml files");
   }
-  if (verb == "apply") {
-    const char* user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+  if (verb == "rollback") {
+    flags.add_options()("version", po::value(&rollback_version), "the version whose policies come back");
+    positional.add("version", 1);
+  }
+  if (verb == "apply" || verb == "rollback") {
     flags.add_options()
-        ("author", po::value(&author)->default_value(user ? user : "unknown"), "recorded with the version")
-        ("message,m", po::value(&message)->default_value(""), "recorded with the version");
+        ("expected-version", po::value(&expected_version),
+         "fail unless this is still the newest version (what the change was reviewed against)")
+        ("author", po::value(&author)->default_value(DefaultAuthor()), "recorded with the version")
+        ("message,m", po::value(&message)->default_value(""),
+         verb == "apply" ? "recorded with the version" : "recorded with the version (default: rollback to version N)");
   }
-  if (verb == "apply" || verb == "get") {
+  if (verb == "history") {
+    flags.add_options()("limit", po::value(&limit)->default_value(rampart::cp::AdminService::kDefaultHistory),
+                        "newest versions to list");
+  }
+  if (verb == "get" || verb == "history") flags.add_options()("json", "print JSON");
+  if (verb != "validate") {
     flags.add_options()("admin-socket", po::value(&admin_socket)->default_value(kDefaultAdminSocket), "admin socket");
-  }
-  if (verb == "get") flags.add_options()("json", "print JSON");
-  if (verb != "validate" && verb != "apply" && verb != "get") {
-    std::cerr << "rampart-cp: unknown policy command \"" << verb << "\" (validate, apply or get)\n";
-    return kExitUsage;
   }
   po::variables_map vars;
   int code = 0;
-  if (!Parse(argc, argv, 2, flags, vars, code)) return code;
+  if (!Parse(argc, argv, 2, flags, vars, code, positional)) return code;
+  if (verb == "rollback" && !vars.count("version")) {
+    std::cerr << "rampart-cp: policy rollback: which version? "
+                 "(rampart-cp policy rollback VERSION; see policy history)\n";
+    return kExitUsage;
+  }
 
+  if (verb == "validate") {
+    auto policies = LoadPolicies(path);
+    if (!policies) return kExitUsage;
+    std::cout << path << ": " << policies->size() << " valid " << (policies->size() == 1 ? "policy" : "policies")
+              << "\n";
+    return 0;
+  }
+  if (verb == "diff") return PolicyDiff(path, admin_socket);
+  if (verb == "history") return PolicyHistory(admin_socket, limit, vars.count("json") > 0);
   if (verb == "get") {
     grpc::ClientContext context;
     rampart::v1::GetReply reply;
@@ -183,36 +247,40 @@ int PolicyCommand(int argc, char** argv) {
     if (vars.count("json")) {
       std::cout << rampart::cli::RenderJson(reply.current()) << "\n";
     } else {
-      std::cout << "version " << reply.current().version() << " by " << reply.current().author() << ": "
-                << reply.current().policies_size() << " policies\n";
-      for (const auto& p : reply.current().policies()) std::cout << "  " << p.metadata().name() << "  (" << p.source() << ")\n";
+      const auto& v = reply.current();
+      std::cout << "version " << v.version();
+      if (v.version() != 0) std::cout << " by " << v.author() << " at " << UtcTime(v.created_unix_ms());
+      std::cout << ": " << Count(v.policies_size()) << "\n";
+      for (const auto& p : v.policies()) std::cout << "  " << p.metadata().name() << "  (" << p.source() << ")\n";
     }
     return 0;
   }
-
-  auto policies = rampart::policy::LoadPolicyPath(path);
-  if (!policies.ok()) {
-    std::cerr << "rampart-cp: " << policies.status().message() << "\n";
-    return kExitUsage;
-  }
-
-  if (verb == "validate") {
-    std::cout << path << ": " << policies->size() << " valid " << (policies->size() == 1 ? "policy" : "policies") << "\n";
+  if (verb == "rollback") {
+    rampart::v1::RollbackRequest request;
+    request.set_version(rollback_version);
+    request.set_author(author);
+    request.set_message(message);
+    if (vars.count("expected-version")) request.set_expected_version(expected_version);
+    grpc::ClientContext context;
+    rampart::v1::ApplyReply reply;
+    grpc::Status status = AdminStub(admin_socket)->Rollback(&context, request, &reply);
+    if (!status.ok()) return FailWrite("policy rollback", status);
+    PrintStored(reply, rampart::StrCat("already holds the policies of version ", rollback_version));
     return 0;
   }
+
+  auto policies = LoadPolicies(path);
+  if (!policies) return kExitUsage;
   rampart::v1::ApplyRequest request;
   for (const auto& p : *policies) *request.add_policies() = p;
   request.set_author(author);
   request.set_message(message);
+  if (vars.count("expected-version")) request.set_expected_version(expected_version);
   grpc::ClientContext context;
   rampart::v1::ApplyReply reply;
   grpc::Status status = AdminStub(admin_socket)->Apply(&context, request, &reply);
-  if (!status.ok()) return Fail("policy apply", status);
-  if (reply.changed()) {
-    std::cout << "applied version " << reply.version() << " (" << policies->size() << " policies)\n";
-  } else {
-    std::cout << "unchanged: version " << reply.version() << " already holds these policies\n";
-  }
+  if (!status.ok()) return FailWrite("policy apply", status);
+  PrintStored(reply, "already holds these policies");
   return 0;
 }
 
@@ -234,11 +302,18 @@ int Nodes(int argc, char** argv) {
     std::cout << rampart::cli::RenderJson(reply) << "\n";
     return 0;
   }
-  std::cout << "NODE  CONNECTED  APPLIED  SENT  LAST ERROR\n";
-  for (const auto& n : reply.nodes()) {
-    std::cout << n.name() << "  " << (n.connected() ? "yes" : "no") << "  " << n.applied_version() << "  "
-              << n.sent_version() << "  " << n.last_error() << "\n";
+  std::cout << "policy version " << reply.current_version() << " in force\n";
+  if (reply.nodes().empty()) {
+    std::cout << "no node has connected yet\n";
+    return 0;
   }
+  std::vector<std::vector<std::string>> rows = {{"NODE", "STATUS", "APPLIED", "SENT", "LAST ERROR"}};
+  for (const auto& n : reply.nodes()) {
+    rows.push_back({n.name(), StatusName(n.status()), n.applied_version() ? rampart::StrCat(n.applied_version()) : "-",
+                    n.sent_version() ? rampart::StrCat(n.sent_version()) : "-",
+                    n.last_error().empty() ? "-" : n.last_error()});
+  }
+  std::cout << Table(rows);
   return 0;
 }
 
@@ -246,7 +321,10 @@ int Nodes(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
-  if (command == "serve") return Serve(argc, argv);
+  if (command == "serve") return rampart::cp::cli::Serve(argc, argv);
+  if (command == "ca") return rampart::cp::cli::CaCommand(argc, argv);
+  if (command == "token") return rampart::cp::cli::TokenCommand(argc, argv);
+  if (command == "node") return rampart::cp::cli::NodeCommand(argc, argv);
   if (command == "policy") return PolicyCommand(argc, argv);
   if (command == "nodes") return Nodes(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {

@@ -152,6 +152,7 @@ struct Fetch {
   uint64_t bytes = 0;
   std::string body_path;
   std::string error;
+  std::string out;  // what curl printed (-w)
 };
 
 std::string Ms(std::chrono::nanoseconds d) { return std::to_string(duration_cast<milliseconds>(d).count()) + " ms"; }
@@ -210,8 +211,9 @@ class DlpVerdicts : public ::testing::Test {
   }
 
   // nginx, one process (no master), HTTPS on the server's veth address,
-  // every file served as application/json, one request per connection.
-  void StartNginx() {
+  // every file served as application/json, one request per connection;
+  // `http2` offers h2 by ALPN (and curl then takes it).
+  void StartNginx(bool http2) {
     const std::string& d = dir_->path();
     std::ofstream(d + "/nginx.conf") << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
                                      << "error_log " << d << "/error.log info;\npid " << d << "/nginx.pid;\n"
@@ -221,7 +223,7 @@ class DlpVerdicts : public ::testing::Test {
                                      << "/proxy;\n  fastcgi_temp_path " << d << "/fastcgi;\n  uwsgi_temp_path " << d
                                      << "/uwsgi;\n  scgi_temp_path " << d << "/scgi;\n"
                                      << "  default_type application/json;\n  keepalive_timeout 0;\n"
-                                     << "  server {\n    listen " << server_ip_ << ":" << kPort << " ssl;\n"
+                                     << "  server {\n    listen " << server_ip_ << ":" << kPort << (http2 ? " ssl http2;\n" : " ssl;\n")
                                      << "    ssl_certificate " << d << "/cert.pem;\n    ssl_certificate_key " << d
                                      << "/key.pem;\n    root " << d << "/www;\n  }\n}\n";
     nginx_ = std::make_unique<ChildProcess>(
@@ -266,8 +268,8 @@ class DlpVerdicts : public ::testing::Test {
 
   // Everything up, the policy applied with `dlp` as its spec.inspection.dlp,
   // and nginx attached for capture.
-  void Start(const std::string& dlp) {
-    ASSERT_NO_FATAL_FAILURE(StartNginx());
+  void Start(const std::string& dlp, bool http2 = false) {
+    ASSERT_NO_FATAL_FAILURE(StartNginx(http2));
     ASSERT_NO_FATAL_FAILURE(StartControlPlaneAndAgent());
     const std::string path = dir_->path() + "/policy.yaml";
     // Ingress default allow: only the blocklist drops anything.
@@ -296,11 +298,15 @@ class DlpVerdicts : public ::testing::Test {
     ASSERT_TRUE(inspection.enabled()) << inspection.ShortDebugString();
   }
 
-  // curl in the client namespace from `source`, HTTP/1.1 over TLS.
+  // curl in the client namespace from `source`, HTTP/1.1 over TLS unless
+  // `options` names another version.
   Fetch Curl(const std::string& source, const std::string& path, const std::vector<std::string>& options = {}) {
     const std::string base = dir_->path() + "/curl-" + std::to_string(++curls_);
-    std::vector<std::string> argv = {"ip", "netns", "exec", client_->name(), "curl", "-sS", "-k", "--http1.1",
-                                     "--interface", source};
+    const bool version_given =
+        std::any_of(options.begin(), options.end(), [](const std::string& o) { return o.rfind("--http", 0) == 0; });
+    std::vector<std::string> argv = {"ip", "netns", "exec", client_->name(), "curl", "-sS", "-k"};
+    if (!version_given) argv.push_back("--http1.1");
+    argv.insert(argv.end(), {"--interface", source});
     argv.insert(argv.end(), options.begin(), options.end());
     argv.insert(argv.end(), {"-o", base + ".body", "https://" + server_ip_ + ":" + std::to_string(kPort) + path});
     const testing::Finished finished = testing::RunToExit(argv, base + ".out", base + ".err", 60s);
@@ -311,6 +317,7 @@ class DlpVerdicts : public ::testing::Test {
     const auto size = std::filesystem::file_size(fetch.body_path, ec);
     fetch.bytes = ec ? 0 : size;
     fetch.error = ReadFile(base + ".err");
+    fetch.out = ReadFile(base + ".out");
     return fetch;
   }
 
@@ -376,14 +383,15 @@ class DlpVerdicts : public ::testing::Test {
 
   // What every finding of these tests shares: DLP, on nginx's side of a
   // connection from `client`, masked.
-  void ExpectFindingOfTheServedResponse(const v1::Finding& f, const std::string& client) {
+  void ExpectFindingOfTheServedResponse(const v1::Finding& f, const std::string& client,
+                                        const std::string& protocol = "HTTP/1.1") {
     EXPECT_EQ(f.detector().rfind("dlp.", 0), 0u) << f.ShortDebugString();
     EXPECT_EQ(f.pid(), static_cast<uint32_t>(nginx_->pid()));
     EXPECT_EQ(f.comm(), "nginx");
     EXPECT_TRUE(f.server_side()) << "nginx served the response";
     EXPECT_EQ(f.local(), server_ip_ + ":" + std::to_string(kPort));
     EXPECT_EQ(f.remote().rfind(client + ":", 0), 0u) << f.remote();
-    EXPECT_EQ(f.protocol(), "HTTP/1.1");
+    EXPECT_EQ(f.protocol(), protocol);
     EXPECT_EQ(f.status(), 200u);
     EXPECT_GT(f.id(), 0u);
     EXPECT_GT(f.unix_ns(), 0);
@@ -666,6 +674,38 @@ TEST_F(DlpVerdicts, MonitorPolicyRecordsTheFindingAndLeavesTheConnectionAlone) {
   for (const auto& [detector, count] : by_detector) detectors += " " + detector + "=" + std::to_string(count);
   std::cout << "[ figures  ] monitor: " << big.bytes << " of " << big_json_.size()
             << " bytes received intact; findings:" << detectors << "\n";
+}
+
+// HTTP/2 through the same path: nginx offers h2 by ALPN, curl takes it, and
+// the agent decodes the frames and HPACK headers it captured from the
+// connection's first byte (the preface), so the response is inspected as an
+// HTTP/1.1 one would be.
+TEST_F(DlpVerdicts, Http2ResponseNegotiatedByAlpnIsInspectedLikeHttp1) {
+  ASSERT_NO_FATAL_FAILURE(Start("{action: monitor}", /*http2=*/true));
+  const Fetch fetch = Curl(client_ip_, "/cards.json", {"--http2", "-w", "%{http_version}"});
+  ASSERT_EQ(fetch.status, 0) << fetch.error << Logs();
+  ASSERT_EQ(fetch.out, "2") << "curl did not negotiate HTTP/2";
+  EXPECT_TRUE(ReadFile(fetch.body_path) == cards_json_) << "cards.json arrived altered";
+
+  std::vector<v1::Finding> findings;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        findings = Findings();
+        return findings.size() >= cards_.size() + 1;
+      },
+      10s))
+      << "one finding per card and the bulk finding expected:" << Dump(findings) << Logs();
+  size_t card_findings = 0;
+  bool bulk = false;
+  for (const auto& f : findings) {
+    ExpectFindingOfTheServedResponse(f, client_ip_, "HTTP/2");
+    if (f.detector() == "dlp.bulk_card_numbers") bulk = true;
+    else ++card_findings;
+  }
+  EXPECT_TRUE(bulk) << Dump(findings);
+  EXPECT_EQ(card_findings, cards_.size()) << Dump(findings);
+  EXPECT_EQ(Status().inspection().http2_midway_undecodable(), 0u);
+  ASSERT_NO_FATAL_FAILURE(ExpectNoCardNumberLeft());
 }
 
 TEST_F(DlpVerdicts, FindingsFollowPrintsEachNewFindingAsItHappens) {
