@@ -21,8 +21,11 @@ std::string StateName(v1::ConnectionState state) {
   }
 }
 
-// Columns padded to their widest cell.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
+std::string Table(const std::vector<std::vector<std::string>>& rows) { return RenderTable(rows, "  "); }
+
+}  // namespace
+
+std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
   std::vector<size_t> width;
   for (const auto& row : rows) {
     width.resize(std::max(width.size(), row.size()));
@@ -30,7 +33,7 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   }
   std::ostringstream out;
   for (const auto& row : rows) {
-    out << "  ";
+    out << indent;
     for (size_t i = 0; i < row.size(); ++i) {
       out << row[i];
       if (i + 1 < row.size()) out << std::string(width[i] - row[i].size() + 2, ' ');
@@ -39,8 +42,6 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   }
   return out.str();
 }
-
-}  // namespace
 
 std::string RenderStatus(const v1::AgentStatus& s) {
   std::ostringstream out;

@@ -8,6 +8,10 @@
 
 namespace rampart::cli {
 
+// Columns padded to their widest cell (the last one not padded), each row
+// starting with `indent`.
+std::string RenderTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent = "");
+
 std::string RenderStatus(const v1::AgentStatus& status);
 std::string RenderFlows(const v1::ListFlowsReply& flows);
 std::string RenderDrop(const v1::DropEvent& event);  // one line

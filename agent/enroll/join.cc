@@ -1,5 +1,7 @@
 #include "agent/enroll/join.h"
 
+#include "agent/common/utc_time.h"
+
 #include <grpcpp/grpcpp.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -22,19 +24,6 @@ namespace rampart::enroll {
 IdentityFiles IdentityFiles::In(const std::string& state_dir) {
   return IdentityFiles{state_dir + "/ca.pem", state_dir + "/node.pem"};
 }
-
-namespace {
-
-std::string Iso(x509::TimePoint time) {
-  const time_t t = std::chrono::system_clock::to_time_t(time);
-  struct tm tm = {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
 
 absl::StatusOr<NodeIdentity> LoadNodeIdentity(const IdentityFiles& files, x509::TimePoint now) {
   if (now == x509::TimePoint{}) now = std::chrono::system_clock::now();
@@ -61,7 +50,7 @@ absl::StatusOr<NodeIdentity> LoadNodeIdentity(const IdentityFiles& files, x509::
   }
   if (id.not_after <= now) {
     return absl::FailedPreconditionError(
-        StrCat(files.identity_file, " expired at ", Iso(id.not_after), ": the node must join again with a new token"));
+        StrCat(files.identity_file, " expired at ", FormatUtc(id.not_after), ": the node must join again with a new token"));
   }
   // The fleet CA signs node certificates directly (pathlen:0): the rest of
   // the chain in the file plays no part.

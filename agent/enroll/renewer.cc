@@ -1,5 +1,7 @@
 #include "agent/enroll/renewer.h"
 
+#include "agent/common/utc_time.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -22,15 +24,6 @@ std::string PemOf(const std::vector<x509::Cert>& chain) {
     if (one.ok()) pem += *one;
   }
   return pem;
-}
-
-std::string Iso(x509::TimePoint time) {
-  const time_t t = std::chrono::system_clock::to_time_t(time);
-  struct tm tm = {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -170,7 +163,7 @@ void CertificateRenewer::Run() {
       renewed = RenewIdentity(options_.renew);
     }
     retry = options_.min_retry;
-    log->info("renewed the node certificate: {} valid until {}", renewed->serial_hex, Iso(renewed->not_after));
+    log->info("renewed the node certificate: {} valid until {}", renewed->serial_hex, FormatUtc(renewed->not_after));
     std::lock_guard lock(mu_);
     state_.renewals++;
     state_.last_error.clear();

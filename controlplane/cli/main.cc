@@ -22,6 +22,7 @@
 #include "agent/common/logging.h"
 #include "agent/policy/loader.h"
 #include "agent/common/strings.h"
+#include "agent/common/utc_time.h"
 #include "controlplane/policy/policy_diff.h"
 #include "controlplane/cli/command_line.h"
 #include "controlplane/service/admin_service.h"
@@ -65,34 +66,6 @@ std::string DefaultAuthor() {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
   return rampart::StrCat(user != nullptr && *user != '\0' ? user : "unknown", host[0] != '\0' ? "@" : "", host);
-}
-
-// "2024-05-01T12:00:03Z"
-std::string UtcTime(int64_t unix_ms) {
-  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
-  struct tm parts {};
-  gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-
-// Columns padded to their widest cell; the last column is not padded.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  std::ostringstream out;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) {
-      out << row[i];
-      if (i + 1 < row.size()) out << std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    out << "\n";
-  }
-  return out.str();
 }
 
 std::string StatusName(rampart::v1::NodeSyncStatus status) {
@@ -177,10 +150,10 @@ int PolicyHistory(const std::string& admin_socket, uint32_t limit, bool json) {
   }
   std::vector<std::vector<std::string>> rows = {{"VERSION", "CREATED (UTC)", "AUTHOR", "MESSAGE"}};
   for (const auto& v : reply.versions()) {
-    rows.push_back({rampart::StrCat(v.version()), UtcTime(v.created_unix_ms()), v.author(),
+    rows.push_back({rampart::StrCat(v.version()), rampart::FormatUtcMs(v.created_unix_ms()), v.author(),
                     v.message().empty() ? "-" : v.message()});
   }
-  std::cout << Table(rows);
+  std::cout << rampart::cli::RenderTable(rows);
   return 0;
 }
 
@@ -249,7 +222,7 @@ int PolicyCommand(int argc, char** argv) {
     } else {
       const auto& v = reply.current();
       std::cout << "version " << v.version();
-      if (v.version() != 0) std::cout << " by " << v.author() << " at " << UtcTime(v.created_unix_ms());
+      if (v.version() != 0) std::cout << " by " << v.author() << " at " << rampart::FormatUtcMs(v.created_unix_ms());
       std::cout << ": " << Count(v.policies_size()) << "\n";
       for (const auto& p : v.policies()) std::cout << "  " << p.metadata().name() << "  (" << p.source() << ")\n";
     }
@@ -313,7 +286,7 @@ int Nodes(int argc, char** argv) {
                     n.sent_version() ? rampart::StrCat(n.sent_version()) : "-",
                     n.last_error().empty() ? "-" : n.last_error()});
   }
-  std::cout << Table(rows);
+  std::cout << rampart::cli::RenderTable(rows);
   return 0;
 }
 

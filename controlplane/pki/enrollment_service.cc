@@ -3,15 +3,12 @@
 #include "agent/common/errors.h"
 #include "agent/common/logging.h"
 #include "agent/common/strings.h"
+#include "agent/common/utc_time.h"
 #include "agent/enroll/node_identity.h"
 #include "controlplane/pki/join_tokens.h"
 
 namespace rampart::cp {
 namespace {
-
-int64_t UnixMs(x509::TimePoint time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
 
 Clock OrSystemClock(const Clock& clock) {
   if (clock) return clock;
@@ -74,7 +71,7 @@ grpc::Status EnrollmentService::Join(grpc::ServerContext* context, const v1::Joi
   Fill(*issued, reply->mutable_identity());
   log->info("node {} joined with token {} from {}{}: certificate {} valid until {}", node, request->token_id(),
             context->peer(), existing.ok() ? " (re-enrolled after revocation)" : "", issued->serial_hex,
-            FormatUtc(UnixMs(issued->not_after)));
+            FormatUtc(issued->not_after));
   return grpc::Status::OK;
 }
 
@@ -94,7 +91,7 @@ grpc::Status EnrollmentService::Renew(grpc::ServerContext* context, const v1::Re
   if (!issued.ok()) return ToGrpcStatus(issued.status());
   Fill(*issued, reply->mutable_identity());
   log->info("node {} renewed certificate {} -> {} (valid until {})", peer->name, peer->serial_hex, issued->serial_hex,
-            FormatUtc(UnixMs(issued->not_after)));
+            FormatUtc(issued->not_after));
   return grpc::Status::OK;
 }
 

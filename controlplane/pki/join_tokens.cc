@@ -7,15 +7,12 @@
 #include <ctime>
 
 #include "agent/common/strings.h"
+#include "agent/common/utc_time.h"
 
 namespace rampart::cp {
 namespace {
 
 constexpr int kIdAttempts = 5;
-
-int64_t UnixMs(x509::TimePoint time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
 
 // `length` characters of [a-z0-9], uniformly (rejection sampling on bytes).
 absl::StatusOr<std::string> RandomTokenPart(size_t length) {
@@ -38,15 +35,6 @@ std::string HashTokenSecret(std::string_view secret) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
-
-std::string FormatUtc(int64_t unix_ms) {
-  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
-  struct tm tm = {};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 absl::StatusOr<identity::JoinToken> CreateJoinToken(Store& store, const std::string& ca_pin, const std::string& address,
@@ -100,12 +88,12 @@ absl::StatusOr<v1::JoinTokenRecord> RedeemJoinToken(Store& store, std::string_vi
   const int64_t now_ms = UnixMs(now);
   if (record->used()) {
     return absl::PermissionDeniedError(StrCat(name, " was already used (by node \"", record->used_by_node(), "\" at ",
-                                              FormatUtc(record->used_unix_ms()),
+                                              FormatUtcMs(record->used_unix_ms()),
                                               "); a join token works once: make a new one"));
   }
   if (now_ms >= record->expires_unix_ms()) {
     return absl::PermissionDeniedError(
-        StrCat(name, " expired at ", FormatUtc(record->expires_unix_ms()), "; make a new one"));
+        StrCat(name, " expired at ", FormatUtcMs(record->expires_unix_ms()), "; make a new one"));
   }
   auto consumed = store.ConsumeJoinToken(std::string(id), node, now_ms);
   if (absl::IsFailedPrecondition(consumed.status()) || absl::IsNotFound(consumed.status())) {

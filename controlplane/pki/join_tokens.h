@@ -31,7 +31,5 @@ absl::StatusOr<v1::JoinTokenRecord> RedeemJoinToken(Store& store, std::string_vi
 // SHA-256 of a token secret, as stored in JoinTokenRecord.secret_sha256.
 std::string HashTokenSecret(std::string_view secret);
 
-// "2024-05-01T12:00:00Z"
-std::string FormatUtc(int64_t unix_ms);
 
 }  // namespace rampart::cp

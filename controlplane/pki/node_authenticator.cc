@@ -3,17 +3,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include "agent/common/strings.h"
+#include "agent/common/utc_time.h"
 #include "agent/enroll/node_identity.h"
 #include "controlplane/pki/join_tokens.h"
 
 namespace rampart::cp {
-namespace {
-
-int64_t UnixMs(x509::TimePoint time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-}  // namespace
 
 NodeAuthenticator::NodeAuthenticator(const CertificateAuthority& ca, Store& store, Clock clock)
     : ca_(ca), store_(store), clock_(clock ? std::move(clock) : [] { return std::chrono::system_clock::now(); }) {}
@@ -36,7 +30,7 @@ absl::StatusOr<PeerNode> NodeAuthenticator::Authenticate(const grpc::AuthContext
   const x509::TimePoint now = clock_();
   if (x509::NotAfter(cert->get()) <= now) {
     return absl::UnauthenticatedError(
-        StrCat("client certificate expired at ", FormatUtc(UnixMs(x509::NotAfter(cert->get())))));
+        StrCat("client certificate expired at ", FormatUtc(x509::NotAfter(cert->get()))));
   }
   if (absl::Status chain = x509::VerifyChain(cert->get(), {}, ca_.certificate(), now); !chain.ok()) {
     return absl::UnauthenticatedError(StrCat("client certificate: ", chain.message()));
@@ -66,11 +60,11 @@ absl::StatusOr<PeerNode> NodeAuthenticator::Authenticate(const grpc::AuthContext
   if (!node.ok()) return node.status();
   if (node->revoked()) {
     return absl::PermissionDeniedError(StrCat("node \"", id->node, "\" was revoked at ",
-                                              FormatUtc(node->revoked_unix_ms()), " (rampart-cp node delete)"));
+                                              FormatUtcMs(node->revoked_unix_ms()), " (rampart-cp node delete)"));
   }
   if (CertificateAuthority::EnrollmentOf(cert->get()) != node->enrolled_unix_ms()) {
     return absl::PermissionDeniedError(StrCat("the certificate belongs to an earlier enrollment of node \"", id->node,
-                                              "\" (it joined again at ", FormatUtc(node->enrolled_unix_ms()), ")"));
+                                              "\" (it joined again at ", FormatUtcMs(node->enrolled_unix_ms()), ")"));
   }
   return PeerNode{id->node, x509::SerialHex(cert->get()), x509::NotAfter(cert->get())};
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "agent/common/logging.h"
+#include "agent/common/utc_time.h"
 #include "controlplane/pki/enrollment_service.h"
 #include "controlplane/pki/join_tokens.h"
 #include "controlplane/pki/node_authenticator.h"
@@ -37,7 +38,7 @@ grpc::Status IdentityAdminService::CreateJoinToken(grpc::ServerContext*, const v
   reply->set_id(token->id);
   reply->set_expires_unix_ms(record->expires_unix_ms());
   Logger("identity")->info("join token {} created (valid until {}){}", token->id,
-                           FormatUtc(record->expires_unix_ms()),
+                           FormatUtcMs(record->expires_unix_ms()),
                            request->description().empty() ? "" : ": " + request->description());
   return grpc::Status::OK;
 }

@@ -531,18 +531,9 @@ absl::StatusOr<v1::JoinTokenRecord> EtcdStore::ConsumeJoinToken(const std::strin
     if (stored.kvs_size() == 0) return absl::NotFoundError(rampart::StrCat("join token ", id, " does not exist"));
     auto before = ParseValue<v1::JoinTokenRecord>(stored.kvs(0));
     if (!before.ok()) return before.status();
-    if (before->used()) {
-      return absl::FailedPreconditionError(
-          rampart::StrCat("join token ", id, " was already used by node ", before->used_by_node()));
-    }
-    if (now_unix_ms >= before->expires_unix_ms()) {
-      return absl::FailedPreconditionError(rampart::StrCat("join token ", id, " expired"));
-    }
-    v1::JoinTokenRecord used = *before;
-    used.set_used(true);
-    used.set_used_unix_ms(now_unix_ms);
-    used.set_used_by_node(node);
-    const std::string record = used.SerializeAsString();
+    auto used = MarkJoinTokenUsed(*before, node, now_unix_ms);
+    if (!used.ok()) return used.status();
+    const std::string record = used->SerializeAsString();
 
     TxnRequest request;
     Compare* unchanged = request.add_compare();

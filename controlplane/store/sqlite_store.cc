@@ -353,19 +353,10 @@ absl::StatusOr<v1::JoinTokenRecord> SqliteStore::ConsumeJoinToken(const std::str
   if (!*row) return absl::NotFoundError(rampart::StrCat("join token ", id, " does not exist"));
   auto before = ParseRecord<v1::JoinTokenRecord>(get.Blob(0), path_, "join token " + id);
   if (!before.ok()) return before.status();
-  if (before->used()) {
-    return absl::FailedPreconditionError(
-        rampart::StrCat("join token ", id, " was already used by node ", before->used_by_node()));
-  }
-  if (now_unix_ms >= before->expires_unix_ms()) {
-    return absl::FailedPreconditionError(rampart::StrCat("join token ", id, " expired"));
-  }
-  v1::JoinTokenRecord used = *before;
-  used.set_used(true);
-  used.set_used_unix_ms(now_unix_ms);
-  used.set_used_by_node(node);
+  auto used = MarkJoinTokenUsed(*before, node, now_unix_ms);
+  if (!used.ok()) return used.status();
   Statement update(db_, path_, "UPDATE join_tokens SET record = ? WHERE id = ?");
-  update.BindBlob(1, used.SerializeAsString()).Bind(2, id);
+  update.BindBlob(1, used->SerializeAsString()).Bind(2, id);
   RAMPART_RETURN_IF_ERROR(update.Run());
   RAMPART_RETURN_IF_ERROR(tx->Commit());
   return before;

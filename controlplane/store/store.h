@@ -69,4 +69,10 @@ class Store {
   virtual absl::StatusOr<std::vector<v1::ReplicaRecord>> LiveReplicas() = 0;  // sorted by id
 };
 
+// The one rule of ConsumeJoinToken, shared by every store: `before` as the
+// store holds it, marked used by `node` at `now_unix_ms`; FailedPrecondition
+// when it was used already or has expired.
+absl::StatusOr<v1::JoinTokenRecord> MarkJoinTokenUsed(const v1::JoinTokenRecord& before, const std::string& node,
+                                                      int64_t now_unix_ms);
+
 }  // namespace rampart::cp
