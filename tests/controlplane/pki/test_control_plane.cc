@@ -12,16 +12,6 @@
 
 namespace rampart::testing {
 
-TempDir::TempDir() {
-  std::string pattern = std::filesystem::temp_directory_path().string() + "/rampart-pki-test-XXXXXX";
-  if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-}
-
 grpc::Status RecordingSync::Sync(grpc::ServerContext* context,
                                  grpc::ServerReaderWriter<v1::ControlMessage, v1::AgentMessage>* stream) {
   auto peer = authenticator_.Authenticate(*context);

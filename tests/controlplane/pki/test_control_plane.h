@@ -23,21 +23,9 @@
 #include "controlplane/pki/server_credentials.h"
 #include "controlplane/store/sqlite_store.h"
 #include "rampart/v1/sync.grpc.pb.h"
+#include "tests/controlplane/temp_dir.h"
 
 namespace rampart::testing {
-
-// A directory private to one test (mkdtemp), removed with everything in it.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // AgentSync for tests: refuses unauthenticated callers with the
 // authenticator's status, records the peer certificate serial of each

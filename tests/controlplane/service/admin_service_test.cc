@@ -21,6 +21,7 @@
 #include "agent/policy/loader.h"
 #include "controlplane/policy/policy_diff.h"
 #include "controlplane/store/sqlite_store.h"
+#include "tests/controlplane/temp_dir.h"
 
 namespace rampart::cp {
 namespace {
@@ -29,26 +30,7 @@ using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// A directory private to one test (mkdtemp), removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rampart-admin-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp " << pattern << ": " << std::strerror(errno);
-      return;
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using rampart::testing::TempDir;
 
 // A policy named `name` that opens `port` to 10.0.0.0/8.
 v1::Policy Policy(const std::string& name, int port = 8080, const std::string& source = "") {

@@ -20,10 +20,12 @@
 #include <thread>
 #include <vector>
 
-#include "tests/controlplane/store/temp_dir.h"
+#include "tests/controlplane/temp_dir.h"
 
 namespace rampart::cp {
 namespace {
+
+using rampart::testing::TempDir;
 
 using namespace std::chrono_literals;
 

@@ -32,10 +32,12 @@
 #include "controlplane/store/etcd_store.h"
 #include "controlplane/store/sqlite_store.h"
 #include "tests/controlplane/store/etcd_fixture.h"
-#include "tests/controlplane/store/temp_dir.h"
+#include "tests/controlplane/temp_dir.h"
 
 namespace rampart::cp {
 namespace {
+
+using rampart::testing::TempDir;
 
 using namespace std::chrono_literals;
 using google::protobuf::util::MessageDifferencer;

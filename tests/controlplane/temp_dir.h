@@ -9,13 +9,13 @@
 #include <filesystem>
 #include <string>
 
-namespace rampart::cp {
+namespace rampart::testing {
 
 class TempDir {
  public:
   // `base` is where the directory goes; the system's temporary directory by default.
   explicit TempDir(const std::string& base = std::filesystem::temp_directory_path().string()) {
-    std::string pattern = base + "/rampart-store-test-XXXXXX";
+    std::string pattern = base + "/rampart-cp-test-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) {
       ADD_FAILURE() << "mkdtemp " << pattern << ": " << std::strerror(errno);
       return;
@@ -35,4 +35,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace rampart::cp
+}  // namespace rampart::testing
