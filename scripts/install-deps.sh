@@ -17,8 +17,13 @@ packages=(
   libvectorscan-dev libnghttp2-dev libmodsecurity-dev
   # control plane: embedded policy store; etcd members for the HA tests
   libsqlite3-dev etcd-server
+  # metrics: the Prometheus text format and /metrics endpoint (pull)
+  prometheus-cpp-dev
   # tests
   libgtest-dev libgmock-dev
+  # packaging: dpkg-shlibdeps for cpack's DEB dependencies; systemd-analyze,
+  # systemd-tmpfiles and systemd-sysusers for the units and the package tests
+  dpkg-dev systemd
   # runtime and test peers
   iproute2 openssl python3 util-linux curl procps nginx-light
 )

@@ -150,6 +150,36 @@ class LocalApiServer::Service final : public v1::AgentApi::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status GetPolicy(grpc::ServerContext*, const v1::GetPolicyRequest*, v1::AppliedPolicy* reply) override {
+    auto policy = backend_.GetPolicy();
+    if (!policy.ok()) return ToGrpc(policy.status());
+    *reply = *std::move(policy);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status TracePacket(grpc::ServerContext*, const v1::TracePacketRequest* request,
+                           v1::PacketTrace* reply) override {
+    auto trace = backend_.TracePacket(*request);
+    if (!trace.ok()) return ToGrpc(trace.status());
+    *reply = *std::move(trace);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status TraceHttp(grpc::ServerContext*, const v1::TraceHttpRequest* request, v1::HttpTrace* reply) override {
+    auto trace = backend_.TraceHttp(*request);
+    if (!trace.ok()) return ToGrpc(trace.status());
+    *reply = *std::move(trace);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListApis(grpc::ServerContext*, const v1::ListApisRequest* request,
+                        v1::ApiInventoryReply* reply) override {
+    auto apis = backend_.ListApis(*request);
+    if (!apis.ok()) return ToGrpc(apis.status());
+    *reply = *std::move(apis);
+    return grpc::Status::OK;
+  }
+
  private:
   AgentApiBackend& backend_;
 };
@@ -166,6 +196,8 @@ absl::StatusOr<std::unique_ptr<LocalApiServer>> LocalApiServer::Start(const std:
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
   builder.RegisterService(server->service_.get());
+  // policy trace --http sends a whole file (rampartctl caps it at kMaxTraceFileBytes).
+  builder.SetMaxReceiveMessageSize(kMaxTraceFileBytes + (1 << 20));
   // The socket must never be reachable by other users, even for a moment.
   mode_t old_mask = umask(0077);
   server->server_ = builder.BuildAndStart();

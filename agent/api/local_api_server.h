@@ -17,6 +17,8 @@ class Server;
 namespace rampart::api {
 
 inline constexpr char kDefaultAgentSocket[] = "/run/rampart/agent.sock";
+// The largest file `rampartctl policy trace --http` sends.
+inline constexpr int kMaxTraceFileBytes = 8 << 20;
 
 // What the API serves, implemented by the agent; called on gRPC threads.
 class AgentApiBackend {
@@ -40,6 +42,15 @@ class AgentApiBackend {
   virtual absl::StatusOr<int> SubscribeFindings(const v1::WatchFindingsRequest& request,
                                                 std::function<void(const v1::Finding&)> subscriber) = 0;
   virtual void UnsubscribeFindings(int token) = 0;
+  // The policy in force, and traces over it: one packet through the
+  // datapath's decision, one HTTP exchange through the node's detectors.
+  // Bad requests are InvalidArgument (rampartctl exits 2 on them).
+  virtual absl::StatusOr<v1::AppliedPolicy> GetPolicy() = 0;
+  virtual absl::StatusOr<v1::PacketTrace> TracePacket(const v1::TracePacketRequest& request) = 0;
+  virtual absl::StatusOr<v1::HttpTrace> TraceHttp(const v1::TraceHttpRequest& request) = 0;
+  // The API inventory (rampartctl apis); FailedPrecondition when API
+  // analytics never ran on this node.
+  virtual absl::StatusOr<v1::ApiInventoryReply> ListApis(const v1::ListApisRequest& request) = 0;
 };
 
 class LocalApiServer {

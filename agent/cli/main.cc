@@ -1,5 +1,6 @@
 // rampartctl: inspect the local agent over its root-only unix socket.
-// Exit codes: 0 success, 1 the agent could not answer or refused, 2 bad usage.
+// Exit codes (agent/cli/agent_call.h, docs/cli.md): 0 success, 1 the agent
+// could not answer or refused, 2 bad usage; scan and policy trace add theirs.
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,6 +10,9 @@
 #include <chrono>
 #include <iostream>
 
+#include "agent/cli/agent_call.h"
+#include "agent/cli/apis_view.h"
+#include "agent/cli/policy_commands.h"
 #include "agent/cli/status_view.h"
 #include "agent/cli/scan_view.h"
 #include "agent/scan/file_scanner.h"
@@ -19,8 +23,8 @@ namespace v1 = rampart::v1;
 
 namespace {
 
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+using rampart::cli::kExitFailed;
+using rampart::cli::kExitUsage;
 
 const char kUsage[] =
     "usage: rampartctl [--socket PATH] COMMAND [ARGS] [--json]\n"
@@ -37,21 +41,22 @@ const char kUsage[] =
     "                              captured TLS chunks (metadata; plaintext only with --show-payload, root only)\n"
     "  findings [--follow] [--limit N] [--severity S] [--detector PREFIX]\n"
     "                              findings of deep inspection (masked values), newest last\n"
+    "  apis [--service S] [--openapi yaml|json]\n"
+    "                              the API inventory: endpoints per service, shadow and zombie ones marked;\n"
+    "                              --openapi prints one service's as an OpenAPI 3 document\n"
+    "  policy show                 the policy in force: rules, defaults, unit cgroups, rate limits, inspection\n"
+    "  policy trace --from A --to B --proto P [--dport N] [--sport N] [--direction ingress|egress]\n"
+    "               [--interface IF] [--unit U | --cgroup ID|PATH] [--later-fragment] [--icmp-type T]\n"
+    "                              which step of the datapath decides the packet, and why; exits 0 allowed,\n"
+    "                              3 dropped\n"
+    "  policy trace --http FILE    the node's detectors over an HTTP request/response, with the verdict its\n"
+    "                              policy gives each finding; exits 0 nothing found, 3 would block, 4 monitored\n"
     "  scan FILE|DIR...            the agent's parsers and detectors over files (raw HTTP messages or\n"
     "                              bodies), offline; exits 1 when anything is found\n"
     "\n"
     "options:\n";
 
-grpc::Status Unavailable(const grpc::Status& status) { return status; }
-
-int Fail(const std::string& socket, const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    std::cerr << "rampartctl: agent at " << socket << " did not answer: " << status.error_message() << "\n";
-  } else {
-    std::cerr << "rampartctl: " << status.error_message() << "\n";
-  }
-  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed;
-}
+int Fail(const std::string& socket, const grpc::Status& status) { return rampart::cli::ReportFailure(socket, status); }
 
 std::unique_ptr<grpc::ClientContext> Deadline(int seconds) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -102,10 +107,13 @@ int main(int argc, char** argv) {
       ("limit", po::value(&limit)->default_value(20), "flows, findings: at most this many rows")
       ("ttl", po::value(&ttl)->default_value(0), "block add: seconds until the entry expires (0: never)")
       ("pid", po::value<uint32_t>(), "capture: only this process")
-      ("unit", po::value<std::string>(), "capture: only this systemd unit or cgroup path")
+      ("unit", po::value<std::string>(), "capture: only this systemd unit or cgroup path; policy trace: the egress sender")
       ("show-payload", "capture: print the plaintext too (root only)")
       ("severity", po::value<std::string>(), "findings: at least this severity (info, low, medium, high, critical)")
-      ("detector", po::value<std::string>(), "findings: only detectors starting with this (dlp, attack.sqli)");
+      ("detector", po::value<std::string>(), "findings: only detectors starting with this (dlp, attack.sqli)")
+      ("service", po::value<std::string>(), "apis: only this service (name, host, host:port or process)")
+      ("openapi", po::value<std::string>(), "apis: print the service as an OpenAPI 3 document, yaml or json");
+  rampart::cli::AddPolicyTraceFlags(flags);
   po::options_description hidden;
   hidden.add_options()("words", po::value(&words)->composing());
   po::options_description all;
@@ -219,6 +227,35 @@ int main(int argc, char** argv) {
     if (!json && !request.follow()) std::cout << rampart::cli::RenderFindings(table);
     return 0;
   }
+  if (command == "apis" && words.size() == 1) {
+    v1::ListApisRequest request;
+    if (vars.count("service")) request.set_service(vars["service"].as<std::string>());
+    if (vars.count("openapi")) {
+      request.set_openapi(vars["openapi"].as<std::string>());
+      if (request.openapi() != "yaml" && request.openapi() != "json") {
+        std::cerr << "rampartctl: bad --openapi \"" << request.openapi() << "\" (expected yaml or json)\n";
+        return kExitUsage;
+      }
+    }
+    v1::ApiInventoryReply reply;
+    grpc::Status rpc = stub->ListApis(Deadline(10).get(), request, &reply);
+    if (!rpc.ok()) return Fail(socket, rpc);
+    if (!request.openapi().empty()) {
+      // One document: the service must be unambiguous.
+      if (reply.services_size() != 1) {
+        std::cerr << "rampartctl: --openapi prints one service; "
+                  << (reply.services().empty() ? std::string("none seen yet") : "pick one with --service:");
+        for (const auto& service : reply.services()) std::cerr << "\n  " << service.name();
+        std::cerr << "\n";
+        return reply.services().empty() ? kExitFailed : kExitUsage;
+      }
+      std::cout << reply.services(0).openapi();
+      return 0;
+    }
+    std::cout << (json ? rampart::cli::RenderJson(reply) + "\n" : rampart::cli::RenderApis(reply));
+    return 0;
+  }
+  if (command == "policy") return rampart::cli::PolicyCommand(*stub, socket, words, vars, json);
   if (command == "block" && words.size() >= 2) {
     const std::string& verb = words[1];
     if (verb == "list" && words.size() == 2) {
@@ -239,6 +276,10 @@ int main(int argc, char** argv) {
       v1::BlockReply reply;
       grpc::Status rpc = stub->Block(Deadline(5).get(), request, &reply);
       if (!rpc.ok()) return Fail(socket, rpc);
+      if (json) {
+        std::cout << rampart::cli::RenderJson(request) << "\n";  // what is now in force
+        return 0;
+      }
       std::cout << "blocked " << words[2];
       if (ttl > 0) std::cout << " for " << ttl << " s";
       std::cout << "\n";
@@ -250,7 +291,8 @@ int main(int argc, char** argv) {
       v1::UnblockReply reply;
       grpc::Status rpc = stub->Unblock(Deadline(5).get(), request, &reply);
       if (!rpc.ok()) return Fail(socket, rpc);
-      std::cout << (reply.removed() ? "unblocked " : "not blocked: ") << words[2] << "\n";
+      std::cout << (json ? rampart::cli::RenderJson(reply) : (reply.removed() ? "unblocked " : "not blocked: ") + words[2])
+                << "\n";
       return reply.removed() ? 0 : kExitFailed;
     }
   }

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -22,6 +23,29 @@ std::string StateName(v1::ConnectionState state) {
 }
 
 std::string Table(const std::vector<std::vector<std::string>>& rows) { return RenderTable(rows, "  "); }
+
+// The apis family's counters and per-alert actions.
+std::string RenderApiAnalyticsStatus(const v1::ApiAnalyticsStatus& a) {
+  std::string out = rampart::StrCat(
+      "API analytics: ", a.requests(), " requests, ", a.responses(), " responses (", a.unpaired_responses(),
+      " unpaired, ", a.client_side_skipped(), " client-side skipped), ", a.services(), " services, ", a.endpoints(),
+      " endpoints, ", a.findings(), " findings (", a.alerts_suppressed(), " repeats suppressed)\n");
+  out += rampart::StrCat("  rate limits: ", a.rate_limit_identities(), " identities, ", a.rate_limit_refused(),
+                         " requests over a limit, ", a.rate_limit_evicted(), " identities evicted\n");
+  out += rampart::StrCat("  bola: ", a.bola_tracked(), " identity/endpoint pairs (", a.bola_sketch_bytes(),
+                         " sketch bytes), ", a.bola_flagged_windows(), " windows flagged, ", a.bola_evicted(),
+                         " evicted; bulk extraction: ", a.bulk_tracked(), " baselines, ", a.bulk_flagged(),
+                         " responses flagged, ", a.bulk_evicted(), " evicted\n");
+  if (a.dropped_service_requests() + a.dropped_endpoint_requests() != 0) {
+    out += rampart::StrCat("  inventory full: ", a.dropped_service_requests(), " requests of new services and ",
+                           a.dropped_endpoint_requests(), " of new endpoints not recorded\n");
+  }
+  std::map<std::string, std::string> alerts(a.alerts().begin(), a.alerts().end());
+  std::string actions;
+  for (const auto& [kind, action] : alerts) actions += rampart::StrCat(actions.empty() ? "" : ", ", kind, " ", action);
+  if (!actions.empty()) out += "  alerts: " + actions + "\n";
+  return out;
+}
 
 }  // namespace
 
@@ -55,6 +79,10 @@ std::string RenderStatus(const v1::AgentStatus& s) {
   out << "\n";
   if (!s.control_plane().last_error().empty() && s.control_plane().state() != v1::CONNECTION_STATE_CONNECTED) {
     out << "  last error:   " << s.control_plane().last_error() << "\n";
+  }
+  if (s.control_plane().state() != v1::CONNECTION_STATE_DISABLED) {
+    out << "  events:       " << s.control_plane().events_acked() << " acked, " << s.control_plane().events_queued()
+        << " queued, " << s.control_plane().events_dropped() << " lost\n";
   }
   for (const auto& w : s.policy_warnings()) out << "Warning:        " << w << "\n";
   out << "\nPrograms:\n";
@@ -105,10 +133,15 @@ std::string RenderStatus(const v1::AgentStatus& s) {
         << " oversized header sections (not inspected), " << i.not_http() << " connections not HTTP\n";
     std::vector<std::vector<std::string>> rows = {{"DETECTORS", "ACTION", "BLOCKS AT", "BLOCK TTL"}};
     for (const auto& f : i.families()) {
+      if (f.family() == "apis") {  // each alert kind has its own action, below
+        rows.push_back({f.family(), "per alert", "-", "-"});
+        continue;
+      }
       rows.push_back({f.family(), f.action(), f.action() == "block" ? f.min_severity() + "+" : "-",
                       f.action() == "block" ? rampart::StrCat(f.block_ttl_seconds(), "s") : "-"});
     }
     out << Table(rows);
+    if (i.has_apis()) out << RenderApiAnalyticsStatus(i.apis());
     out << "findings log: " << i.findings_log() << "\n";
   }
   std::vector<std::vector<std::string>> errors = {{"KERNEL ERROR", "COUNT"}};
@@ -206,13 +239,14 @@ std::string RenderFindings(const std::vector<v1::Finding>& findings) {
 }
 
 std::string RenderBlocks(const v1::ListBlocksReply& reply) {
-  std::vector<std::vector<std::string>> rows = {{"KIND", "PEER", "EXPIRES IN"}};
+  std::vector<std::vector<std::string>> rows = {{"KIND", "PEER", "REASON", "EXPIRES IN"}};
   for (const auto& b : reply.entries()) {
     std::string peer = b.kind() == "source"
                            ? b.source()
                            : rampart::StrCat(b.protocol(), " ", b.source(), ":", b.source_port(), " -> ",
                                              b.destination(), ":", b.destination_port());
-    rows.push_back({b.kind(), peer, b.remaining_ms() ? rampart::StrCat(b.remaining_ms() / 1000, " s") : "never"});
+    rows.push_back({b.kind(), peer, b.reason_name().empty() ? rampart::StrCat(b.reason()) : b.reason_name(),
+                    b.remaining_ms() ? rampart::StrCat(b.remaining_ms() / 1000, " s") : "never"});
   }
   return Table(rows);
 }

@@ -1,6 +1,7 @@
 #include "agent/daemon/agent.h"
 
 #include "agent/inspect/setup.h"
+#include "agent/metrics/agent_metrics.h"
 
 #include <net/if.h>
 #include <sys/stat.h>
@@ -19,6 +20,18 @@
 
 namespace rampart::agent {
 namespace {
+
+// rp_block_reason, as block list shows it.
+std::string BlockReasonName(uint32_t reason) {
+  switch (reason) {
+    case RP_BLOCK_BY_OPERATOR: return "operator";
+    case RP_BLOCK_BY_DLP: return "dlp";
+    case RP_BLOCK_BY_ATTACK: return "attack";
+    case RP_BLOCK_BY_JWT: return "jwt";
+    case RP_BLOCK_BY_API: return "api";
+  }
+  return std::to_string(reason);
+}
 
 std::string ProtocolName(uint8_t proto) {
   switch (proto) {
@@ -59,6 +72,11 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   if (auto version = agent->datapath_->ActiveVersion(); version.ok() && *version != 0) {
     log->info("adopted pinned datapath state in {} (policy version {})", agent->options_.datapath.pin_dir, *version);
   }
+  // The drop summaries' baseline: what the pinned counters held before this
+  // agent enforced anything is not news; everything after is.
+  if (auto counters = agent->datapath_->ReadCounters(); counters.ok()) {
+    agent->drop_summary_.CloseWindow(*counters, std::chrono::system_clock::now());
+  }
   auto drops = datapath::DropEventReader::Start(agent->datapath_->object().events_fd());
   if (!drops.ok()) return drops.status();
   agent->drops_ = std::move(*drops);
@@ -87,6 +105,13 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   if (!api.ok()) return api.status();
   agent->api_ = std::move(*api);
   log->info("local API on {}", agent->options_.api_socket);
+  if (!agent->options_.metrics_address.empty()) {
+    auto endpoint = metrics::MetricsEndpoint::Start(
+        agent->options_.metrics_address, [a = agent.get()] { return metrics::AgentMetrics(a->Status()); });
+    if (!endpoint.ok()) return endpoint.status();
+    agent->metrics_ = std::move(*endpoint);
+    log->info("metrics on http://{}/metrics", agent->options_.metrics_address);
+  }
 
   if (agent->options_.control_plane) {
     agent->control_plane_ = std::make_unique<sync::ControlPlaneClient>(
@@ -97,6 +122,18 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
           return a->applied_version_;
         });
     agent->control_plane_->Start();
+    // Findings and drop summaries follow the sync stream to whichever
+    // replica it is connected to, on a stream of their own.
+    agent->events_ = std::make_unique<sync::EventReporter>(
+        [cp = agent->control_plane_.get()] { return cp->CurrentChannel(); });
+    agent->findings_token_ = agent->findings_->Subscribe([a = agent.get()](const v1::Finding& finding) {
+      a->events_->Report(finding);
+    });
+    agent->drop_summary_token_ = agent->drops_->Subscribe([a = agent.get()](const rp_drop_event& event) {
+      v1::DropEvent e = a->ToProto(event);
+      a->drop_summary_.OnDropEvent(e.source(), e.reason());
+    });
+    agent->events_->Start();
   }
   agent->housekeeping_ = std::thread([a = agent.get()] { a->Housekeeping(); });
   return agent;
@@ -109,6 +146,12 @@ Agent::~Agent() {
   }
   stop_cv_.notify_all();
   if (housekeeping_.joinable()) housekeeping_.join();
+  if (events_) {
+    findings_->Unsubscribe(findings_token_);
+    drops_->Unsubscribe(drop_summary_token_);
+    events_->Stop();
+  }
+  metrics_.reset();  // scrapes read everything below
   if (control_plane_) control_plane_->Stop();
   api_.reset();
   drops_.reset();
@@ -118,6 +161,8 @@ Agent::~Agent() {
 
 void Agent::Housekeeping() {
   auto log = Logger("agent");
+  auto next_drop_summary = std::chrono::steady_clock::now() + options_.drop_summary_interval;
+  auto next_inventory_report = std::chrono::steady_clock::now() + options_.inventory_report_interval;
   while (true) {
     {
       std::unique_lock lock(stop_mu_);
@@ -128,6 +173,21 @@ void Agent::Housekeeping() {
       // SSL objects die without a probe: forget connections idle for 5 minutes.
       std::lock_guard lock(capture_mu_);
       assembler_->Expire(datapath::MonotonicNanos(), uint64_t{300} * 1'000'000'000);
+    }
+    if (events_ && std::chrono::steady_clock::now() >= next_drop_summary) {
+      next_drop_summary = std::chrono::steady_clock::now() + options_.drop_summary_interval;
+      if (auto counters = datapath_->ReadCounters(); counters.ok()) {
+        if (auto summary = drop_summary_.CloseWindow(*counters, std::chrono::system_clock::now())) {
+          log->debug("drop summary: {} packets dropped", summary->dropped_packets());
+          events_->Report(*summary);
+        }
+      } else {
+        log->warn("drop summary: {}", MessageOf(counters.status()));
+      }
+    }
+    if (events_ && std::chrono::steady_clock::now() >= next_inventory_report) {
+      next_inventory_report = std::chrono::steady_clock::now() + options_.inventory_report_interval;
+      ReportInventoryIfChanged();
     }
     if (auto swept = datapath_->blocklist().Sweep(); !swept.ok()) {
       log->warn("blocklist sweep: {}", MessageOf(swept.status()));
@@ -147,6 +207,16 @@ void Agent::Housekeeping() {
       ApplyBundle(*bundle, source);
     }
   }
+}
+
+void Agent::ReportInventoryIfChanged() {
+  auto inventory = ListApis(v1::ListApisRequest());
+  if (!inventory.ok() || inventory->services().empty()) return;
+  std::string serialized;
+  inventory->SerializeToString(&serialized);
+  if (serialized == last_inventory_sent_) return;
+  events_->Report(*inventory);
+  last_inventory_sent_ = std::move(serialized);
 }
 
 std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, const std::string& source) {
@@ -180,8 +250,13 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
   // Detectors load keys and compile patterns: before anything is applied.
   const v1::Inspection inspection = inspect::MergeInspection(bundle);
   std::optional<inspect::InspectionSetup> setup;
+  std::shared_ptr<apis::ApiInventory> api_inventory;
+  {
+    std::lock_guard lock(mu_);
+    api_inventory = api_inventory_;
+  }
   if (errors.empty()) {
-    auto built = inspect::BuildInspectionSetup(inspection);
+    auto built = inspect::BuildInspectionSetup(inspection, &api_inventory);
     if (!built.ok()) {
       fail("", built.status());
     } else {
@@ -201,6 +276,10 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
   }
   const bool detectors = !setup->detectors.empty();
   pipeline_->Configure(std::move(*setup));
+  if (api_inventory != api_inventory_) {
+    if (api_inventory_) log->info("API inventory restarted: the policy changed its caps (spec.inspection.apis.inventory)");
+    api_inventory_ = std::move(api_inventory);
+  }
   applied_version_ = bundle.version();
   policy_source_ = source;
   last_policy_error_.clear();
@@ -213,6 +292,7 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
   }
   applied_bundle_ = bundle;
   resolved_scopes_ = compiled->resolved_scopes;
+  applied_compiled_ = std::move(compiled);
   if (source != "last-known-good") {
     if (absl::Status st = lkg_.Save(bundle); !st.ok()) log->error("save last-known-good: {}", MessageOf(st));
   }
@@ -224,6 +304,10 @@ v1::AgentStatus Agent::Status() {
   status.set_node_name(options_.node_name);
   if (control_plane_) {
     *status.mutable_control_plane() = control_plane_->Status();
+    const sync::EventReporter::Counts events = events_->counts();
+    status.mutable_control_plane()->set_events_queued(events.queued);
+    status.mutable_control_plane()->set_events_acked(events.acked);
+    status.mutable_control_plane()->set_events_dropped(events.dropped);
   } else {
     status.mutable_control_plane()->set_state(v1::CONNECTION_STATE_DISABLED);
   }
@@ -253,6 +337,7 @@ v1::AgentStatus Agent::Status() {
     Logger("agent")->warn("read counters: {}", MessageOf(counters.status()));
   }
   FillInspectionStatus(*status.mutable_inspection());
+  FillApiAnalyticsStatus(*status.mutable_inspection());
   auto* capture = status.mutable_capture();
   std::lock_guard capture_lock(capture_mu_);
   capture->set_enabled(capture_probe_ != nullptr);
@@ -471,6 +556,7 @@ absl::StatusOr<v1::ListBlocksReply> Agent::ListBlocks() {
     }
     out->set_remaining_ms(static_cast<uint64_t>(e.remaining.count()));
     out->set_reason(e.reason);
+    out->set_reason_name(BlockReasonName(e.reason));
   }
   return reply;
 }

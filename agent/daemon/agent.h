@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -24,7 +25,14 @@
 #include "agent/datapath/drop_events.h"
 #include "agent/inspect/finding_log.h"
 #include "agent/inspect/pipeline.h"
+#include "agent/metrics/metrics_endpoint.h"
 #include "agent/sync/control_plane_client.h"
+#include "agent/sync/drop_summary.h"
+#include "agent/sync/event_reporter.h"
+
+namespace rampart::apis {
+class ApiInventory;
+}
 
 namespace rampart::agent {
 
@@ -37,6 +45,13 @@ struct AgentOptions {
   // Processes to capture besides those the policy selects (rampartd flags).
   capture::CaptureSelection capture;
   capture::CaptureOptions capture_options;
+  // How often drop counters are summarised for the control plane.
+  std::chrono::seconds drop_summary_interval{10};
+  // How often the API inventory is offered to the control plane (sent only
+  // when it changed).
+  std::chrono::seconds inventory_report_interval{60};
+  // HOST:PORT serving /metrics (Prometheus text format); "" serves none.
+  std::string metrics_address;
 };
 
 class Agent final : public api::AgentApiBackend {
@@ -63,10 +78,18 @@ class Agent final : public api::AgentApiBackend {
   absl::StatusOr<int> SubscribeFindings(const v1::WatchFindingsRequest& request,
                                         std::function<void(const v1::Finding&)> subscriber) override;
   void UnsubscribeFindings(int token) override;
+  // The policy in force and traces over it (agent_policy.cc).
+  absl::StatusOr<v1::AppliedPolicy> GetPolicy() override;
+  absl::StatusOr<v1::PacketTrace> TracePacket(const v1::TracePacketRequest& request) override;
+  absl::StatusOr<v1::HttpTrace> TraceHttp(const v1::TraceHttpRequest& request) override;
+  // The API inventory (agent_apis.cc).
+  absl::StatusOr<v1::ApiInventoryReply> ListApis(const v1::ListApisRequest& request) override;
 
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)), lkg_(options_.state_dir) {}
   void Housekeeping();
+  // Sends the API inventory on the event stream when it changed since the last time.
+  void ReportInventoryIfChanged();
   v1::DropEvent ToProto(const rp_drop_event& event) const;
   // The selection in force: flags plus the applied policies' inspection.capture,
   // units resolved now. Loads the capture probes the first time it is not empty.
@@ -74,6 +97,7 @@ class Agent final : public api::AgentApiBackend {
   // Every captured chunk passes here, on the capture reader thread.
   void OnCaptured(const rp_capture_header& header, std::span<const uint8_t> data);
   void FillInspectionStatus(v1::InspectionStatus& out);
+  void FillApiAnalyticsStatus(v1::InspectionStatus& out);  // agent_apis.cc
 
   AgentOptions options_;
   LastKnownGood lkg_;
@@ -98,9 +122,22 @@ class Agent final : public api::AgentApiBackend {
   std::vector<std::string> policy_warnings_;
   std::optional<v1::PolicyBundle> applied_bundle_;
   std::map<std::string, uint64_t> resolved_scopes_;
+  // What API analytics records into; outlives policy re-applies (a policy
+  // that changes the inventory caps starts a new one). Null until a policy
+  // had an apis section.
+  std::shared_ptr<apis::ApiInventory> api_inventory_;
+  // What the datapath maps were written from: policy trace reads this.
+  std::optional<policy::CompiledPolicy> applied_compiled_;
 
   std::unique_ptr<api::LocalApiServer> api_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_;
   std::unique_ptr<sync::ControlPlaneClient> control_plane_;
+  // Findings and drop summaries to the control plane; only with one.
+  std::unique_ptr<sync::EventReporter> events_;
+  sync::DropSummaryBuilder drop_summary_;
+  std::string last_inventory_sent_;  // serialized; Housekeeping only
+  int findings_token_ = 0;
+  int drop_summary_token_ = 0;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

@@ -8,7 +8,10 @@
 #include <map>
 #include <optional>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 #include "agent/common/logging.h"
+#include "agent/common/service_notify.h"
 #include "agent/daemon/agent.h"
 #include "agent/datapath/cgroups.h"
 #include "agent/enroll/bootstrap.h"
@@ -36,7 +39,9 @@ int main(int argc, char** argv) {
       ("config", po::value(&config_file), "read options from this file (one NAME = VALUE per line)")
       ("node-name", po::value(&options.node_name)->default_value(Hostname()), "this node's name")
       ("label", po::value(&labels)->composing(), "node label KEY=VALUE (repeatable)")
-      ("control-plane", po::value(&control_plane), "control plane address HOST:PORT; empty: last-known-good only")
+      ("control-plane", po::value(&control_plane),
+       "control plane HOST:PORT, or several replicas HOST:PORT,HOST:PORT,... (tried in order, failing over to "
+       "the next); empty: last-known-good only")
       ("join", po::value(&join_token), "join the fleet with this one-time token (`rampart-cp token create`); "
                                         "the identity it yields stays in the state directory and renews itself")
       ("ca", po::value(&ca), "static identity: CA certificate (PEM) that signed the control plane's certificate")
@@ -64,6 +69,12 @@ int main(int argc, char** argv) {
        "how SSL calls learn their socket: auto (probe the kernel), tp_btf, fentry or kprobe")
       ("event-ring-bytes", po::value(&options.datapath.sizes.event_ring_bytes)->default_value(256 * 1024),
        "drop-event ring buffer size (a power of two)")
+      ("metrics-address", po::value(&options.metrics_address),
+       "serve Prometheus metrics on HOST:PORT (/metrics, plain HTTP: keep it on loopback); default: none")
+      ("inventory-report-interval", po::value<unsigned>()->default_value(60),
+       "seconds between offers of the API inventory to the control plane, sent when it changed (1..86400)")
+      ("drop-summary-interval", po::value<unsigned>()->default_value(10),
+       "seconds between the drop summaries sent to the control plane (1..3600)")
       ("log-level", po::value(&log_level)->default_value("info"), "trace | debug | info | warn | error");
   po::variables_map vars;
   try {
@@ -93,6 +104,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.capture_options.socket_hook = *socket_hook;
+  const unsigned summary_seconds = vars["drop-summary-interval"].as<unsigned>();
+  if (summary_seconds < 1 || summary_seconds > 3600) {
+    std::cerr << "rampartd: --drop-summary-interval " << summary_seconds << ": expected 1..3600 seconds\n";
+    return 2;
+  }
+  options.drop_summary_interval = std::chrono::seconds(summary_seconds);
+  const unsigned inventory_seconds = vars["inventory-report-interval"].as<unsigned>();
+  if (inventory_seconds < 1 || inventory_seconds > 86400) {
+    std::cerr << "rampartd: --inventory-report-interval " << inventory_seconds << ": expected 1..86400 seconds\n";
+    return 2;
+  }
+  options.inventory_report_interval = std::chrono::seconds(inventory_seconds);
   options.capture.all = vars.count("capture-all") > 0;
   if (vars.count("capture-process")) {
     for (const auto& name : vars["capture-process"].as<std::vector<std::string>>()) options.capture.processes.insert(name);
@@ -116,10 +139,14 @@ int main(int argc, char** argv) {
     }
     node_labels[label.substr(0, eq)] = label.substr(eq + 1);
   }
+  std::vector<std::string> replicas;
+  for (auto address : absl::StrSplit(control_plane, ',', absl::SkipWhitespace())) {
+    replicas.emplace_back(absl::StripAsciiWhitespace(address));
+  }
   // Enrolled identity: --join now, or a node.pem from an earlier join.
   const bool static_identity = !ca.empty() || !cert.empty() || !key.empty();
   const bool enrolled = !join_token.empty() ||
-                        (!static_identity && !control_plane.empty() &&
+                        (!static_identity && !replicas.empty() &&
                          std::filesystem::exists(rampart::enroll::IdentityFiles::In(options.state_dir).identity_file));
   std::optional<rampart::enroll::RenewOptions> renew;
   if (enrolled) {
@@ -127,7 +154,9 @@ int main(int argc, char** argv) {
       std::cerr << "rampartd: --join and --ca/--cert/--key exclude each other (enrolled or static identity)\n";
       return 2;
     }
-    auto identity = rampart::enroll::EnsureJoined({.token = join_token, .address = control_plane,
+    // A join goes to one address: the first replica listed, else the token's.
+    auto identity = rampart::enroll::EnsureJoined({.token = join_token,
+                                                   .address = replicas.empty() ? "" : replicas.front(),
                                                    .server_name = server_name, .node_name = options.node_name,
                                                    .labels = node_labels, .state_dir = options.state_dir});
     if (!identity.ok()) {
@@ -135,20 +164,20 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (identity->joined_now) log->info("joined the fleet as {}", identity->spiffe_id);
-    control_plane = identity->address;
+    if (replicas.empty()) replicas = {identity->address};
     ca = identity->files.ca_file;
     cert = key = identity->files.identity_file;
-    renew = rampart::enroll::RenewOptions{.address = control_plane, .server_name = server_name,
+    renew = rampart::enroll::RenewOptions{.addresses = replicas, .server_name = server_name,
                                           .state_dir = options.state_dir};
   }
-  if (!control_plane.empty()) {
+  if (!replicas.empty()) {
     if (ca.empty() || cert.empty() || key.empty()) {
       std::cerr << "rampartd: --control-plane needs --join TOKEN (or an earlier join), or --ca, --cert and --key "
                    "(the connection is mutual TLS)\n";
       return 2;
     }
     options.control_plane = rampart::sync::ControlPlaneOptions{
-        .address = control_plane, .ca_file = ca, .cert_file = cert, .key_file = key, .server_name = server_name,
+        .addresses = replicas, .ca_file = ca, .cert_file = cert, .key_file = key, .server_name = server_name,
         .node_name = options.node_name, .labels = node_labels};
   }
 
@@ -165,6 +194,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log->info("rampartd {} running as node {}", RAMPART_VERSION, options.node_name);
+  if (absl::Status st = rampart::NotifyServiceManager("READY=1"); !st.ok()) log->warn("{}", std::string(st.message()));
   std::unique_ptr<rampart::enroll::CertificateRenewer> renewer;
   if (renew) {
     renewer = std::make_unique<rampart::enroll::CertificateRenewer>(rampart::enroll::RenewerOptions{.renew = *renew});

@@ -52,22 +52,39 @@ absl::StatusOr<Enrolled> RenewIdentity(const RenewOptions& options) {
   grpc::ChannelArguments args;
   if (!options.server_name.empty()) args.SetSslTargetNameOverride(options.server_name);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto stub = v1::Enrollment::NewStub(grpc::CreateCustomChannel(options.address, grpc::SslCredentials(tls), args));
   v1::RenewRequest request;
   request.set_csr_pem(*csr);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + options.timeout);
   v1::RenewReply reply;
-  grpc::Status status = stub->Renew(&context, request, &reply);
-  if (!status.ok()) {
-    const std::string what = StrCat("renew at ", options.address);
+  absl::Status failed = absl::InvalidArgumentError("certificate renewal: no control plane address");
+  std::string unanswered;  // "A: error; B: error" of the addresses that did not answer
+  for (const std::string& address : options.addresses) {
+    auto stub = v1::Enrollment::NewStub(grpc::CreateCustomChannel(address, grpc::SslCredentials(tls), args));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + options.timeout);
+    grpc::Status status = stub->Renew(&context, request, &reply);
+    if (status.ok()) {
+      failed = absl::OkStatus();
+      break;
+    }
+    const std::string what = StrCat("renew at ", address);
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
       // gRPC says "Socket closed" for a refused certificate; ask again ourselves to learn why.
       absl::Status probe =
-          ProbeClientCertificate(options.address, options.server_name, leaf, current->key.get(), options.timeout);
+          ProbeClientCertificate(address, options.server_name, leaf, current->key.get(), options.timeout);
       if (absl::IsPermissionDenied(probe)) return Annotate(probe, what);
     }
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), StrCat(what, ": ", status.error_message()));
+    failed =
+        absl::Status(static_cast<absl::StatusCode>(status.error_code()), StrCat(what, ": ", status.error_message()));
+    // A replica that answered decided (a revoked node is revoked on every one).
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return failed;
+    }
+    unanswered += StrCat(unanswered.empty() ? "" : "; ", address, ": ", status.error_message());
+  }
+  if (!failed.ok()) {
+    if (options.addresses.size() <= 1) return failed;
+    return absl::Status(failed.code(), StrCat("renew: no control plane answered (", unanswered, ")"));
   }
   return InstallIdentity(files, reply.identity().certificate_chain_pem(), key->get(), current->ca.get(),
                          current->spiffe_id);

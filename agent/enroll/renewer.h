@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/enroll/join.h"
@@ -18,15 +19,19 @@
 namespace rampart::enroll {
 
 struct RenewOptions {
-  std::string address;      // control plane HOST:PORT
-  std::string server_name;  // empty: the host of the address
+  // Control-plane replicas, HOST:PORT each: renewal goes to the first that
+  // answers (any replica of the fleet can renew).
+  std::vector<std::string> addresses;
+  std::string server_name;  // empty: the host of each address
   std::string state_dir;    // holds ca.pem and node.pem (IdentityFiles)
   std::chrono::milliseconds timeout = std::chrono::seconds(15);
 };
 
-// One renewal, now. FailedPrecondition when the current certificate has
-// already expired (it cannot authenticate any more: the node must join again);
-// the control plane's refusals (revoked node) come back with its message.
+// One renewal, now, at the first address that answers; an address that does
+// not answer (UNAVAILABLE, DEADLINE_EXCEEDED) costs up to `timeout` before the
+// next is tried. FailedPrecondition when the current certificate has already
+// expired (it cannot authenticate any more: the node must join again); the
+// control plane's refusals (revoked node) come back with its message.
 absl::StatusOr<Enrolled> RenewIdentity(const RenewOptions& options);
 
 // When to renew a certificate valid over [not_before, not_after]: at

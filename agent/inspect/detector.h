@@ -11,6 +11,7 @@
 #include "agent/capture/stream_assembler.h"
 #include "agent/findings/finding.h"
 #include "agent/http/message.h"
+#include "agent/inspect/enforcement.h"
 
 namespace rampart::inspect {
 
@@ -30,6 +31,18 @@ class Detector {
   virtual std::string_view family() const = 0;
   virtual void Inspect(const http::Message& message, const MessageContext& context,
                        std::vector<findings::Finding>& out) = 0;
+  // The verdict for one of this detector's findings, asked right after the
+  // Inspect call that produced it. The default is the family's verdict from
+  // policy; a family whose findings differ in action or TTL (apis: each alert
+  // kind has its own) answers per finding.
+  virtual FamilyVerdict VerdictFor(const findings::Finding& finding, const FamilyVerdict& family) const {
+    return family;
+  }
+  // Called once every detector has inspected `message`, with all their
+  // findings (masked, as reported), so a family can learn from the others
+  // (apis records which DLP data types each endpoint returns).
+  virtual void AfterInspection(const http::Message& message, const MessageContext& context,
+                               const std::vector<findings::Finding>& all) {}
 };
 
 }  // namespace rampart::inspect

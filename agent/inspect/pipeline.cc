@@ -81,6 +81,11 @@ std::map<std::string, FamilyVerdict> InspectionPipeline::verdicts() const {
   return setup_.verdicts;
 }
 
+void InspectionPipeline::VisitDetectors(const std::function<void(const Detector&)>& visit) const {
+  std::lock_guard lock(mu_);
+  for (const auto& detector : setup_.detectors) visit(*detector);
+}
+
 PipelineStats InspectionPipeline::stats() const {
   std::lock_guard lock(mu_);
   PipelineStats s = stats_;
@@ -148,14 +153,17 @@ void InspectionPipeline::OnMessage(Connection& connection, const http::Message& 
                          .remote_address = info.tuple_known ? datapath::FormatAddress(AddressOf(info.tuple.remote_addr))
                                                             : std::string(),
                          .now = std::chrono::system_clock::now()};
+  std::vector<findings::Finding> all;
   for (const auto& detector : setup_.detectors) {
     std::vector<findings::Finding> found;
     detector->Inspect(message, context, found);
     if (found.empty()) continue;
     const uint64_t detected_ns = datapath::MonotonicNanos();
     auto verdict_it = setup_.verdicts.find(std::string(detector->family()));
-    const FamilyVerdict verdict = verdict_it == setup_.verdicts.end() ? FamilyVerdict{} : verdict_it->second;
+    const FamilyVerdict family_verdict = verdict_it == setup_.verdicts.end() ? FamilyVerdict{} : verdict_it->second;
+    all.insert(all.end(), found.begin(), found.end());
     for (findings::Finding& f : found) {
+      const FamilyVerdict verdict = detector->VerdictFor(f, family_verdict);
       v1::Finding out;
       out.set_unix_ns(UnixNanos());
       out.set_detector(f.detector);
@@ -186,6 +194,7 @@ void InspectionPipeline::OnMessage(Connection& connection, const http::Message& 
       sink_.OnFinding(std::move(out));
     }
   }
+  for (const auto& detector : setup_.detectors) detector->AfterInspection(message, context, all);
 }
 
 std::string InspectionPipeline::Enforce(const FamilyVerdict& verdict, const capture::ConnectionInfo& info,

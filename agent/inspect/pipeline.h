@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,9 @@ class InspectionPipeline final : public capture::PlaintextConsumer {
   bool active() const;  // any detector configured
   std::map<std::string, FamilyVerdict> verdicts() const;
   PipelineStats stats() const;
+  // Calls `visit` with each detector in force, under the pipeline's lock
+  // (for their own counters; `visit` must not call back into the pipeline).
+  void VisitDetectors(const std::function<void(const Detector&)>& visit) const;
 
   // capture::PlaintextConsumer, on the capture thread.
   void OnData(const capture::ConnectionInfo& connection, capture::Direction direction, uint64_t offset,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "agent/apis/api_analytics_detector.h"
+#include "agent/apis/policy_section.h"
 #include "agent/attacks/attack_detector.h"
 #include "agent/common/errors.h"
 #include "agent/common/strings.h"
@@ -105,6 +107,17 @@ class JwtDetector final : public Detector {
 
 v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
   v1::Inspection merged;
+  // The apis sections in policy name order: for them the first policy's
+  // thresholds win.
+  std::vector<const v1::Policy*> by_name;
+  for (const auto& policy : bundle.policies()) by_name.push_back(&policy);
+  std::stable_sort(by_name.begin(), by_name.end(),
+                   [](const v1::Policy* a, const v1::Policy* b) { return a->metadata().name() < b->metadata().name(); });
+  std::vector<const v1::ApiInspection*> api_sections;
+  for (const v1::Policy* policy : by_name) {
+    if (policy->spec().inspection().has_apis()) api_sections.push_back(&policy->spec().inspection().apis());
+  }
+  if (!api_sections.empty()) *merged.mutable_apis() = apis::MergeApiInspections(api_sections);
   for (const auto& policy : bundle.policies()) {
     const v1::Inspection& in = policy.spec().inspection();
     auto* capture = merged.mutable_capture();
@@ -136,7 +149,8 @@ v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
   return merged;
 }
 
-absl::StatusOr<InspectionSetup> BuildInspectionSetup(const v1::Inspection& inspection) {
+absl::StatusOr<InspectionSetup> BuildInspectionSetup(const v1::Inspection& inspection,
+                                                     std::shared_ptr<apis::ApiInventory>* api_inventory) {
   InspectionSetup setup;
   if (inspection.has_dlp()) {
     const v1::DlpInspection& in = inspection.dlp();
@@ -168,6 +182,25 @@ absl::StatusOr<InspectionSetup> BuildInspectionSetup(const v1::Inspection& inspe
     if (!inspector.ok()) return Annotate(inspector.status(), "spec.inspection.jwt");
     setup.detectors.push_back(std::make_unique<JwtDetector>(std::move(*inspector)));
     setup.verdicts["jwt"] = ToFamilyVerdict(in.verdict(), RP_BLOCK_BY_JWT);
+  }
+  if (inspection.has_apis()) {
+    auto config = apis::ApiConfigFromProto(inspection.apis(), "merged policy");
+    if (!config.ok()) return config.status();
+    // The inventory outlives detectors; new limits start a new one.
+    std::shared_ptr<apis::ApiInventory> inventory = api_inventory != nullptr ? *api_inventory : nullptr;
+    const apis::InventoryLimits& want = config->inventory;
+    if (inventory == nullptr || inventory->limits().max_services != want.max_services ||
+        inventory->limits().max_endpoints_per_service != want.max_endpoints_per_service ||
+        inventory->limits().templater.param_threshold != want.templater.param_threshold) {
+      inventory = std::make_shared<apis::ApiInventory>(want);
+    }
+    auto detector = apis::ApiAnalyticsDetector::Create(*config, inventory);
+    if (!detector.ok()) return detector.status();
+    setup.detectors.push_back(std::move(*detector));
+    // Each alert kind has its own action (ApiAnalyticsDetector::VerdictFor);
+    // the family's entry gives the reason and what status shows.
+    setup.verdicts["apis"] = {.reason = RP_BLOCK_BY_API};
+    if (api_inventory != nullptr) *api_inventory = std::move(inventory);
   }
   return setup;
 }

@@ -5,19 +5,33 @@
 // built is refused whole, and the last-known-good stays in force.
 #pragma once
 
+#include <memory>
+
 #include "absl/status/statusor.h"
 #include "agent/inspect/pipeline.h"
 #include "rampart/v1/policy.pb.h"
+
+namespace rampart::apis {
+class ApiInventory;
+}
 
 namespace rampart::inspect {
 
 // Several policies on a node: a family blocks when any of them says block,
 // with the lowest minSeverity and the longest TTL among those; lists
 // (detectors, key files, algorithms) are unions; numbers take the strictest.
+// The apis sections merge by apis::MergeApiInspections, in policy name order.
 v1::Inspection MergeInspection(const v1::PolicyBundle& bundle);
 
 // Errors name the policy field and what was wrong ("spec.inspection.jwt.jwks:
 // /etc/rampart/jwks.json: ...").
-absl::StatusOr<InspectionSetup> BuildInspectionSetup(const v1::Inspection& inspection);
+//
+// `api_inventory` is the API inventory that outlives setups (the agent's):
+// on entry the one in force (may be null), on return the one the apis family
+// records into: the same when its limits are those of `inspection`, else a
+// new, empty one (the caller keeps it once the setup is applied). Without an
+// apis section it is left alone. Null: the family gets a scratch inventory.
+absl::StatusOr<InspectionSetup> BuildInspectionSetup(const v1::Inspection& inspection,
+                                                     std::shared_ptr<apis::ApiInventory>* api_inventory = nullptr);
 
 }  // namespace rampart::inspect

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "agent/apis/policy_section.h"
 #include "agent/common/strings.h"
 #include "agent/policy/types.h"
 #include "agent/policy/validate.h"
@@ -219,10 +220,9 @@ class DocumentReader {
   }
 
   absl::Status Inspection(const YAML::Node& node, const std::string& path, v1::Inspection& inspection) {
-    constexpr char kLater[] = "is not supported by this version of Rampart";
-    auto fields = Fields(node, path, {"capture", "dlp", "attacks", "jwt"},
-                         {{"identities", rampart::StrCat("identities ", kLater)},
-                          {"openapi", rampart::StrCat("openapi ", kLater)}});
+    auto fields = Fields(node, path, {"capture", "dlp", "attacks", "jwt", "apis"},
+                         {{"identities", "client identities are configured under apis.identity"},
+                          {"openapi", "OpenAPI specs are bound to services under apis.openapi"}});
     if (!fields.ok()) return fields.status();
     for (const Field& f : *fields) {
       absl::Status s;
@@ -232,6 +232,9 @@ class DocumentReader {
         s = Dlp(f.value, f.path, *inspection.mutable_dlp());
       } else if (f.key == "attacks") {
         s = Attacks(f.value, f.path, *inspection.mutable_attacks());
+      } else if (f.key == "apis") {
+        // The section's own parser, with the file's lines (agent/apis/config.h).
+        s = apis::ApiInspectionFromYaml(f.value, source_, f.path, *inspection.mutable_apis());
       } else {
         s = Jwt(f.value, f.path, *inspection.mutable_jwt());
       }

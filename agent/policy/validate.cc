@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "agent/apis/policy_section.h"
 #include "agent/common/strings.h"
 #include "agent/policy/types.h"
 
@@ -107,6 +108,12 @@ class Checker {
     if (auto s = CheckDirection(spec.segmentation().ingress(), /*ingress=*/true); !s.ok()) return s;
     if (auto s = CheckDirection(spec.segmentation().egress(), /*ingress=*/false); !s.ok()) return s;
     if (auto s = CheckCapture(spec.inspection().capture()); !s.ok()) return s;
+    if (spec.inspection().has_apis()) {
+      // The same parser the loader ran on the YAML; a section that came as a
+      // proto has no lines to cite.
+      auto apis = apis::ApiConfigFromProto(spec.inspection().apis(), Source());
+      if (!apis.ok()) return apis.status();
+    }
     return CheckRateLimits(spec);
   }
 

@@ -18,13 +18,17 @@ namespace {
 
 constexpr auto kInitialBackoff = std::chrono::milliseconds(250);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
+// A stream that lived this long was healthy: the backoff and the round of
+// addresses start over.
+constexpr auto kHealthyStream = std::chrono::seconds(30);
 
 }  // namespace
 
 ControlPlaneClient::ControlPlaneClient(ControlPlaneOptions options, BundleHandler handler, AppliedVersion applied)
     : options_(std::move(options)), handler_(std::move(handler)), applied_(std::move(applied)) {
-  status_.set_address(options_.address);
+  if (!options_.addresses.empty()) status_.set_address(options_.addresses.front());
   status_.set_state(v1::CONNECTION_STATE_CONNECTING);
+  channels_.resize(options_.addresses.size());
 }
 
 ControlPlaneClient::~ControlPlaneClient() { Stop(); }
@@ -46,6 +50,11 @@ v1::ControlPlaneStatus ControlPlaneClient::Status() const {
   return status_;
 }
 
+std::shared_ptr<grpc::Channel> ControlPlaneClient::CurrentChannel() const {
+  std::lock_guard lock(mu_);
+  return connected_;
+}
+
 void ControlPlaneClient::SetState(v1::ConnectionState state, const std::string& error) {
   std::lock_guard lock(mu_);
   status_.set_state(state);
@@ -54,30 +63,57 @@ void ControlPlaneClient::SetState(v1::ConnectionState state, const std::string& 
 
 void ControlPlaneClient::Run() {
   auto log = Logger("sync");
+  if (options_.addresses.empty()) {
+    SetState(v1::CONNECTION_STATE_DISCONNECTED, "no control plane address");
+    return;
+  }
+  const size_t count = options_.addresses.size();
   std::mt19937_64 rng(std::random_device{}());
   auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(kInitialBackoff);
+  size_t index = 0;
+  size_t failed_in_round = 0;  // streams ended since the last healthy one or the last wait
   while (true) {
+    {
+      std::lock_guard lock(mu_);
+      status_.set_address(options_.addresses[index]);
+    }
     auto started = std::chrono::steady_clock::now();
-    std::string reason = RunStream();
+    std::string reason = RunStream(index);
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    SetState(v1::CONNECTION_STATE_DISCONNECTED, reason);
-    // A stream that lived a while was healthy: start the backoff over.
-    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(30)) backoff = kInitialBackoff;
+    const std::string& failed = options_.addresses[index];
+    // The address is part of the error: the status moves on to the next one.
+    SetState(v1::CONNECTION_STATE_DISCONNECTED, count == 1 ? reason : rampart::StrCat(failed, ": ", reason));
+    if (std::chrono::steady_clock::now() - started > kHealthyStream) {
+      backoff = kInitialBackoff;
+      failed_in_round = 0;
+    }
+    index = (index + 1) % count;
+    if (++failed_in_round < count) {
+      // Another replica may well be up: no wait.
+      log->warn("control plane {}: {}; trying {}", failed, reason, options_.addresses[index]);
+      continue;
+    }
+    failed_in_round = 0;
     // Full jitter in [backoff/2, backoff], so a fleet does not reconnect in step.
     std::uniform_int_distribution<long> jitter(backoff.count() / 2, backoff.count());
     auto wait = std::chrono::milliseconds(jitter(rng));
-    log->warn("control plane {}: {}; retrying in {} ms", options_.address, reason, wait.count());
+    if (count == 1) {
+      log->warn("control plane {}: {}; retrying in {} ms", failed, reason, wait.count());
+    } else {
+      log->warn("control plane {}: {}; no replica answered, retrying from {} in {} ms", failed, reason,
+                options_.addresses[index], wait.count());
+    }
     std::unique_lock lock(mu_);
     if (wake_.wait_for(lock, wait, [this] { return stopping_; })) return;
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
   }
 }
 
-std::shared_ptr<grpc::Channel> ControlPlaneClient::Channel(std::string& error) {
-  if (channel_) return channel_;
+std::shared_ptr<grpc::Channel> ControlPlaneClient::Channel(size_t index, std::string& error) {
+  if (channels_[index]) return channels_[index];
   // Checked here for a clear error: the file watcher only logs what it cannot read.
   auto ca = ReadFile(options_.ca_file);
   auto cert = ReadFile(options_.cert_file);
@@ -88,9 +124,12 @@ std::shared_ptr<grpc::Channel> ControlPlaneClient::Channel(std::string& error) {
       return nullptr;
     }
   }
-  certificates_ = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      options_.key_file, options_.cert_file, options_.ca_file,
-      static_cast<unsigned>(std::max<int64_t>(1, options_.cert_refresh_interval.count())));
+  // One watcher for every replica's channel.
+  if (!certificates_) {
+    certificates_ = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        options_.key_file, options_.cert_file, options_.ca_file,
+        static_cast<unsigned>(std::max<int64_t>(1, options_.cert_refresh_interval.count())));
+  }
   grpc::experimental::TlsChannelCredentialsOptions tls;
   tls.set_certificate_provider(certificates_);
   tls.watch_root_certs();
@@ -104,14 +143,16 @@ std::shared_ptr<grpc::Channel> ControlPlaneClient::Channel(std::string& error) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(kInitialBackoff.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff).count()));
-  channel_ = grpc::CreateCustomChannel(options_.address, grpc::experimental::TlsCredentials(tls), args);
-  return channel_;
+  channels_[index] =
+      grpc::CreateCustomChannel(options_.addresses[index], grpc::experimental::TlsCredentials(tls), args);
+  return channels_[index];
 }
 
-std::string ControlPlaneClient::RunStream() {
+std::string ControlPlaneClient::RunStream(size_t index) {
   auto log = Logger("sync");
+  const std::string& address = options_.addresses[index];
   std::string error;
-  auto channel = Channel(error);
+  auto channel = Channel(index, error);
   if (!channel) return error;
   auto stub = v1::AgentSync::NewStub(channel);
 
@@ -126,6 +167,7 @@ std::string ControlPlaneClient::RunStream() {
     ~ClearContext() {
       std::lock_guard lock(self->mu_);
       self->active_context_ = nullptr;
+      self->connected_ = nullptr;
     }
   } clear{this};
 
@@ -139,8 +181,12 @@ std::string ControlPlaneClient::RunStream() {
     grpc::Status status = stream->Finish();
     return rampart::StrCat("connect: ", status.error_message());
   }
-  SetState(v1::CONNECTION_STATE_CONNECTED, "");
-  log->info("connected to control plane {} as node {}", options_.address, options_.node_name);
+  {
+    std::lock_guard lock(mu_);
+    status_.set_state(v1::CONNECTION_STATE_CONNECTED);
+    connected_ = channel;
+  }
+  log->info("connected to control plane {} as node {}", address, options_.node_name);
 
   v1::ControlMessage message;
   while (stream->Read(&message)) {

@@ -1,13 +1,19 @@
 // The agent's side of the sync stream (proto/rampart/v1/sync.proto): connects
 // over mutual TLS, says hello with the node's name, labels and applied
 // version, applies each pushed bundle through a handler and answers ACK or
-// NACK. Reconnects with jittered exponential backoff. Runs on its own thread.
+// NACK. Runs on its own thread.
 //
-// One channel serves every reconnect. Its TLS identity and root come from
-// gRPC's file watcher, which re-reads the files every cert_refresh_interval:
-// after the renewer replaces node.pem, the next connection (the control plane
-// closes each one after its maximum age) presents the new certificate, with no
-// restart.
+// Several control-plane replicas may be given. The client talks to one at a
+// time; when its stream ends it tries the next address at once, and only after
+// a whole round of addresses failed does it wait, with jittered exponential
+// backoff. So losing the replica it is connected to costs one reconnect to the
+// next (docs/operations.md "High availability").
+//
+// One channel per address serves every reconnect to it. Their TLS identity and
+// root come from one gRPC file watcher, which re-reads the files every
+// cert_refresh_interval: after the renewer replaces node.pem, the next
+// connection (the control plane closes each one after its maximum age)
+// presents the new certificate, with no restart.
 #pragma once
 
 #include <atomic>
@@ -35,11 +41,11 @@ class CertificateProviderInterface;
 namespace rampart::sync {
 
 struct ControlPlaneOptions {
-  std::string address;      // host:port
-  std::string ca_file;      // CA that signed the control plane's certificate
-  std::string cert_file;    // this node's client certificate
+  std::vector<std::string> addresses;  // host:port of each replica, tried in this order
+  std::string ca_file;                 // CA that signed the control plane's certificate
+  std::string cert_file;               // this node's client certificate
   std::string key_file;
-  std::string server_name;  // name to verify in the server certificate; empty: the host of `address`
+  std::string server_name;  // name to verify in the server certificate; empty: the host of each address
   // How often the certificate files are re-read. cert_file and key_file may
   // be the same file (agent/enroll/join.h: node.pem).
   std::chrono::seconds cert_refresh_interval{60};
@@ -59,15 +65,20 @@ class ControlPlaneClient {
 
   void Start();
   void Stop();
+  // The address in use (or being tried), its state and the last error.
   v1::ControlPlaneStatus Status() const;
+  // The channel to the replica the sync stream is connected to now; nullptr
+  // while not connected. Other streams (events) use it to follow the sync
+  // stream from replica to replica. Any thread.
+  std::shared_ptr<grpc::Channel> CurrentChannel() const;
 
  private:
   void Run();
-  // One connection, until it fails. Returns the reason it ended.
-  std::string RunStream();
-  // The channel, made on first use once the certificate files are readable.
-  // Only the Run thread calls it.
-  std::shared_ptr<grpc::Channel> Channel(std::string& error);
+  // One connection to addresses[index], until it fails. Returns the reason it ended.
+  std::string RunStream(size_t index);
+  // The channel to addresses[index], made on first use once the certificate
+  // files are readable. Only the Run thread calls it.
+  std::shared_ptr<grpc::Channel> Channel(size_t index, std::string& error);
   void SetState(v1::ConnectionState state, const std::string& error);
 
   const ControlPlaneOptions options_;
@@ -79,8 +90,9 @@ class ControlPlaneClient {
   bool stopping_ = false;
   grpc::ClientContext* active_context_ = nullptr;
   v1::ControlPlaneStatus status_;
+  std::shared_ptr<grpc::Channel> connected_;  // the channel of a connected stream, else null
   std::shared_ptr<grpc::experimental::CertificateProviderInterface> certificates_;  // Run thread only
-  std::shared_ptr<grpc::Channel> channel_;                                          // Run thread only
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;  // by address index; Run thread only
   std::thread thread_;
 };
 

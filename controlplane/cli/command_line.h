@@ -34,5 +34,7 @@ int Serve(int argc, char** argv);         // serve.cc
 int CaCommand(int argc, char** argv);     // identity_commands.cc: ca init
 int TokenCommand(int argc, char** argv);  // token create
 int NodeCommand(int argc, char** argv);   // node delete
+int EventsCommand(int argc, char** argv);  // event_commands.cc: events, findings
+int ApisCommand(int argc, char** argv);    // event_commands.cc: the fleet's merged API inventory
 
 }  // namespace rampart::cp::cli

@@ -54,6 +54,9 @@ const char kUsage[] =
     "  policy rollback VERSION     store VERSION's policies as the next version\n"
     "  nodes [--json]              show nodes: applied version, status, last error\n"
     "  node delete NAME            revoke a node: its certificates are refused from now on\n"
+    "  events [--follow] [--stats] findings and drop summaries the agents reported\n"
+    "  findings [--follow]         the agents' findings only (masked values)\n"
+    "  apis [--service S] [--json] the agents' API inventories merged: endpoints, shadow and zombie\n"
     "  ca init --dir DIR           create the fleet CA and the control plane's certificate\n"
     "  token create [--ttl 1h]     print a one-time join token for `rampartd --join`\n"
     "\n"
@@ -300,6 +303,8 @@ int main(int argc, char** argv) {
   if (command == "node") return rampart::cp::cli::NodeCommand(argc, argv);
   if (command == "policy") return PolicyCommand(argc, argv);
   if (command == "nodes") return Nodes(argc, argv);
+  if (command == "events" || command == "findings") return rampart::cp::cli::EventsCommand(argc, argv);
+  if (command == "apis") return rampart::cp::cli::ApisCommand(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

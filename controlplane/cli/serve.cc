@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -15,13 +18,17 @@
 #include "absl/strings/str_split.h"
 #include "agent/common/files.h"
 #include "agent/common/logging.h"
+#include "agent/common/service_notify.h"
 #include "agent/common/strings.h"
 #include "controlplane/cli/command_line.h"
 #include "controlplane/pki/certificate_authority.h"
 #include "controlplane/pki/enrollment_service.h"
 #include "controlplane/pki/node_authenticator.h"
 #include "controlplane/pki/server_credentials.h"
+#include "agent/metrics/metrics_endpoint.h"
 #include "controlplane/service/admin_service.h"
+#include "controlplane/service/control_plane_metrics.h"
+#include "controlplane/service/events_service.h"
 #include "controlplane/service/identity_admin_service.h"
 #include "controlplane/service/sync_service.h"
 #include "controlplane/store/etcd_store.h"
@@ -62,6 +69,62 @@ class StoreWatcher {
  private:
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+};
+
+// Ends the streams of nodes deleted through another replica. A delete through
+// this one ends them at once (IdentityAdminService's on_delete); the store has
+// no watch on node records, so every kInterval this replica compares the
+// nodes it has streams for with the store's node list: one read of every
+// node record per second, and only while some node is connected.
+class DeletedNodeSweeper {
+ public:
+  static constexpr std::chrono::seconds kInterval{1};
+  using Disconnect = std::function<void(const std::string&)>;
+  DeletedNodeSweeper(Store& store, SyncService& sync, Disconnect disconnect)
+      : thread_([this, &store, &sync, disconnect = std::move(disconnect)] {
+          bool store_failed = false;
+          std::unique_lock lock(mu_);
+          while (!wake_.wait_for(lock, kInterval, [this] { return stopping_; })) {
+            lock.unlock();
+            Sweep(store, sync, disconnect, store_failed);
+            lock.lock();
+          }
+        }) {}
+  ~DeletedNodeSweeper() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  static void Sweep(Store& store, SyncService& sync, const Disconnect& disconnect, bool& store_failed) {
+    const std::vector<std::string> connected = sync.ConnectedNodes();
+    if (connected.empty()) return;
+    auto nodes = store.Nodes();
+    if (!nodes.ok()) {
+      // Once per outage: the store's own log says more.
+      if (!store_failed) {
+        Logger("identity")->warn("checking connected nodes for deletions: {}", std::string(nodes.status().message()));
+      }
+      store_failed = true;
+      return;
+    }
+    store_failed = false;
+    std::map<std::string, bool> revoked;  // every enrolled node
+    for (const v1::NodeRecord& node : *nodes) revoked[node.name()] = node.revoked();
+    for (const std::string& name : connected) {
+      auto it = revoked.find(name);
+      if (it == revoked.end() || it->second) disconnect(name);
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members it uses
 };
 
 // Announces this replica in the store (etcd: under a lease) while it serves.
@@ -119,10 +182,13 @@ std::string Hostname() {
 }  // namespace
 
 int Serve(int argc, char** argv) {
+  std::string metrics_address;
   std::string listen, advertise, ca_dir, cert, key, client_ca, state_dir, admin_socket, log_level, store_kind,
       etcd_endpoints;
   EtcdOptions etcd;
   double push_rate = kDefaultPushesPerSecond;
+  EventRetention retention;
+  int64_t event_max_age_s = retention.max_age.count();
   po::options_description flags("rampart-cp serve options");
   flags.add_options()
       ("help,h", "show this help")
@@ -145,6 +211,12 @@ int Serve(int argc, char** argv) {
       ("admin-socket", po::value(&admin_socket)->default_value(kDefaultAdminSocket), "root-only admin socket")
       ("push-rate", po::value(&push_rate)->default_value(push_rate),
        "bundles pushed per second across the fleet, after a burst of a tenth of that (0: unpaced)")
+      ("metrics-address", po::value(&metrics_address),
+       "serve Prometheus metrics on HOST:PORT (/metrics, plain HTTP: keep it on loopback); default: none")
+      ("event-retention", po::value(&retention.max_events)->default_value(retention.max_events),
+       "fleet events (findings, drop summaries) kept in memory for `rampart-cp events`")
+      ("event-max-age", po::value(&event_max_age_s)->default_value(event_max_age_s),
+       "seconds a fleet event is kept")
       ("log-level", po::value(&log_level)->default_value("info"), "trace | debug | info | warn | error");
   po::variables_map vars;
   int code = 0;
@@ -155,6 +227,11 @@ int Serve(int argc, char** argv) {
     return kExitUsage;
   }
   if (advertise.empty()) advertise = listen;
+  if (retention.max_events == 0 || event_max_age_s <= 0) {
+    std::cerr << "rampart-cp serve: --event-retention and --event-max-age must be positive\n";
+    return kExitUsage;
+  }
+  retention.max_age = std::chrono::seconds(event_max_age_s);
   for (auto endpoint : absl::StrSplit(etcd_endpoints, ',', absl::SkipEmpty())) etcd.endpoints.emplace_back(endpoint);
   InitLogging(log_level);
   auto log = Logger("cp");
@@ -225,10 +302,23 @@ int Serve(int argc, char** argv) {
     };
   }
   SyncService sync(fleet, sync_options);
+  FleetInventory inventory;
+  EventStore events(retention, std::chrono::system_clock::now, &inventory);
+  FleetEventsService fleet_events(events, sync_options.identity);
+  EventsAdminService events_admin(events, inventory);
   std::optional<EnrollmentService> enrollment;
   if (ca) enrollment.emplace(*ca, **store);
   AdminService admin(**store, fleet);
-  IdentityAdminService identity_admin(ca.get(), **store, advertise);
+  // A deleted node loses its open streams now, not at the maximum connection
+  // age: here at once, on the other replicas at their next sweep.
+  auto disconnect = [&sync, &fleet_events, &inventory](const std::string& node) {
+    sync.Disconnect(node);
+    fleet_events.Disconnect(node);
+    inventory.Forget(node);
+  };
+  IdentityAdminService identity_admin(ca.get(), **store, advertise, disconnect);
+  std::optional<DeletedNodeSweeper> sweeper;
+  if (ca) sweeper.emplace(**store, sync, disconnect);
   StoreWatcher watcher(**store, fleet, current->version());
   v1::ReplicaRecord self;
   self.set_id(Hostname() + "/" + listen);
@@ -242,11 +332,23 @@ int Serve(int argc, char** argv) {
   agents.AddListeningPort(listen, credentials);
   LimitConnectionAge(agents);
   agents.RegisterService(&sync);
+  agents.RegisterService(&fleet_events);
   if (enrollment) agents.RegisterService(&*enrollment);
   auto agent_server = agents.BuildAndStart();
   if (!agent_server) {
     log->critical("listen on {} failed (address in use, or a bad certificate or key)", listen);
     return kExitFailed;
+  }
+
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint;
+  if (!metrics_address.empty()) {
+    auto endpoint = metrics::MetricsEndpoint::Start(
+        metrics_address, [&fleet, &events] { return ControlPlaneMetrics(fleet.Nodes(), events.Stats()); });
+    if (!endpoint.ok()) {
+      log->critical("{}", std::string(endpoint.status().message()));
+      return kExitFailed;
+    }
+    metrics_endpoint = std::move(*endpoint);
   }
 
   const std::string admin_dir = std::filesystem::path(admin_socket).parent_path();
@@ -256,6 +358,7 @@ int Serve(int argc, char** argv) {
   admins.AddListeningPort("unix:" + admin_socket, grpc::InsecureServerCredentials());
   admins.RegisterService(&admin);
   admins.RegisterService(&identity_admin);
+  admins.RegisterService(&events_admin);
   mode_t old_mask = umask(0077);
   auto admin_server = admins.BuildAndStart();
   umask(old_mask);
@@ -267,6 +370,7 @@ int Serve(int argc, char** argv) {
   log->info("rampart-cp {} serving agents on {} ({}), admin on {}, {} store, policy version {}", RAMPART_VERSION,
             listen, ca ? "fleet CA " + ca_dir + ", trust domain " + ca->trust_domain() : "static certificates",
             admin_socket, store_kind, current->version());
+  if (absl::Status st = NotifyServiceManager("READY=1"); !st.ok()) log->warn("{}", std::string(st.message()));
 
   int signal = 0;
   sigwait(&signals, &signal);

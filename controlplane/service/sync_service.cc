@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "agent/common/logging.h"
@@ -85,6 +86,11 @@ class SyncService::Stream final : public grpc::ServerBidiReactor<v1::AgentMessag
     self_ = shared_from_this();
     StartRead(&incoming_);
   }
+
+  const std::string& identity() const { return identity_; }
+
+  // Ends the stream from outside its reactions (SyncService::Disconnect).
+  void End(grpc::Status status) { Close(std::move(status)); }
 
   // Set by the hello, read-only after it (the stream is scheduled only then).
   const std::map<std::string, std::string>& labels() const { return labels_; }
@@ -343,6 +349,32 @@ void SyncService::Register(const std::shared_ptr<Stream>& stream) {
 void SyncService::Unregister(const Stream* stream) {
   std::lock_guard lock(streams_mu_);
   streams_.erase(stream);
+}
+
+size_t SyncService::Disconnect(const std::string& node) {
+  std::vector<std::shared_ptr<Stream>> cut;
+  {
+    std::lock_guard lock(streams_mu_);
+    for (const auto& [_, weak] : streams_) {
+      auto stream = weak.lock();
+      if (stream && stream->identity() == node) cut.push_back(std::move(stream));
+    }
+  }
+  // Outside streams_mu_: ending a stream unregisters it.
+  for (const auto& stream : cut) stream->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "node deleted"));
+  if (!cut.empty()) log_->info("node {} deleted: ended its {} open stream(s)", node, cut.size());
+  return cut.size();
+}
+
+std::vector<std::string> SyncService::ConnectedNodes() const {
+  std::set<std::string> nodes;
+  {
+    std::lock_guard lock(streams_mu_);
+    for (const auto& [_, weak] : streams_) {
+      if (auto stream = weak.lock()) nodes.insert(stream->identity());
+    }
+  }
+  return {nodes.begin(), nodes.end()};
 }
 
 void SyncService::QueueDecision(const std::shared_ptr<Stream>& stream) {

@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "controlplane/service/fleet.h"
 #include "controlplane/service/push_pacer.h"
@@ -60,6 +61,15 @@ class SyncService final : public v1::AgentSync::CallbackService {
 
   grpc::ServerBidiReactor<v1::AgentMessage, v1::ControlMessage>* Sync(grpc::CallbackServerContext* context) override;
 
+  // Ends every stream `node` has open here with PERMISSION_DENIED "node
+  // deleted" (after `rampart-cp node delete`, so the node loses its stream now
+  // rather than at the maximum connection age). Only streams that said hello
+  // are found; the caller also makes sure a new stream is refused (the node
+  // authenticator reads the store). Any thread; returns how many it ended.
+  size_t Disconnect(const std::string& node);
+  // The nodes with a stream open here (after hello), each once.
+  std::vector<std::string> ConnectedNodes() const;
+
  private:
   class Stream;  // one agent's stream (sync_service.cc)
   struct ScheduledPush {
@@ -81,7 +91,7 @@ class SyncService final : public v1::AgentSync::CallbackService {
   const std::shared_ptr<spdlog::logger> log_;
   std::atomic<uint64_t> latest_version_;  // the newest version WatchVersions saw
 
-  std::mutex streams_mu_;
+  mutable std::mutex streams_mu_;
   std::unordered_map<const Stream*, std::weak_ptr<Stream>> streams_;
 
   std::mutex schedule_mu_;

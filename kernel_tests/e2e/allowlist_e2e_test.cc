@@ -17,6 +17,7 @@
 #include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
 #include "rampart/v1/agent_api.pb.h"
+#include "rampart/v1/events.pb.h"
 
 namespace rampart {
 namespace {
@@ -72,7 +73,8 @@ class AllowlistEndToEnd : public ::testing::Test {
         std::vector<std::string>{"nsenter", in_server, kBuild + "/controlplane/rampart-cp", "serve", "--listen",
                                  "127.0.0.1:7443", "--cert", dir_ + "/certs/server.crt", "--key",
                                  dir_ + "/certs/server.key", "--client-ca", dir_ + "/certs/ca.crt", "--state-dir",
-                                 dir_ + "/cp", "--admin-socket", dir_ + "/cp-admin.sock"},
+                                 dir_ + "/cp", "--admin-socket", dir_ + "/cp-admin.sock", "--metrics-address",
+                                 "127.0.0.1:9971"},
         dir_ + "/cp.log");
     StartAgent();
     ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ + "/cp-admin.sock"); }, 10s)) << Logs();
@@ -98,7 +100,7 @@ class AllowlistEndToEnd : public ::testing::Test {
                                  dir_ + "/certs/ca.crt", "--cert", dir_ + "/certs/node.crt", "--key",
                                  dir_ + "/certs/node.key", "--node-name", "e2e-node", "--label", "role=web",
                                  "--state-dir", dir_ + "/agent", "--socket", dir_ + "/agent.sock", "--pin-dir",
-                                 pin_dir_},
+                                 pin_dir_, "--drop-summary-interval", "1", "--metrics-address", "127.0.0.1:9970"},
         dir_ + "/agent.log");
   }
 
@@ -250,6 +252,78 @@ TEST_F(AllowlistEndToEnd, AgentKilledHardKeepsEnforcingAndRestartsFromLastKnownG
   EXPECT_NE(status.control_plane().state(), v1::CONNECTION_STATE_CONNECTED);
   EXPECT_TRUE(Connects(8080));
   EXPECT_FALSE(Connects(9090));
+}
+
+// The node's drops travel to the control plane as summaries on the event
+// stream: exact counts by reason, and the sampled source, which
+// `rampart-cp events --drops` shows.
+TEST_F(AllowlistEndToEnd, DropsReachTheControlPlaneAsSummaries) {
+  ASSERT_TRUE(WaitFor([&] { return Connects(8080); }, 10s)) << "listeners never came up";
+  ASSERT_EQ(Apply(WritePolicy("web", server_if_,
+                              "        - {name: http, from: [10.231.0.0/24], ports: [\"tcp/8080\"]}\n")),
+            0);
+  ASSERT_TRUE(WaitForVersion(1)) << Logs();
+
+  SendUdp(5353, 40);
+
+  // Every summary the control plane holds, as JSON lines.
+  const std::string events = dir_ + "/events.json";
+  uint64_t dropped = 0;
+  v1::FleetEvent last;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Shell(kBuild + "/controlplane/rampart-cp events --drops --json --admin-socket " + dir_ + "/cp-admin.sock > " +
+              events + " 2>&1");
+        std::ifstream in(events);
+        dropped = 0;
+        for (std::string line; std::getline(in, line);) {
+          v1::FleetEvent event;
+          if (!google::protobuf::util::JsonStringToMessage(line, &event).ok()) continue;
+          dropped += event.drops().dropped_packets();
+          last = event;
+        }
+        return dropped >= 40;
+      },
+      15s))
+      << "summaries added up to " << dropped << " dropped packets\n"
+      << Capture("cat " + events) << Capture(kBuild + "/agent/rampartctl --socket " + dir_ + "/agent.sock status")
+      << Capture(kBuild + "/controlplane/rampart-cp events --stats --admin-socket " + dir_ + "/cp-admin.sock") << Logs();
+  EXPECT_EQ(last.node(), "e2e-node");
+  bool named_reason = false, named_source = false;
+  for (const auto& r : last.drops().by_reason()) named_reason |= r.reason() == "drop_default";
+  for (const auto& s : last.drops().top_sources()) named_source |= s.source() == "10.231.0.2";
+  EXPECT_TRUE(named_reason) << last.ShortDebugString();
+  EXPECT_TRUE(named_source) << last.ShortDebugString();
+
+  // The text view names the node and the reason on one line.
+  const std::string text =
+      Capture(kBuild + "/controlplane/rampart-cp events --admin-socket " + dir_ + "/cp-admin.sock");
+  EXPECT_NE(text.find("e2e-node  drops    dropped"), std::string::npos) << text;
+  EXPECT_NE(text.find("drop_default/ingress="), std::string::npos) << text;
+}
+
+// Both daemons serve Prometheus metrics; what they say agrees with what happened.
+TEST_F(AllowlistEndToEnd, AgentAndControlPlaneServePrometheusMetrics) {
+  ASSERT_TRUE(WaitFor([&] { return Connects(8080); }, 10s)) << "listeners never came up";
+  ASSERT_EQ(Apply(WritePolicy("web", server_if_,
+                              "        - {name: http, from: [10.231.0.0/24], ports: [\"tcp/8080\"]}\n")),
+            0);
+  ASSERT_TRUE(WaitForVersion(1)) << Logs();
+  SendUdp(5353, 12);
+  EXPECT_TRUE(Connects(8080));
+
+  const std::string agent = Capture(server_->Exec() + "curl -sf http://127.0.0.1:9970/metrics");
+  EXPECT_NE(agent.find("rampart_drops_total{direction=\"ingress\",reason=\"drop_default\"} 12"), std::string::npos)
+      << agent;
+  EXPECT_NE(agent.find("rampart_policy_version{source=\"control-plane\"} 1"), std::string::npos) << agent;
+  EXPECT_NE(agent.find("rampart_rule_hits_total{direction=\"ingress\",policy=\"web\",rule=\"http\"}"),
+            std::string::npos)
+      << agent;
+  EXPECT_NE(agent.find("rampart_control_plane_connection_state{state=\"connected\"} 1"), std::string::npos) << agent;
+
+  const std::string cp = Capture(server_->Exec() + "curl -sf http://127.0.0.1:9971/metrics");
+  EXPECT_NE(cp.find("rampart_cp_policy_version 1"), std::string::npos) << cp;
+  EXPECT_NE(cp.find("rampart_cp_nodes{status=\"in_sync\"} 1"), std::string::npos) << cp;
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ class Renewal : public ::testing::Test {
     ASSERT_TRUE(enrolled.ok()) << enrolled.status();
     joined_ = *enrolled;
   }
-  RenewOptions Options() const { return {cp_.address(), "", state_.path() + "/state", 5s}; }
+  RenewOptions Options() const { return {{cp_.address()}, "", state_.path() + "/state", 5s}; }
   IdentityFiles Files() const { return IdentityFiles::In(state_.path() + "/state"); }
   // Replaces node.pem with a certificate for node-a from `ca`.
   void InstallFrom(cp::CertificateAuthority& ca, cp::AgentCertificatePolicy policy = {}) {
@@ -201,7 +201,7 @@ TEST_F(RenewerSchedule, TheRenewerRenewsAtAboutHalfTheLifetime) {
 
 TEST_F(RenewerSchedule, ARenewerThatCannotReachTheControlPlaneKeepsRetryingAndSaysWhy) {
   RenewOptions unreachable = Options();
-  unreachable.address = ClosedPort();
+  unreachable.addresses = {ClosedPort()};
   unreachable.timeout = 1s;
   CertificateRenewer renewer({.renew = unreachable, .min_retry = 100ms, .max_retry = 400ms});
   renewer.Start();
@@ -212,7 +212,7 @@ TEST_F(RenewerSchedule, ARenewerThatCannotReachTheControlPlaneKeepsRetryingAndSa
   CertificateRenewer::State state = renewer.Snapshot();
   renewer.Stop();
   EXPECT_EQ(state.renewals, 0u);
-  EXPECT_NE(state.last_error.find("renew at " + unreachable.address), std::string::npos) << state.last_error;
+  EXPECT_NE(state.last_error.find("renew at " + unreachable.addresses[0]), std::string::npos) << state.last_error;
   EXPECT_GT(state.next_attempt, std::chrono::system_clock::now() - 1s);
   EXPECT_LT(state.next_attempt, std::chrono::system_clock::now() + 1s);
 }
@@ -226,7 +226,7 @@ class RenewedConnection : public Renewal {
 TEST_F(RenewedConnection, TheNextConnectionPresentsTheRenewedCertificateWithoutARestart) {
   const IdentityFiles files = Files();
   sync::ControlPlaneOptions options;
-  options.address = cp_.address();
+  options.addresses = {cp_.address()};
   options.ca_file = files.ca_file;
   options.cert_file = files.identity_file;
   options.key_file = files.identity_file;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
+#include "agent/apis/api_inventory.h"
+
 namespace rampart::inspect {
 namespace {
 
@@ -75,6 +79,62 @@ TEST(BuildInspectionSetupTest, AKeyFileThatDoesNotLoadIsRefusedNamingTheFieldAnd
   ASSERT_FALSE(setup.ok());
   EXPECT_NE(setup.status().message().find("spec.inspection.jwt"), std::string::npos) << setup.status();
   EXPECT_NE(setup.status().message().find("/nonexistent/jwks.json"), std::string::npos) << setup.status();
+}
+
+TEST(MergeInspectionTest, ApisSectionsMergeInPolicyNameOrder) {
+  v1::Inspection a, b;
+  a.mutable_apis()->mutable_rate_limits()->set_reads("50/minute");
+  b.mutable_apis()->mutable_rate_limits()->set_reads("10/second");
+  b.mutable_apis()->mutable_rate_limits()->set_writes("5/second");
+  b.mutable_apis()->mutable_alerts()->mutable_bola()->set_action(v1::VERDICT_ACTION_BLOCK);
+  v1::PolicyBundle bundle;
+  *bundle.add_policies() = PolicyWith("b", b);  // bundle order is not name order
+  *bundle.add_policies() = PolicyWith("a", a);
+  const v1::Inspection merged = MergeInspection(bundle);
+  ASSERT_TRUE(merged.has_apis());
+  EXPECT_EQ(merged.apis().rate_limits().reads(), "50/minute");
+  EXPECT_EQ(merged.apis().rate_limits().writes(), "5/second");
+  EXPECT_EQ(merged.apis().alerts().bola().action(), v1::VERDICT_ACTION_BLOCK);
+  EXPECT_FALSE(MergeInspection(v1::PolicyBundle()).has_apis());
+}
+
+TEST(BuildInspectionSetupTest, ApisFamilyRecordsIntoAnInventoryThatOutlivesSetups) {
+  v1::Inspection inspection;
+  inspection.mutable_apis()->mutable_rate_limits()->set_reads("50/minute");
+  std::shared_ptr<apis::ApiInventory> inventory;
+  auto setup = BuildInspectionSetup(inspection, &inventory);
+  ASSERT_TRUE(setup.ok()) << setup.status();
+  ASSERT_EQ(setup->detectors.size(), 1u);
+  EXPECT_EQ(setup->detectors[0]->family(), "apis");
+  EXPECT_EQ(setup->verdicts.at("apis").reason, RP_BLOCK_BY_API);
+  ASSERT_NE(inventory, nullptr);
+  EXPECT_EQ(inventory->limits().max_services, 64u);
+
+  // A policy re-applied: the same inventory.
+  const std::shared_ptr<apis::ApiInventory> first = inventory;
+  ASSERT_TRUE(BuildInspectionSetup(inspection, &inventory).ok());
+  EXPECT_EQ(inventory, first);
+  // New caps: a new inventory with them.
+  inspection.mutable_apis()->mutable_inventory()->set_max_services(8);
+  ASSERT_TRUE(BuildInspectionSetup(inspection, &inventory).ok());
+  EXPECT_NE(inventory, first);
+  EXPECT_EQ(inventory->limits().max_services, 8u);
+  // No apis section: the inventory is left alone.
+  const std::shared_ptr<apis::ApiInventory> second = inventory;
+  ASSERT_TRUE(BuildInspectionSetup(v1::Inspection(), &inventory).ok());
+  EXPECT_EQ(inventory, second);
+}
+
+TEST(BuildInspectionSetupTest, AnOpenApiSpecThatDoesNotLoadIsRefusedNamingTheFieldAndFile) {
+  v1::Inspection inspection;
+  inspection.mutable_apis()->add_openapi()->set_spec("/nonexistent/users.yaml");
+  std::shared_ptr<apis::ApiInventory> inventory;
+  auto setup = BuildInspectionSetup(inspection, &inventory);
+  ASSERT_FALSE(setup.ok());
+  EXPECT_NE(setup.status().message().find("spec.inspection.apis.openapi[0].spec"), std::string::npos)
+      << setup.status();
+  EXPECT_NE(setup.status().message().find("/nonexistent/users.yaml"), std::string::npos) << setup.status();
+  EXPECT_EQ(inventory, nullptr) << "a refused setup leaves the inventory in force alone";
 }
 
 }  // namespace

@@ -306,9 +306,49 @@ TEST(LoaderTest, DuplicateLabelIsRefused) {
             R"(web.yaml:7: metadata.labels.team: duplicate key "team" (first at line 6))");
 }
 
-TEST(LoaderTest, InspectionsOfLaterReleasesAreRecognizedButNotSupportedYet) {
+TEST(LoaderTest, OpenapiAndIdentitiesOutsideTheApisSectionPointToIt) {
   EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection: {openapi: {spec: a.yaml}}\n")),
-            "web.yaml:6: spec.inspection.openapi: openapi is not supported by this version of Rampart");
+            "web.yaml:6: spec.inspection.openapi: OpenAPI specs are bound to services under apis.openapi");
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    identities: []\n")),
+            "web.yaml:7: spec.inspection.identities: client identities are configured under apis.identity");
+}
+
+TEST(LoaderTest, ApisSectionIsReadIntoTheModel) {
+  auto policies = MustParse(WithHeader(
+      "spec:\n  inspection:\n    capture: {processes: [nginx]}\n    apis:\n"
+      "      openapi: [{process: nginx, port: 8443, spec: /etc/rampart/users.yaml}]\n"
+      "      rateLimits: {reads: 50/m}\n"
+      "      bola: {minDistinct: 20, window: 1m}\n"
+      "      alerts: {rateLimit: block, zombieEndpoint: {action: block, blockTtl: 1h}}\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  ASSERT_TRUE(policies[0].spec().inspection().has_apis());
+  const v1::ApiInspection& apis = policies[0].spec().inspection().apis();
+  ASSERT_EQ(apis.openapi_size(), 1);
+  EXPECT_EQ(apis.openapi(0).process(), "nginx");
+  EXPECT_EQ(apis.openapi(0).port(), 8443u);
+  EXPECT_EQ(apis.openapi(0).spec(), "/etc/rampart/users.yaml");
+  EXPECT_EQ(apis.rate_limits().reads(), "50/minute");
+  EXPECT_EQ(apis.bola().min_distinct(), 20u);
+  EXPECT_EQ(apis.bola().window_seconds(), 60u);
+  EXPECT_EQ(apis.alerts().rate_limit().action(), v1::VERDICT_ACTION_BLOCK);
+  EXPECT_EQ(apis.alerts().zombie_endpoint().block_ttl_seconds(), 3600u);
+  EXPECT_FALSE(apis.has_identity());
+  // An empty section turns API analytics on with its defaults.
+  auto empty = MustParse(WithHeader("spec:\n  inspection: {apis: {}}\n"));
+  ASSERT_EQ(empty.size(), 1u);
+  EXPECT_TRUE(empty[0].spec().inspection().has_apis());
+}
+
+TEST(LoaderTest, ApisSectionErrorsNameTheFileLineAndField) {
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    apis:\n      rateLimits:\n        reads: 50/minutes\n")),
+            "web.yaml:9: spec.inspection.apis.rateLimits.reads: bad rate \"50/minutes\": unknown unit \"minutes\" "
+            "(expected COUNT/UNIT, e.g. 100/minute; units second, minute, hour, day)");
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    apis:\n      bola: {minDistinct: 0}\n")),
+            "web.yaml:8: spec.inspection.apis.bola.minDistinct: must be 1 to 1000000, got 0");
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    apis:\n      ratelimits: {}\n")),
+            "web.yaml:8: spec.inspection.apis.ratelimits: unknown field \"ratelimits\" (did you mean \"rateLimits\"?)");
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    apis:\n      openapi: [{spec: users.yaml}]\n")),
+            "web.yaml:8: spec.inspection.apis.openapi[0].spec: expected an absolute path on the node, got \"users.yaml\"");
 }
 
 TEST(LoaderTest, DetectorFamiliesReadTheirVerdictAndSettings) {

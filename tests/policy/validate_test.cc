@@ -639,6 +639,22 @@ TEST(ValidateSetTest, DuplicatePolicyNamesCiteLinesWhenKnown) {
 
 // --- Shared spelling helpers ---
 
+// A bundle's apis section is checked by the parser the loader uses on YAML.
+TEST(ValidateTest, ApisSectionIsCheckedByTheApisParser) {
+  v1::Policy p = Valid();
+  auto* apis = p.mutable_spec()->mutable_inspection()->mutable_apis();
+  apis->mutable_rate_limits()->set_reads("100/minute");
+  apis->mutable_bola()->set_min_distinct(20);
+  apis->mutable_alerts()->mutable_rate_limit()->set_action(v1::VERDICT_ACTION_BLOCK);
+  EXPECT_TRUE(ValidatePolicy(p).ok()) << ValidatePolicy(p);
+  apis->mutable_rate_limits()->set_reads("lots");
+  EXPECT_THAT(Error(p), ::testing::StartsWith("web.yaml: spec.inspection.apis.rateLimits.reads: bad rate \"lots\""));
+  apis->mutable_rate_limits()->set_reads("100/minute");
+  apis->add_openapi()->set_spec("relative.yaml");
+  EXPECT_EQ(Error(p), "web.yaml: spec.inspection.apis.openapi[0].spec: expected an absolute path on the node, got "
+                      "\"relative.yaml\"");
+}
+
 TEST(FieldPathTest, MapEntriesUseDotsForPlainKeysAndQuotedBracketsOtherwise) {
   EXPECT_EQ(MapEntryPath("metadata.labels", "team"), "metadata.labels.team");
   EXPECT_EQ(MapEntryPath("metadata.labels", "app.io/x"), R"(metadata.labels["app.io/x"])");

@@ -366,6 +366,43 @@ TEST_F(SyncServiceTest, AHelloForAnotherNodeIsRejected) {
   EXPECT_THAT(status.error_message(), HasSubstr("node-b"));
 }
 
+TEST_F(SyncServiceTest, DisconnectEndsOnlyThatNodesStreamWithPermissionDenied) {
+  TestAgent deleted(*stub_, "node-a", {{"role", "web"}});
+  TestAgent other(*stub_, "node-b", {{"role", "web"}});
+  ASSERT_TRUE(deleted.NextPush().has_value());
+  ASSERT_TRUE(other.NextPush().has_value());
+  EXPECT_THAT(sync_->ConnectedNodes(), ::testing::ElementsAre("node-a", "node-b"));
+
+  EXPECT_EQ(sync_->Disconnect("node-a"), 1u);
+
+  grpc::Status status = deleted.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(), "node deleted");
+  EXPECT_TRUE(WaitForNode("node-a", [](const v1::NodeState& n) { return !n.connected(); }));
+  EXPECT_THAT(sync_->ConnectedNodes(), ::testing::ElementsAre("node-b"));
+  // The other node's stream carries on.
+  fleet_->Publish(MakeVersion(2, {MakePolicy("web", {{"role", "web"}}, "tcp/443")}));
+  std::optional<v1::BundlePush> next = other.NextPush();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->version(), 2u);
+  EXPECT_TRUE(Node("node-b").connected());
+}
+
+TEST_F(SyncServiceTest, DisconnectEndsEveryStreamOfTheNodeAndFindsNoneOfAnUnknownNode) {
+  TestAgent first(*stub_, "node-a", {{"role", "web"}});
+  TestAgent second(*stub_, "node-a", {{"role", "web"}});
+  ASSERT_TRUE(first.NextPush().has_value());
+  ASSERT_TRUE(second.NextPush().has_value());
+
+  EXPECT_EQ(sync_->Disconnect("node-z"), 0u);
+  EXPECT_EQ(sync_->Disconnect("node-a"), 2u);
+
+  EXPECT_EQ(first.Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(second.Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(sync_->ConnectedNodes().empty());
+  EXPECT_EQ(sync_->Disconnect("node-a"), 0u);
+}
+
 // Pushes paced at 20 a second after a burst of one: one every 50 ms.
 class PacedSyncServiceTest : public SyncServiceTest {
  protected:
