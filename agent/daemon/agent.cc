@@ -1,5 +1,7 @@
 #include "agent/daemon/agent.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "agent/inspect/setup.h"
 #include "agent/metrics/agent_metrics.h"
 
@@ -212,11 +214,13 @@ void Agent::Housekeeping() {
 void Agent::ReportInventoryIfChanged() {
   auto inventory = ListApis(v1::ListApisRequest());
   if (!inventory.ok() || inventory->services().empty()) return;
-  std::string serialized;
-  inventory->SerializeToString(&serialized);
-  if (serialized == last_inventory_sent_) return;
+  // Field by field (map order is not stable in bytes). Any request moves
+  // last_seen, so a busy node reports once per interval, a quiet one never.
+  if (last_inventory_sent_ && google::protobuf::util::MessageDifferencer::Equals(*inventory, *last_inventory_sent_)) {
+    return;
+  }
   events_->Report(*inventory);
-  last_inventory_sent_ = std::move(serialized);
+  last_inventory_sent_ = std::move(*inventory);
 }
 
 std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, const std::string& source) {

@@ -135,7 +135,7 @@ class Agent final : public api::AgentApiBackend {
   // Findings and drop summaries to the control plane; only with one.
   std::unique_ptr<sync::EventReporter> events_;
   sync::DropSummaryBuilder drop_summary_;
-  std::string last_inventory_sent_;  // serialized; Housekeeping only
+  std::optional<v1::ApiInventoryReply> last_inventory_sent_;  // Housekeeping only
   int findings_token_ = 0;
   int drop_summary_token_ = 0;
   std::mutex stop_mu_;

@@ -17,6 +17,7 @@
 #include "agent/sync/drop_summary.h"
 #include "agent/sync/event_reporter.h"
 #include "controlplane/events/event_store.h"
+#include "controlplane/events/fleet_inventory.h"
 #include "controlplane/service/events_service.h"
 #include "controlplane/service/sync_service.h"
 
@@ -154,6 +155,50 @@ TEST_F(EventStreamTest, AReportWithTooManyEventsIsRefusedWithTheCounts) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("holds 1001 events; at most 1000"));
   EXPECT_TRUE(StoredReasons().empty());
+}
+
+TEST(FleetApisOverTheStream, AnAgentsInventoryReachesTheFleetView) {
+  cp::FleetInventory inventory;
+  cp::EventStore store({}, std::chrono::system_clock::now, &inventory);
+  cp::FleetEventsService service(store, FixedNode);
+  cp::EventsAdminService admin(store, inventory);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.RegisterService(&admin);
+  auto server = builder.BuildAndStart();
+  ASSERT_TRUE(server != nullptr);
+  auto channel = grpc::CreateChannel(StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+
+  sync::EventReporter reporter([&] { return channel; });
+  reporter.Start();
+  v1::ApiInventoryReply report;
+  report.set_enabled(true);
+  auto* api = report.add_services();
+  api->set_name("api.local:443 (nginx)");
+  api->set_host("api.local");
+  api->set_port(443);
+  auto* endpoint = api->add_endpoints();
+  endpoint->set_method("GET");
+  endpoint->set_path_template("/users/{id}");
+  endpoint->set_requests(12);
+  endpoint->set_spec("shadow");
+  reporter.Report(report);
+  ASSERT_TRUE(WaitFor([&] { return reporter.counts().acked == 1; }));
+
+  auto stub = v1::EventsAdmin::NewStub(channel);
+  grpc::ClientContext context;
+  v1::FleetApis apis;
+  ASSERT_TRUE(stub->ListApis(&context, v1::ListFleetApisRequest(), &apis).ok());
+  ASSERT_EQ(apis.services_size(), 1);
+  ASSERT_EQ(apis.services(0).endpoints_size(), 1);
+  EXPECT_EQ(apis.services(0).endpoints(0).endpoint().path_template(), "/users/{id}");
+  EXPECT_EQ(apis.services(0).endpoints(0).endpoint().spec(), "shadow");
+  ASSERT_EQ(apis.services(0).endpoints(0).nodes_size(), 1);
+  EXPECT_EQ(apis.services(0).endpoints(0).nodes(0), "node-a");
+  reporter.Stop();
+  server->Shutdown(std::chrono::system_clock::now() + 1s);
 }
 
 TEST_F(EventStreamTest, ADeletedNodesStreamIsCutAtOnce) {
