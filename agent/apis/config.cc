@@ -12,34 +12,14 @@
 #include "agent/http/text.h"
 #include "agent/policy/types.h"
 #include "agent/policy/validate.h"
+#include "agent/policy/yaml_describe.h"
 
 namespace rampart::apis {
 namespace {
 
+using policy::DescribeYaml;
 using policy::Quote;
-
-int LineOf(const YAML::Node& node) {
-  const YAML::Mark mark = node.Mark();
-  return mark.is_null() ? 0 : mark.line + 1;
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar: {
-      std::string_view v = node.Scalar();
-      return v.size() > 64 ? rampart::StrCat("a string ", Quote(v.substr(0, 64)), "...")
-                           : rampart::StrCat("a string ", Quote(v));
-    }
-    case YAML::NodeType::Null:
-      return "nothing";
-    default:
-      return "an undefined value";
-  }
-}
+using policy::YamlLine;
 
 std::string Normalized(std::string_view key) {
   std::string out;
@@ -92,22 +72,22 @@ class ConfigReader {
   };
 
   absl::Status Fail(const YAML::Node& node, std::string_view path, std::string_view message) const {
-    return policy::FieldError(source_, LineOf(node), path, message);
+    return policy::FieldError(source_, YamlLine(node), path, message);
   }
 
   absl::StatusOr<std::vector<Field>> Fields(const YAML::Node& node, const std::string& path,
                                             std::initializer_list<std::string_view> known) {
     std::vector<Field> out;
     if (!node || node.IsNull()) return out;
-    if (!node.IsMap()) return Fail(node, path, rampart::StrCat("expected a map, got ", Describe(node)));
+    if (!node.IsMap()) return Fail(node, path, rampart::StrCat("expected a map, got ", DescribeYaml(node)));
     std::map<std::string, int> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar()) {
-        return Fail(it->first, path, rampart::StrCat("field names must be strings, got ", Describe(it->first)));
+        return Fail(it->first, path, rampart::StrCat("field names must be strings, got ", DescribeYaml(it->first)));
       }
       std::string key = it->first.Scalar();
       std::string child = policy::MapEntryPath(path, key);
-      if (auto [first, inserted] = seen.emplace(key, LineOf(it->first)); !inserted) {
+      if (auto [first, inserted] = seen.emplace(key, YamlLine(it->first)); !inserted) {
         return Fail(it->first, child,
                     rampart::StrCat("duplicate field ", Quote(key), " (first at line ", first->second, ")"));
       }
@@ -126,7 +106,7 @@ class ConfigReader {
   absl::Status String(const Field& f, std::string& out) {
     if (f.value.IsNull()) return absl::OkStatus();
     if (!f.value.IsScalar())
-      return Fail(f.value, f.path, rampart::StrCat("expected a string, got ", Describe(f.value)));
+      return Fail(f.value, f.path, rampart::StrCat("expected a string, got ", DescribeYaml(f.value)));
     out = f.value.Scalar();
     return absl::OkStatus();
   }
@@ -196,13 +176,13 @@ class ConfigReader {
   absl::Status HeaderList(const Field& f, std::vector<std::string>& out) {
     if (f.value.IsNull()) return absl::OkStatus();
     if (!f.value.IsSequence()) {
-      return Fail(f.value, f.path, rampart::StrCat("expected a list of header names, got ", Describe(f.value)));
+      return Fail(f.value, f.path, rampart::StrCat("expected a list of header names, got ", DescribeYaml(f.value)));
     }
     out.clear();
     for (size_t i = 0; i < f.value.size(); ++i) {
       const YAML::Node item = f.value[i];
       const std::string at = rampart::StrCat(f.path, "[", i, "]");
-      if (!item.IsScalar()) return Fail(item, at, rampart::StrCat("expected a header name, got ", Describe(item)));
+      if (!item.IsScalar()) return Fail(item, at, rampart::StrCat("expected a header name, got ", DescribeYaml(item)));
       if (!http::IsToken(item.Scalar()) || item.Scalar().size() > 64) {
         return Fail(item, at,
                     rampart::StrCat("bad header name ", Quote(item.Scalar()),
@@ -219,14 +199,14 @@ class ConfigReader {
     if (f.value.IsNull()) return absl::OkStatus();
     if (!f.value.IsSequence()) {
       return Fail(f.value, f.path,
-                  rampart::StrCat("expected a list of {process, host, port, spec}, got ", Describe(f.value)));
+                  rampart::StrCat("expected a list of {process, host, port, spec}, got ", DescribeYaml(f.value)));
     }
     for (size_t i = 0; i < f.value.size(); ++i) {
       const std::string at = rampart::StrCat(f.path, "[", i, "]");
       auto fields = Fields(f.value[i], at, {"process", "host", "port", "spec"});
       if (!fields.ok()) return fields.status();
       if (!f.value[i].IsMap())
-        return Fail(f.value[i], at, rampart::StrCat("expected a map, got ", Describe(f.value[i])));
+        return Fail(f.value[i], at, rampart::StrCat("expected a map, got ", DescribeYaml(f.value[i])));
       OpenApiBinding binding;
       for (const Field& b : *fields) {
         absl::Status s;

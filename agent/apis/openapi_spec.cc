@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "agent/common/strings.h"
+#include "agent/policy/yaml_describe.h"
 #include "agent/policy/validate.h"
 
 namespace rampart::apis {
@@ -21,11 +22,6 @@ constexpr int kMaxRefDepth = 16;
 // Member `key` of a map, read through the const operator[]: the non-const
 // one inserts the key into the document.
 YAML::Node At(const YAML::Node& node, const std::string& key) { return node[key]; }
-
-int LineOf(const YAML::Node& node) {
-  const YAML::Mark mark = node.Mark();
-  return mark.is_null() ? 0 : mark.line + 1;
-}
 
 // RFC 6901: '~' -> "~0", '/' -> "~1".
 std::string PointerToken(std::string_view key) {
@@ -40,24 +36,6 @@ std::string PointerToken(std::string_view key) {
     }
   }
   return out;
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar: {
-      std::string_view v = node.Scalar();
-      return v.size() > 40 ? rampart::StrCat("a string ", policy::Quote(v.substr(0, 40)), "...")
-                           : rampart::StrCat("a string ", policy::Quote(v));
-    }
-    case YAML::NodeType::Null:
-      return "nothing";
-    default:
-      return "an undefined value";
-  }
 }
 
 std::string ToLower(std::string_view s) {
@@ -98,20 +76,20 @@ class SpecReader {
     OpenApiSpec spec;
     spec.source_ = source_;
     if (!root_.IsMap())
-      return Fail(root_, "", rampart::StrCat("expected an OpenAPI document (a map), got ", Describe(root_)));
+      return Fail(root_, "", rampart::StrCat("expected an OpenAPI document (a map), got ", policy::DescribeYaml(root_, 40)));
     if (At(root_, "swagger")) {
       return Fail(At(root_, "swagger"), "/swagger", "Swagger 2.0 is not supported: convert the spec to OpenAPI 3");
     }
     const YAML::Node version = At(root_, "openapi");
     if (!version) return Fail(root_, "/openapi", "required field is missing (expected e.g. \"3.0.3\")");
     if (!version.IsScalar() || !std::string_view(version.Scalar()).starts_with("3.")) {
-      return Fail(version, "/openapi", rampart::StrCat("unsupported version: expected 3.x, got ", Describe(version)));
+      return Fail(version, "/openapi", rampart::StrCat("unsupported version: expected 3.x, got ", policy::DescribeYaml(version, 40)));
     }
     if (auto s = Servers(spec); !s.ok()) return s;
     const YAML::Node paths = At(root_, "paths");
     if (paths && !paths.IsNull()) {
       if (!paths.IsMap())
-        return Fail(paths, "/paths", rampart::StrCat("expected a map of paths, got ", Describe(paths)));
+        return Fail(paths, "/paths", rampart::StrCat("expected a map of paths, got ", policy::DescribeYaml(paths, 40)));
       std::set<std::string> seen;
       for (auto it = paths.begin(); it != paths.end(); ++it) {
         if (!it->first.IsScalar()) return Fail(it->first, "/paths", "path keys must be strings");
@@ -134,7 +112,7 @@ class SpecReader {
 
  private:
   absl::Status Fail(const YAML::Node& node, std::string_view pointer, std::string_view message) {
-    return policy::FieldError(source_, LineOf(node), pointer, message);
+    return policy::FieldError(source_, policy::YamlLine(node), pointer, message);
   }
 
   // Follows a local $ref ("#/components/parameters/limit") until a value
@@ -144,7 +122,7 @@ class SpecReader {
       const YAML::Node ref = At(node, "$ref");
       const std::string at = rampart::StrCat(pointer, "/$ref");
       if (depth >= kMaxRefDepth) return Fail(ref, at, "$ref chain too long (a cycle?)");
-      if (!ref.IsScalar()) return Fail(ref, at, rampart::StrCat("expected a string, got ", Describe(ref)));
+      if (!ref.IsScalar()) return Fail(ref, at, rampart::StrCat("expected a string, got ", policy::DescribeYaml(ref, 40)));
       const std::string target = ref.Scalar();
       if (!target.starts_with("#/")) {
         return Fail(ref, at,
@@ -192,15 +170,15 @@ class SpecReader {
     const YAML::Node servers = At(root_, "servers");
     if (servers && !servers.IsNull()) {
       if (!servers.IsSequence())
-        return Fail(servers, "/servers", rampart::StrCat("expected a list, got ", Describe(servers)));
+        return Fail(servers, "/servers", rampart::StrCat("expected a list, got ", policy::DescribeYaml(servers, 40)));
       for (size_t i = 0; i < servers.size(); ++i) {
         const std::string pointer = rampart::StrCat("/servers/", i);
         const YAML::Node server = servers[i];
-        if (!server.IsMap()) return Fail(server, pointer, rampart::StrCat("expected a map, got ", Describe(server)));
+        if (!server.IsMap()) return Fail(server, pointer, rampart::StrCat("expected a map, got ", policy::DescribeYaml(server, 40)));
         const YAML::Node url = At(server, "url");
         if (!url || !url.IsScalar()) {
           return Fail(url ? url : server, rampart::StrCat(pointer, "/url"),
-                      url ? rampart::StrCat("expected a string, got ", Describe(url)) : "required field is missing");
+                      url ? rampart::StrCat("expected a string, got ", policy::DescribeYaml(url, 40)) : "required field is missing");
         }
         auto base = BasePath(url.Scalar(), server, pointer);
         if (!base.ok()) return base.status();
@@ -255,7 +233,7 @@ class SpecReader {
     path.path_template = key;
     if (node.IsNull()) return path;
     if (!node.IsMap())
-      return Fail(node, pointer, rampart::StrCat("expected a path item (a map), got ", Describe(node)));
+      return Fail(node, pointer, rampart::StrCat("expected a path item (a map), got ", policy::DescribeYaml(node, 40)));
     SpecOperation shared;
     if (auto s = Parameters(At(node, "parameters"), rampart::StrCat(pointer, "/parameters"), shared); !s.ok()) return s;
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -265,14 +243,14 @@ class SpecReader {
       auto op_node = Resolve(it->second, op_pointer);
       if (!op_node.ok()) return op_node.status();
       if (!op_node->IsMap()) {
-        return Fail(*op_node, op_pointer, rampart::StrCat("expected an operation (a map), got ", Describe(*op_node)));
+        return Fail(*op_node, op_pointer, rampart::StrCat("expected an operation (a map), got ", policy::DescribeYaml(*op_node, 40)));
       }
       SpecOperation op = shared;
       op.method = name;
       if (const YAML::Node deprecated = At(*op_node, "deprecated"); deprecated && !deprecated.IsNull()) {
         const std::string at = rampart::StrCat(op_pointer, "/deprecated");
         if (!deprecated.IsScalar() || (deprecated.Scalar() != "true" && deprecated.Scalar() != "false")) {
-          return Fail(deprecated, at, rampart::StrCat("expected true or false, got ", Describe(deprecated)));
+          return Fail(deprecated, at, rampart::StrCat("expected true or false, got ", policy::DescribeYaml(deprecated, 40)));
         }
         op.deprecated = deprecated.Scalar() == "true";
       }
@@ -287,22 +265,22 @@ class SpecReader {
   absl::Status Parameters(const YAML::Node& list, const std::string& pointer, SpecOperation& op) {
     if (!list || list.IsNull()) return absl::OkStatus();
     if (!list.IsSequence())
-      return Fail(list, pointer, rampart::StrCat("expected a list of parameters, got ", Describe(list)));
+      return Fail(list, pointer, rampart::StrCat("expected a list of parameters, got ", policy::DescribeYaml(list, 40)));
     for (size_t i = 0; i < list.size(); ++i) {
       std::string at = rampart::StrCat(pointer, "/", i);
       auto param = Resolve(list[i], at);
       if (!param.ok()) return param.status();
       if (!param->IsMap())
-        return Fail(*param, at, rampart::StrCat("expected a parameter (a map), got ", Describe(*param)));
+        return Fail(*param, at, rampart::StrCat("expected a parameter (a map), got ", policy::DescribeYaml(*param, 40)));
       const YAML::Node name = At(*param, "name");
       const YAML::Node in = At(*param, "in");
       if (!name || !name.IsScalar()) {
         return Fail(name ? name : *param, rampart::StrCat(at, "/name"),
-                    name ? rampart::StrCat("expected a string, got ", Describe(name)) : "required field is missing");
+                    name ? rampart::StrCat("expected a string, got ", policy::DescribeYaml(name, 40)) : "required field is missing");
       }
       if (!in || !in.IsScalar()) {
         return Fail(in ? in : *param, rampart::StrCat(at, "/in"),
-                    in ? rampart::StrCat("expected a string, got ", Describe(in)) : "required field is missing");
+                    in ? rampart::StrCat("expected a string, got ", policy::DescribeYaml(in, 40)) : "required field is missing");
       }
       const std::string where = in.Scalar();
       if (where != "query" && where != "header" && where != "path" && where != "cookie") {

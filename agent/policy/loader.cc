@@ -19,6 +19,7 @@
 #include "agent/common/strings.h"
 #include "agent/policy/types.h"
 #include "agent/policy/validate.h"
+#include "agent/policy/yaml_describe.h"
 
 namespace rampart::policy {
 namespace {
@@ -38,29 +39,6 @@ struct Rejected {
   std::string_view message;
 };
 
-int LineOf(const YAML::Node& node) {
-  const YAML::Mark mark = node.Mark();
-  return mark.is_null() ? 0 : mark.line + 1;
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar: {
-      std::string_view value = node.Scalar();
-      if (value.size() > 64) return rampart::StrCat("a string ", Quote(value.substr(0, 64)), "...");
-      return rampart::StrCat("a string ", Quote(value));
-    }
-    case YAML::NodeType::Null:
-      return "nothing";
-    default:
-      return "an undefined value";
-  }
-}
-
 // "node_selector" and "NodeSelector" both normalize to "nodeselector".
 std::string Normalized(std::string_view key) {
   std::string out;
@@ -77,8 +55,8 @@ class DocumentReader {
   DocumentReader(std::string_view source, FieldLines& lines) : source_(source), lines_(lines) {}
 
   absl::Status Read(const YAML::Node& doc, v1::Policy& policy) {
-    lines_[""] = LineOf(doc);
-    if (!doc.IsMap()) return Fail("", rampart::StrCat("expected a policy (a map), got ", Describe(doc)));
+    lines_[""] = YamlLine(doc);
+    if (!doc.IsMap()) return Fail("", rampart::StrCat("expected a policy (a map), got ", DescribeYaml(doc)));
     auto fields = Fields(doc, "", {"apiVersion", "kind", "metadata", "spec"});
     if (!fields.ok()) return fields.status();
     for (const Field& f : *fields) {
@@ -112,21 +90,21 @@ class DocumentReader {
                                             std::initializer_list<Rejected> rejected = {}) {
     std::vector<Field> fields;
     if (node.IsNull()) return fields;
-    if (!node.IsMap()) return Fail(path, rampart::StrCat("expected a map, got ", Describe(node)));
+    if (!node.IsMap()) return Fail(path, rampart::StrCat("expected a map, got ", DescribeYaml(node)));
     std::map<std::string, int> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar()) {
-        return FailAt(path, LineOf(it->first),
-                      rampart::StrCat("field names must be strings, got ", Describe(it->first)));
+        return FailAt(path, YamlLine(it->first),
+                      rampart::StrCat("field names must be strings, got ", DescribeYaml(it->first)));
       }
       std::string key = it->first.Scalar();
       std::string child = MapEntryPath(path, key);
       if (path.empty() && child.front() == '.') child.erase(0, 1);
-      if (auto [first, inserted] = seen.emplace(key, LineOf(it->first)); !inserted) {
-        return FailAt(child, LineOf(it->first),
+      if (auto [first, inserted] = seen.emplace(key, YamlLine(it->first)); !inserted) {
+        return FailAt(child, YamlLine(it->first),
                       rampart::StrCat("duplicate field ", Quote(key), " (first at line ", first->second, ")"));
       }
-      lines_[child] = LineOf(it->first);
+      lines_[child] = YamlLine(it->first);
       for (const Rejected& r : rejected) {
         if (key == r.key) return Fail(child, r.message);
       }
@@ -145,7 +123,7 @@ class DocumentReader {
   // A null value reads as "".
   absl::Status String(const YAML::Node& node, const std::string& path, std::string* out) {
     if (node.IsNull()) return absl::OkStatus();
-    if (!node.IsScalar()) return Fail(path, rampart::StrCat("expected a string, got ", Describe(node)));
+    if (!node.IsScalar()) return Fail(path, rampart::StrCat("expected a string, got ", DescribeYaml(node)));
     *out = node.Scalar();
     return absl::OkStatus();
   }
@@ -154,11 +132,11 @@ class DocumentReader {
   absl::Status StringList(const YAML::Node& node, const std::string& path,
                           google::protobuf::RepeatedPtrField<std::string>* out) {
     if (node.IsNull()) return absl::OkStatus();
-    if (!node.IsSequence()) return Fail(path, rampart::StrCat("expected a list of strings, got ", Describe(node)));
+    if (!node.IsSequence()) return Fail(path, rampart::StrCat("expected a list of strings, got ", DescribeYaml(node)));
     for (size_t i = 0; i < node.size(); ++i) {
       std::string item_path = rampart::StrCat(path, "[", i, "]");
-      lines_[item_path] = LineOf(node[i]);
-      if (!node[i].IsScalar()) return Fail(item_path, rampart::StrCat("expected a string, got ", Describe(node[i])));
+      lines_[item_path] = YamlLine(node[i]);
+      if (!node[i].IsScalar()) return Fail(item_path, rampart::StrCat("expected a string, got ", DescribeYaml(node[i])));
       out->Add(std::string(node[i].Scalar()));
     }
     return absl::OkStatus();
@@ -168,18 +146,18 @@ class DocumentReader {
   absl::Status StringMap(const YAML::Node& node, const std::string& path,
                          google::protobuf::Map<std::string, std::string>* out) {
     if (node.IsNull()) return absl::OkStatus();
-    if (!node.IsMap()) return Fail(path, rampart::StrCat("expected a map of strings, got ", Describe(node)));
+    if (!node.IsMap()) return Fail(path, rampart::StrCat("expected a map of strings, got ", DescribeYaml(node)));
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar()) {
-        return FailAt(path, LineOf(it->first), rampart::StrCat("keys must be strings, got ", Describe(it->first)));
+        return FailAt(path, YamlLine(it->first), rampart::StrCat("keys must be strings, got ", DescribeYaml(it->first)));
       }
       const std::string& key = it->first.Scalar();
       std::string child = MapEntryPath(path, key);
       if (out->contains(key)) {
-        return FailAt(child, LineOf(it->first),
+        return FailAt(child, YamlLine(it->first),
                       rampart::StrCat("duplicate key ", Quote(key), " (first at line ", lines_[child], ")"));
       }
-      lines_[child] = LineOf(it->first);
+      lines_[child] = YamlLine(it->first);
       std::string value;
       if (auto s = String(it->second, child, &value); !s.ok()) return s;
       (*out)[key] = std::move(value);
@@ -409,13 +387,13 @@ class DocumentReader {
       }
       if (f.value.IsNull()) continue;
       if (!f.value.IsSequence()) {
-        return Fail(f.path, rampart::StrCat("expected a list of rules, got ", Describe(f.value)));
+        return Fail(f.path, rampart::StrCat("expected a list of rules, got ", DescribeYaml(f.value)));
       }
       for (size_t i = 0; i < f.value.size(); ++i) {
         std::string rule_path = rampart::StrCat(f.path, "[", i, "]");
-        lines_[rule_path] = LineOf(f.value[i]);
+        lines_[rule_path] = YamlLine(f.value[i]);
         if (!f.value[i].IsMap()) {
-          return Fail(rule_path, rampart::StrCat("expected a rule (a map), got ", Describe(f.value[i])));
+          return Fail(rule_path, rampart::StrCat("expected a rule (a map), got ", DescribeYaml(f.value[i])));
         }
         if (auto s = Rule(f.value[i], rule_path, ingress, *direction.add_allow()); !s.ok()) return s;
       }
@@ -452,13 +430,13 @@ class DocumentReader {
                           google::protobuf::RepeatedPtrField<v1::RateLimit>* out) {
     if (node.IsNull()) return absl::OkStatus();
     if (!node.IsSequence()) {
-      return Fail(path, rampart::StrCat("expected a list of rate limits, got ", Describe(node)));
+      return Fail(path, rampart::StrCat("expected a list of rate limits, got ", DescribeYaml(node)));
     }
     for (size_t i = 0; i < node.size(); ++i) {
       std::string item_path = rampart::StrCat(path, "[", i, "]");
-      lines_[item_path] = LineOf(node[i]);
+      lines_[item_path] = YamlLine(node[i]);
       if (!node[i].IsMap()) {
-        return Fail(item_path, rampart::StrCat("expected a rate limit (a map), got ", Describe(node[i])));
+        return Fail(item_path, rampart::StrCat("expected a rate limit (a map), got ", DescribeYaml(node[i])));
       }
       if (auto s = RateLimit(node[i], item_path, *out->Add()); !s.ok()) return s;
     }
@@ -529,7 +507,7 @@ class DocumentReader {
     if (!node.IsScalar()) {
       return Fail(path, rampart::StrCat(quantity ? "expected a number of bytes (e.g. 10Mi), got "
                                                  : "expected a whole number, got ",
-                                        Describe(node)));
+                                        DescribeYaml(node)));
     }
     const std::string& text = node.Scalar();
     uint64_t value = 0;
@@ -598,7 +576,7 @@ absl::Status ParseDocuments(std::string_view text, std::string_view source, std:
       DocumentReader reader(display, doc_lines);
       if (auto s = reader.Read(doc, policy); !s.ok()) return s;
     } catch (const YAML::Exception& e) {
-      return FieldError(display, LineOf(doc), "", rampart::StrCat("cannot read policy: ", e.msg));
+      return FieldError(display, YamlLine(doc), "", rampart::StrCat("cannot read policy: ", e.msg));
     }
     policy.set_source(std::string(source));
     policies.push_back(std::move(policy));

@@ -33,6 +33,7 @@
 #include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
 #include "rampart/v1/agent_api.pb.h"
+#include "rampart/v1/events.pb.h"
 
 namespace rampart {
 namespace {
@@ -414,7 +415,9 @@ class DlpVerdicts : public ::testing::Test {
     EXPECT_FALSE(findings_log.empty()) << log_path << " is empty though findings were recorded";
     std::map<std::string, std::string> places = {{"rampartctl output", ctl_output_},
                                                  {"findings log " + log_path, findings_log},
-                                                 {"agent.log", ReadFile(dir_->path() + "/agent.log")}};
+                                                 {"agent.log", ReadFile(dir_->path() + "/agent.log")},
+                                                 {"cp.log", ReadFile(dir_->path() + "/cp.log")},
+                                                 {"rampart-cp findings", cp_findings_}};
     for (const auto& name : follower_files_) places["follower " + name] = ReadFile(name);
     for (const auto& [place, text] : places) {
       for (size_t i = 0; i < cards_.size(); ++i) {
@@ -437,6 +440,7 @@ class DlpVerdicts : public ::testing::Test {
   std::vector<std::unique_ptr<ChildProcess>> followers_;
   std::vector<std::string> follower_files_;
   std::vector<Card> cards_;
+  std::string cp_findings_;  // `rampart-cp findings --json`, when a test read it
   std::string cards_json_, big_json_;
   int curls_ = 0;
   std::string ctl_output_;
@@ -668,6 +672,27 @@ TEST_F(DlpVerdicts, MonitorPolicyRecordsTheFindingAndLeavesTheConnectionAlone) {
   const Fetch after = Curl(client_ip_, "/clean.json", {"--connect-timeout", kConnectTimeout});
   EXPECT_EQ(after.status, 0) << "the client lost access under a monitor policy: " << after.error;
   Rampartctl("findings --limit 10000");
+
+  // The same findings reached the control plane on the event stream, masked.
+  size_t at_cp = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        cp_findings_ = Capture(kBuild + "/controlplane/rampart-cp findings --json --limit 100000 --admin-socket " +
+                               dir_->path() + "/cp-admin.sock");
+        at_cp = 0;
+        std::istringstream lines(cp_findings_);
+        for (std::string line; std::getline(lines, line);) {
+          v1::FleetEvent event;
+          if (google::protobuf::util::JsonStringToMessage(line, &event).ok() && event.node() == "dlp-node" &&
+              event.has_finding() && !event.finding().masked_value().empty()) {
+            ++at_cp;
+          }
+        }
+        return at_cp >= findings.size();
+      },
+      10s))
+      << at_cp << " of " << findings.size() << " findings reached the control plane" << Logs();
+  EXPECT_EQ(at_cp, findings.size());
   ASSERT_NO_FATAL_FAILURE(ExpectNoCardNumberLeft());
 
   std::string detectors;

@@ -157,6 +157,54 @@ TEST_F(EventStreamTest, AReportWithTooManyEventsIsRefusedWithTheCounts) {
   EXPECT_TRUE(StoredReasons().empty());
 }
 
+// `rampart-cp events --follow`: the stored events first, then each new one
+// once, as it arrives, filtered as asked.
+TEST(EventsFollow, StoredEventsThenNewOnesAsTheyArrive) {
+  cp::FleetInventory inventory;
+  cp::EventStore store;
+  cp::EventsAdminService admin(store, inventory);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&admin);
+  auto server = builder.BuildAndStart();
+  ASSERT_TRUE(server != nullptr);
+  auto add = [&](uint64_t seq, const std::string& detector) {
+    v1::EventReport report;
+    report.set_run_id("run");
+    auto* e = report.add_events();
+    e->set_seq(seq);
+    *e->mutable_finding() = MakeFinding(static_cast<int>(seq));
+    e->mutable_finding()->set_detector(detector);
+    store.Add("node-a", report);
+  };
+  add(1, "dlp.card_number");
+  add(2, "attack.sqli");
+
+  auto stub = v1::EventsAdmin::NewStub(
+      grpc::CreateChannel(StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  v1::WatchEventsRequest request;
+  request.set_follow(true);
+  request.set_detector("dlp");
+  auto reader = stub->Watch(&context, request);
+  v1::FleetEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.finding().reason(), "finding 1");  // stored, and a dlp finding
+
+  add(3, "attack.xss");       // filtered out
+  add(4, "dlp.us_ssn");       // arrives live
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.finding().reason(), "finding 4");
+  EXPECT_EQ(event.finding().detector(), "dlp.us_ssn");
+
+  context.TryCancel();
+  while (reader->Read(&event)) {
+  }
+  reader->Finish();
+  server->Shutdown(std::chrono::system_clock::now() + 1s);
+}
+
 TEST(FleetApisOverTheStream, AnAgentsInventoryReachesTheFleetView) {
   cp::FleetInventory inventory;
   cp::EventStore store({}, std::chrono::system_clock::now, &inventory);
