@@ -131,9 +131,12 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
     agent->findings_token_ = agent->findings_->Subscribe([a = agent.get()](const v1::Finding& finding) {
       a->events_->Report(finding);
     });
+    // Per sampled drop, on the reader thread: only the two fields a summary
+    // keeps (ToProto would also name the interface, a syscall per event).
     agent->drop_summary_token_ = agent->drops_->Subscribe([a = agent.get()](const rp_drop_event& event) {
-      v1::DropEvent e = a->ToProto(event);
-      a->drop_summary_.OnDropEvent(e.source(), e.reason());
+      datapath::Address source;
+      std::copy(event.src, event.src + 16, source.begin());
+      a->drop_summary_.OnDropEvent(datapath::FormatAddress(source), datapath::ReasonName(event.reason));
     });
     agent->events_->Start();
   }

@@ -24,21 +24,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::RecordingSync;
+using testing::ClosedPort;
 using testing::TempDir;
 using testing::TestControlPlane;
-
-// A loopback port with nothing listening on it.
-std::string ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-}
 
 // A second replica of `primary`: its own server and AgentSync, the same CA
 // directory, authenticator and store.

@@ -7,6 +7,9 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +29,19 @@
 #include "tests/controlplane/temp_dir.h"
 
 namespace rampart::testing {
+
+// A loopback port with nothing listening on it.
+inline std::string ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+}
 
 // AgentSync for tests: refuses unauthenticated callers with the
 // authenticator's status, records the peer certificate serial of each
