@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <random>
 
 #include "agent/common/strings.h"
@@ -21,6 +22,23 @@ constexpr auto kMaxBackoff = std::chrono::seconds(30);
 // A stream that lived this long was healthy: the backoff and the round of
 // addresses start over.
 constexpr auto kHealthyStream = std::chrono::seconds(30);
+
+// Waits until the channel is READY, up to `timeout`. A channel that fails
+// (TRANSIENT_FAILURE) ends the wait at once: the stream then fails fast with
+// gRPC's own reason, so a dead replica is still skipped without delay. Only an
+// attempt that neither succeeds nor fails is cut here. Wakes every 100 ms to
+// see `stopping`, so shutting down does not wait for the timeout.
+bool AwaitReady(grpc::Channel& channel, std::chrono::milliseconds timeout, const std::function<bool()>& stopping) {
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    const auto now = std::chrono::system_clock::now();
+    if (now >= deadline || stopping()) return false;
+    channel.WaitForStateChange(state, std::min(deadline, now + std::chrono::milliseconds(100)));
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -143,6 +161,9 @@ std::shared_ptr<grpc::Channel> ControlPlaneClient::Channel(size_t index, std::st
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(kInitialBackoff.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff).count()));
+  // Also gRPC's minimum connect timeout: an attempt the stream gave up on
+  // (AwaitReady) is abandoned and made afresh, not waited out.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(options_.connect_timeout.count()));
   channels_[index] =
       grpc::CreateCustomChannel(options_.addresses[index], grpc::experimental::TlsCredentials(tls), args);
   return channels_[index];
@@ -154,6 +175,13 @@ std::string ControlPlaneClient::RunStream(size_t index) {
   std::string error;
   auto channel = Channel(index, error);
   if (!channel) return error;
+  auto stopping = [this] {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  };
+  if (!AwaitReady(*channel, options_.connect_timeout, stopping)) {
+    return rampart::StrCat("connect: no connection within ", options_.connect_timeout.count(), " ms");
+  }
   auto stub = v1::AgentSync::NewStub(channel);
 
   grpc::ClientContext context;

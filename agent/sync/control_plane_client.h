@@ -51,6 +51,10 @@ struct ControlPlaneOptions {
   std::chrono::seconds cert_refresh_interval{60};
   std::string node_name;
   std::map<std::string, std::string> labels;
+  // How long one connection attempt (TCP, TLS, HTTP/2) may take. A peer that
+  // accepts and then never answers (a hung replica, a lost SYN) would
+  // otherwise hold the stream for gRPC's 20 s minimum connect timeout.
+  std::chrono::milliseconds connect_timeout{5000};
 };
 
 class ControlPlaneClient {

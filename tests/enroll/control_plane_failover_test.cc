@@ -57,6 +57,31 @@ class SecondReplica {
   int port_ = 0;
 };
 
+// A listening socket nobody accepts from: the kernel completes the TCP
+// handshake and then nothing answers, as with a replica that hangs (unlike
+// one that is down, which refuses at once).
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return;
+    }
+    address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  }
+  ~SilentListener() { close(fd_); }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
 class ControlPlaneFailover : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -72,7 +97,8 @@ class ControlPlaneFailover : public ::testing::Test {
     serial_ = joined->serial_hex;
   }
 
-  std::unique_ptr<ControlPlaneClient> Client(std::vector<std::string> addresses) {
+  std::unique_ptr<ControlPlaneClient> Client(std::vector<std::string> addresses,
+                                             std::chrono::milliseconds connect_timeout = 5s) {
     const enroll::IdentityFiles files = enroll::IdentityFiles::In(state_.path() + "/state");
     ControlPlaneOptions options;
     options.addresses = std::move(addresses);
@@ -80,6 +106,7 @@ class ControlPlaneFailover : public ::testing::Test {
     options.cert_file = files.identity_file;
     options.key_file = files.identity_file;
     options.node_name = "node-a";
+    options.connect_timeout = connect_timeout;
     auto client = std::make_unique<ControlPlaneClient>(
         options, [](const v1::PolicyBundle&) { return std::vector<v1::PolicyError>{}; }, [] { return uint64_t{0}; });
     client->Start();
@@ -132,6 +159,21 @@ TEST_F(ControlPlaneFailover, AnAddressThatDoesNotAnswerIsSkippedWithoutBackoff) 
   ASSERT_TRUE(WaitConnectedTo(*client, primary_.address(), 5s)) << client->Status().ShortDebugString();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
   EXPECT_NE(client->CurrentChannel(), nullptr);
+}
+
+TEST_F(ControlPlaneFailover, AReplicaThatAcceptsButNeverAnswersIsGivenUpAfterTheConnectTimeout) {
+  SilentListener silent;
+  ASSERT_FALSE(silent.address().empty());
+  const auto started = std::chrono::steady_clock::now();
+  auto client = Client({silent.address(), primary_.address()}, 1s);
+
+  ASSERT_TRUE(WaitConnectedTo(*client, primary_.address(), 8s)) << client->Status().ShortDebugString();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s)
+      << "the hung replica held the stream longer than the connect timeout";
+  // Cut by gRPC's handshake deadline or by the client's own wait, whichever
+  // fires first: both are the connect timeout.
+  EXPECT_EQ(client->Status().last_error().rfind(silent.address() + ": connect: ", 0), 0u)
+      << client->Status().ShortDebugString();
 }
 
 TEST_F(ControlPlaneFailover, WithNoReplicaAnsweringThereIsNoCurrentChannelAndTheErrorNamesTheAddress) {
