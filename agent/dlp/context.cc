@@ -1,6 +1,7 @@
 #include "agent/dlp/context.h"
 
 #include <algorithm>
+#include <cstring>
 #include <span>
 
 namespace rampart::dlp {
@@ -98,29 +99,25 @@ double Amount(const Term& term, bool leaf, bool raising) {
   return leaf ? 0.35 : 0.25;
 }
 
-struct Signal {
-  double amount = 0;
-  const Term* term = nullptr;
-  std::string_view where;
-};
+using Signal = ContextEffect::Signal;
 
 // Keeps the strongest term of `terms` matching `word`.
 void Consider(std::span<const Term> terms, std::string_view word, bool leaf, bool raising, Signal& best) {
   for (const Term& term : terms) {
     if (!TermMatches(term, word)) continue;
     double amount = Amount(term, leaf, raising);
-    if (amount > best.amount) best = {amount, &term, leaf ? "key" : "nearby"};
+    if (amount > best.amount) best = {amount, term.word, leaf};
   }
 }
 
 void Describe(const Signal& s, char sign, std::string& out) {
-  if (s.term == nullptr) return;
+  if (s.word.empty()) return;
   if (!out.empty()) out += ", ";
   // Amounts are whole hundredths: "+0.35".
   const int hundredths = static_cast<int>(s.amount * 100 + 0.5);
   const char amount[] = {sign, static_cast<char>('0' + hundredths / 100), '.',
                          static_cast<char>('0' + hundredths / 10 % 10), static_cast<char>('0' + hundredths % 10)};
-  out.append(s.where).append(" word '").append(s.term->word).append("' ").append(amount, sizeof(amount));
+  out.append(s.leaf ? "key" : "nearby").append(" word '").append(s.word).append("' ").append(amount, sizeof(amount));
 }
 
 bool IsUpperAscii(char c) { return c >= 'A' && c <= 'Z'; }
@@ -192,9 +189,64 @@ ContextEffect EvaluateContext(Vocabulary vocabulary, const ContextInput& input) 
 
   ContextEffect effect;
   effect.adjustment = raise.amount - lower.amount;
-  Describe(raise, '+', effect.explanation);
-  Describe(lower, '-', effect.explanation);
+  effect.raise = raise;
+  effect.lower = lower;
   return effect;
+}
+
+std::string ContextEffect::Explanation() const {
+  std::string out;
+  Describe(raise, '+', out);
+  Describe(lower, '-', out);
+  return out;
+}
+
+ContextCache::ContextCache() : slots_(kSlots) {}
+
+ContextEffect ContextCache::Evaluate(Vocabulary vocabulary, const ContextInput& input) {
+  if (!input.preceding_text.empty()) return EvaluateContext(vocabulary, input);
+  // Eight bytes at a time: this runs for every match of a structured body.
+  uint64_t hash = 0x9E3779B97F4A7C15ull ^ static_cast<uint8_t>(vocabulary);
+  size_t size = 0;
+  auto add = [&](std::string_view key) {
+    size_t i = 0;
+    for (; i + 8 <= key.size(); i += 8) {
+      uint64_t chunk;
+      std::memcpy(&chunk, key.data() + i, 8);
+      hash = (hash ^ chunk) * 0xFF51AFD7ED558CCDull;
+      hash ^= hash >> 29;
+    }
+    uint64_t tail = key.size() - i;  // the length of the tail marks the key's end
+    for (; i < key.size(); ++i) tail = tail << 8 | static_cast<unsigned char>(key[i]);
+    hash = (hash ^ tail) * 0xFF51AFD7ED558CCDull;
+    hash ^= hash >> 29;
+    size += key.size() + 1;
+  };
+  add(input.leaf_key);
+  for (std::string_view key : input.outer_keys) add(key);
+  auto same_keys = [&](const std::string& keys) {
+    if (keys.size() != size) return false;
+    std::string_view rest = keys;
+    auto next = [&](std::string_view key) {
+      if (rest.size() <= key.size() || rest.substr(0, key.size()) != key || rest[key.size()] != '\0') return false;
+      rest.remove_prefix(key.size() + 1);
+      return true;
+    };
+    if (!next(input.leaf_key)) return false;
+    for (std::string_view key : input.outer_keys) {
+      if (!next(key)) return false;
+    }
+    return true;
+  };
+  Slot& slot = slots_[(hash * 0x9E3779B97F4A7C15ull) >> 56 & (kSlots - 1)];
+  if (slot.used && slot.vocabulary == vocabulary && same_keys(slot.keys)) return slot.effect;
+  slot.effect = EvaluateContext(vocabulary, input);
+  slot.used = true;
+  slot.vocabulary = vocabulary;
+  slot.keys.clear();
+  slot.keys.append(input.leaf_key).push_back('\0');
+  for (std::string_view key : input.outer_keys) slot.keys.append(key).push_back('\0');
+  return slot.effect;
 }
 
 }  // namespace rampart::dlp

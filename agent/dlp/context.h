@@ -15,6 +15,8 @@
 // out by design (login responses) while "secret" and "password" are not.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,18 +39,50 @@ inline constexpr size_t kNearbyBytes = 48;
 
 struct ContextInput {
   std::string_view leaf_key;
-  std::vector<std::string_view> outer_keys;  // nearest first
+  std::span<const std::string_view> outer_keys;  // nearest first
   std::string_view preceding_text;
 };
 
 struct ContextEffect {
+  // The strongest vocabulary word that applied one way; `word` points into
+  // the static word lists, never into message text.
+  struct Signal {
+    double amount = 0;
+    std::string_view word;  // empty: none applied
+    bool leaf = false;      // in the leaf key, or else nearby
+  };
+
   double adjustment = 0;
+  Signal raise, lower;
+
   // The vocabulary words that applied, never message text:
-  // "key word 'card' +0.35, nearby word 'order' -0.15".
-  std::string explanation;
+  // "key word 'card' +0.35, nearby word 'order' -0.15". Built on demand:
+  // context is evaluated for every match, explained only for findings.
+  std::string Explanation() const;
 };
 
 ContextEffect EvaluateContext(Vocabulary vocabulary, const ContextInput& input);
+
+// EvaluateContext with a memory of the inputs that have no nearby text: in a
+// structured body the same keys come back for every record ("email" under
+// "customers"), and reading their words costs more than looking them up.
+// Direct-mapped: kSlots inputs at most, a newer one takes an older one's
+// slot. Not thread-safe.
+class ContextCache {
+ public:
+  static constexpr size_t kSlots = 256;
+  ContextCache();
+  ContextEffect Evaluate(Vocabulary vocabulary, const ContextInput& input);
+
+ private:
+  struct Slot {
+    bool used = false;
+    Vocabulary vocabulary = Vocabulary::kNone;
+    std::string keys;  // leaf and outer keys, each followed by '\0'
+    ContextEffect effect;
+  };
+  std::vector<Slot> slots_;
+};
 
 // Lower-cased words of a name or text: "cardNumber" -> {card, number},
 // "x-api-key" -> {x, api, key}, "HTTPHeader" -> {http, header}.

@@ -77,45 +77,70 @@ int Specificity(Detector detector) {
 constexpr int kSpecificityLevels = 7;
 
 // Drops duplicates (several keywords naming one value) and detections that
-// overlap a more specific one. Works on indices: detections carry strings.
+// overlap a more specific one. Works on compact keys: detections carry
+// strings, and a body full of PII has thousands of them.
 void ResolveOverlaps(std::vector<Detection>& detections) {
-  std::vector<uint32_t> order(detections.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    const Detection& a = detections[x];
-    const Detection& b = detections[y];
-    int sa = Specificity(a.detector), sb = Specificity(b.detector);
-    if (sa != sb) return sa > sb;
+  // Most specific level first; within a level by begin, longer first, then
+  // in the order recognizers emitted them (the first of duplicates stays).
+  struct Key {
+    uint32_t begin, end, index;
+    Detector detector;
+  };
+  auto before = [](const Key& a, const Key& b) {
     if (a.begin != b.begin) return a.begin < b.begin;
-    return a.end > b.end;
-  });
+    if (a.end != b.end) return a.end > b.end;
+    return a.index < b.index;
+  };
+  // A stable distribution by level; recognizers emit in match order, close
+  // to text order, so a level's keys are usually sorted already.
+  size_t level_begin[kSpecificityLevels + 1] = {};
+  for (const Detection& d : detections) ++level_begin[kSpecificityLevels - 1 - Specificity(d.detector) + 1];
+  for (int l = 1; l <= kSpecificityLevels; ++l) level_begin[l] += level_begin[l - 1];
+  std::vector<Key> keys(detections.size());
+  {
+    size_t next[kSpecificityLevels];
+    std::copy(level_begin, level_begin + kSpecificityLevels, next);
+    for (uint32_t i = 0; i < detections.size(); ++i) {
+      const Detection& d = detections[i];
+      keys[next[kSpecificityLevels - 1 - Specificity(d.detector)]++] = {d.begin, d.end, i, d.detector};
+    }
+  }
+  for (int l = 0; l < kSpecificityLevels; ++l) {
+    auto first = keys.begin() + static_cast<std::ptrdiff_t>(level_begin[l]);
+    auto last = keys.begin() + static_cast<std::ptrdiff_t>(level_begin[l + 1]);
+    if (!std::is_sorted(first, last, before)) std::sort(first, last, before);
+  }
   // Per level: accepted spans in begin order (each level is accepted in one
   // sorted sweep) with the running maximum of their ends, so "does any span
   // of a more specific level overlap [b, e)" is one binary search per level.
   struct Span {
     uint32_t begin, max_end;
   };
-  std::vector<std::vector<Span>> accepted(kSpecificityLevels);
+  std::vector<Span> accepted[kSpecificityLevels];
   std::vector<bool> keep(detections.size(), false);
-  const Detection* previous = nullptr;
-  for (uint32_t index : order) {
-    const Detection& d = detections[index];
+  // The keys with the current level, begin and end accepted so far.
+  size_t same_span_from = 0;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const Key& d = keys[k];
     const int level = Specificity(d.detector);
-    bool covered = previous != nullptr && previous->detector == d.detector && previous->begin == d.begin &&
-                   previous->end == d.end;
+    if (k == 0 || Specificity(keys[k - 1].detector) != level || keys[k - 1].begin != d.begin ||
+        keys[k - 1].end != d.end) {
+      same_span_from = k;
+    }
+    bool covered = false;
+    for (size_t j = same_span_from; j < k && !covered; ++j) covered = keys[j].detector == d.detector;
     for (int higher = level + 1; higher < kSpecificityLevels && !covered; ++higher) {
       const auto& spans = accepted[higher];
       auto it = std::lower_bound(spans.begin(), spans.end(), d.end,
                                  [](const Span& s, uint32_t end) { return s.begin < end; });
       covered = it != spans.begin() && std::prev(it)->max_end > d.begin;
     }
-    previous = &d;
     if (covered) continue;
     auto& spans = accepted[level];
     spans.push_back({d.begin, std::max(d.end, spans.empty() ? 0u : spans.back().max_end)});
-    keep[index] = true;
+    keep[d.index] = true;
   }
-  // Compact in place; recognizers emit in match order, close to text order.
+  // Compact in place, in the order recognizers emitted them.
   size_t out = 0;
   for (size_t i = 0; i < detections.size(); ++i) {
     if (!keep[i]) continue;
@@ -168,11 +193,31 @@ struct DlpScanner::Part {
   Offsets offsets = Offsets::kUnknown;
 };
 
+struct DlpScanner::Candidate {
+  uint32_t detection = 0;  // index in detections_
+  const Document::Field* field = nullptr;
+  ContextEffect effect;
+  double confidence = 0;
+  Severity severity = Severity::kInfo;
+  bool lowered_as_carried = false;
+  bool lowered_as_request = false;
+};
+
+namespace {
+
+// Finish's order as one number, smaller first: severity, then confidence
+// (whole hundredths), then the order findings were added in.
+uint64_t RankOf(Severity severity, double confidence, uint64_t sequence) {
+  const uint64_t severity_rank = kSeverityLevels - 1 - static_cast<uint64_t>(severity);
+  // Confidences are whole hundredths in [0, 1] (Score rounds them).
+  const uint64_t confidence_rank = 100 - static_cast<uint64_t>(confidence * 100 + 0.5);
+  return severity_rank << 48 | confidence_rank << 40 | sequence;
+}
+
+}  // namespace
+
 struct DlpScanner::MessageState {
   std::vector<Finding> findings;
-  // Findings kept per severity, so a finding the per-message cap would drop
-  // anyway is not built.
-  size_t per_severity[kSeverityLevels] = {};
   std::unordered_map<uint64_t, double> cards;  // card fingerprint -> highest confidence
   size_t card_shaped_runs = 0;                 // digit runs the card pattern matched
   size_t card_detections = 0;                  // validated cards, any confidence
@@ -235,17 +280,74 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
   detections_.clear();
   for (const PrefilterMatch& m : matches_) {
     if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
-    Recognize(m, document, detections_);
+    Recognize(m, document, detections_, Wording::kSkip);
   }
   ResolveOverlaps(detections_);
-  for (const Detection& d : detections_) {
-    std::optional<Finding> finding = Score(d, document, part, state);
-    if (finding) state.findings.push_back(std::move(*finding));
+  // Scored by ceiling, highest first, so that a detection that cannot be
+  // reported (at least max_findings_per_message findings are already more
+  // severe than it can ever be) is not scored at all; cards always are, the
+  // bulk signal counts them. Scoring order does not change the result:
+  // candidates are put back in detection order.
+  size_t more_severe_than[kSeverityLevels] = {};  // findings and candidates so far
+  for (const Finding& f : state.findings) {
+    for (size_t level = 0; level < static_cast<size_t>(f.severity); ++level) ++more_severe_than[level];
   }
+  size_t ceiling_begin[kSeverityLevels + 1] = {};  // counting sort, highest ceiling first
+  for (const Detection& d : detections_) ++ceiling_begin[kSeverityLevels - static_cast<size_t>(d.ceiling)];
+  for (size_t c = 1; c <= kSeverityLevels; ++c) ceiling_begin[c] += ceiling_begin[c - 1];
+  order_.resize(detections_.size());
+  for (uint32_t i = 0; i < detections_.size(); ++i) {
+    order_[ceiling_begin[kSeverityLevels - 1 - static_cast<size_t>(detections_[i].ceiling)]++] = i;
+  }
+  candidates_.clear();
+  for (uint32_t i : order_) {
+    const Detection& d = detections_[i];
+    if (d.detector != Detector::kCardNumber &&
+        more_severe_than[static_cast<size_t>(d.ceiling)] >= options_.max_findings_per_message) {
+      continue;
+    }
+    std::optional<Candidate> candidate = Score(i, document, part, state);
+    if (!candidate) continue;
+    candidates_.push_back(*candidate);
+    for (size_t level = 0; level < static_cast<size_t>(candidate->severity); ++level) ++more_severe_than[level];
+  }
+  std::sort(candidates_.begin(), candidates_.end(),
+            [](const Candidate& a, const Candidate& b) { return a.detection < b.detection; });
+  // Findings are written only for the candidates that can still be
+  // reported: a body full of PII yields thousands of detections, and a
+  // message reports max_findings_per_message.
+  KeepReportable(state);
+  for (const Candidate& c : candidates_) state.findings.push_back(Write(c, document, part, state));
 }
 
-std::optional<Finding> DlpScanner::Score(const Detection& d, const Document& document, const Part& part,
-                                         MessageState& state) const {
+void DlpScanner::KeepReportable(MessageState& state) {
+  const size_t limit = options_.max_findings_per_message;
+  if (state.findings.size() + candidates_.size() <= limit) return;
+  if (limit == 0) {
+    candidates_.clear();
+    return;
+  }
+  // Finish keeps the first `limit` in rank order of every finding the
+  // message adds; one outside the first `limit` of those known so far stays
+  // outside whatever comes later, since later findings only add ranks.
+  std::vector<uint64_t> ranks;
+  ranks.reserve(state.findings.size() + candidates_.size());
+  uint64_t sequence = 0;
+  for (const Finding& f : state.findings) ranks.push_back(RankOf(f.severity, f.confidence, sequence++));
+  for (const Candidate& c : candidates_) ranks.push_back(RankOf(c.severity, c.confidence, sequence++));
+  std::nth_element(ranks.begin(), ranks.begin() + static_cast<std::ptrdiff_t>(limit - 1), ranks.end());
+  const uint64_t last_kept = ranks[limit - 1];
+  sequence = state.findings.size();
+  size_t out = 0;
+  for (const Candidate& c : candidates_) {
+    if (RankOf(c.severity, c.confidence, sequence++) <= last_kept) candidates_[out++] = c;
+  }
+  candidates_.resize(out);
+}
+
+std::optional<DlpScanner::Candidate> DlpScanner::Score(uint32_t index, const Document& document, const Part& part,
+                                                       MessageState& state) {
+  const Detection& d = detections_[index];
   const std::string_view text = document.text();
   const Document::Field* field = document.FieldContaining(d.begin);
 
@@ -257,18 +359,19 @@ std::optional<Finding> DlpScanner::Score(const Detection& d, const Document& doc
   } else if (field != nullptr) {
     input.leaf_key = document.KeyOf(*field);
   }
+  std::string_view outer_keys[3];
   if (field != nullptr) {
-    input.outer_keys = document.OuterKeys(*field, 3);
+    input.outer_keys = std::span<const std::string_view>(outer_keys, document.OuterKeys(*field, outer_keys));
     // An array element takes its array's name as its own.
     if (input.leaf_key.empty() && field->key_end == field->key_begin && !input.outer_keys.empty()) {
       input.leaf_key = input.outer_keys.front();
-      input.outer_keys.erase(input.outer_keys.begin());
+      input.outer_keys = input.outer_keys.subspan(1);
     }
   }
   const size_t field_begin = field != nullptr ? field->value_begin : 0;
   const size_t window_begin = std::max(field_begin, window_end > kNearbyBytes ? window_end - kNearbyBytes : 0);
   if (window_end > window_begin) input.preceding_text = text.substr(window_begin, window_end - window_begin);
-  const ContextEffect effect = EvaluateContext(d.vocabulary, input);
+  const ContextEffect effect = context_cache_.Evaluate(d.vocabulary, input);
 
   const bool carrier = part.carrier == Carrier::kCookies ||
                        (part.carrier == Carrier::kHeaders && part.is_request && field != nullptr &&
@@ -286,20 +389,30 @@ std::optional<Finding> DlpScanner::Score(const Detection& d, const Document& doc
     best = std::max(best, confidence);
   }
   if (confidence < options_.report_min_confidence) return std::nullopt;
-  const Severity severity = SeverityFor(d.ceiling, confidence);
-  size_t more_severe = 0;
-  for (size_t level = static_cast<size_t>(severity) + 1; level < kSeverityLevels; ++level) {
-    more_severe += state.per_severity[level];
-  }
-  if (more_severe >= options_.max_findings_per_message) return std::nullopt;
-  ++state.per_severity[static_cast<size_t>(severity)];
+  Candidate candidate;
+  candidate.detection = index;
+  candidate.field = field;
+  candidate.effect = effect;
+  candidate.confidence = confidence;
+  candidate.severity = SeverityFor(d.ceiling, confidence);
+  candidate.lowered_as_carried = lower_as_carried;
+  candidate.lowered_as_request = lower_as_request;
+  return candidate;
+}
 
-  std::string reason = d.reason;
-  if (!effect.explanation.empty()) reason += "; context: " + effect.explanation;
-  if (lower_as_carried) {
+Finding DlpScanner::Write(const Candidate& candidate, const Document& document, const Part& part,
+                          const MessageState& state) {
+  Detection& d = detections_[candidate.detection];
+  Describe(document, d);
+  const Document::Field* field = candidate.field;
+  std::string reason = std::move(d.reason);
+  if (const std::string explanation = candidate.effect.Explanation(); !explanation.empty()) {
+    reason += "; context: " + explanation;
+  }
+  if (candidate.lowered_as_carried) {
     reason += "; " + FormatAdjustment("sent where credentials are expected", kCredentialCarrierLowering);
   }
-  if (lower_as_request) {
+  if (candidate.lowered_as_request) {
     reason += "; " + FormatAdjustment("in a request, where secrets are usually being used", kRequestSecretLowering);
   }
   if (state.capture_gap) reason += "; message partly uncaptured";
@@ -307,9 +420,9 @@ std::optional<Finding> DlpScanner::Score(const Detection& d, const Document& doc
   const DetectorInfo& info = InfoOf(d.detector);
   Finding finding;
   finding.detector = std::string(info.finding_name);
-  finding.confidence = confidence;
-  finding.severity = severity;
-  finding.masked_value = d.masked_value;
+  finding.confidence = candidate.confidence;
+  finding.severity = candidate.severity;
+  finding.masked_value = std::move(d.masked_value);
   finding.reason = std::move(reason);
   finding.location = part.location;
   if (field != nullptr) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/dlp/context.h"
 #include "agent/dlp/detectors.h"
 #include "agent/findings/finding.h"
 #include "agent/http/message.h"
@@ -82,6 +83,7 @@ class DlpScanner {
  private:
   struct Part;
   struct MessageState;
+  struct Candidate;
 
   DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled);
   void ScanDocument(Document& document, const Part& part, MessageState& state);
@@ -89,10 +91,18 @@ class DlpScanner {
   // gives the memory back.
   Document JsonDocument(std::string_view text);
   void Recycle(Document&& json);
-  // The finding a detection becomes after context, or nothing below the
-  // reporting threshold. Records cards for the bulk signal either way.
-  std::optional<findings::Finding> Score(const Detection& detection, const Document& document, const Part& part,
-                                         MessageState& state) const;
+  // Context and confidence for a detection: a candidate finding, or nothing
+  // below the reporting threshold. Records cards for the bulk signal either
+  // way. No strings are built here: this runs for every detection that
+  // could still be reported, thousands in a body full of PII.
+  std::optional<Candidate> Score(uint32_t detection, const Document& document, const Part& part,
+                                 MessageState& state);
+  // Drops the candidates that cannot be among the findings a message
+  // reports (max_findings_per_message), whatever else it holds.
+  void KeepReportable(MessageState& state);
+  // The finding a candidate becomes: reason, masked value, location.
+  findings::Finding Write(const Candidate& candidate, const Document& document, const Part& part,
+                          const MessageState& state);
   std::vector<findings::Finding> Finish(MessageState& state, std::string_view side) const;
 
   DlpOptions options_;
@@ -102,6 +112,9 @@ class DlpScanner {
   // Reused across calls so a scan allocates little.
   std::vector<PrefilterMatch> matches_;
   std::vector<Detection> detections_;
+  std::vector<Candidate> candidates_;
+  std::vector<uint32_t> order_;
+  ContextCache context_cache_;
   std::unique_ptr<Document> spare_json_;  // the last JSON body's index memory
 };
 

@@ -524,14 +524,20 @@ std::string_view Document::ValueOf(const Field& field) const {
   return text().substr(field.value_begin, field.value_end - field.value_begin);
 }
 
-std::vector<std::string_view> Document::OuterKeys(const Field& field, size_t max) const {
-  std::vector<std::string_view> keys;
-  for (int32_t c = field.parent; c >= 0 && keys.size() < max; c = containers_[c].parent) {
+size_t Document::OuterKeys(const Field& field, std::span<std::string_view> out) const {
+  size_t count = 0;
+  for (int32_t c = field.parent; c >= 0 && count < out.size(); c = containers_[c].parent) {
     const Container& container = containers_[c];
     if (container.key_end > container.key_begin) {
-      keys.push_back(text().substr(container.key_begin, container.key_end - container.key_begin));
+      out[count++] = text().substr(container.key_begin, container.key_end - container.key_begin);
     }
   }
+  return count;
+}
+
+std::vector<std::string_view> Document::OuterKeys(const Field& field, size_t max) const {
+  std::vector<std::string_view> keys(max);
+  keys.resize(OuterKeys(field, std::span<std::string_view>(keys)));
   return keys;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,8 +72,10 @@ class Document {
 
   std::string_view KeyOf(const Field& field) const;
   std::string_view ValueOf(const Field& field) const;
-  // Names of the enclosing JSON members, nearest first, at most `max`. For an
-  // array element without a key the first is the array's own name.
+  // Names of the enclosing JSON members, nearest first, at most out.size(),
+  // written to `out`; returns how many. For an array element without a key
+  // the first is the array's own name.
+  size_t OuterKeys(const Field& field, std::span<std::string_view> out) const;
   std::vector<std::string_view> OuterKeys(const Field& field, size_t max) const;
   // "$.customer.cards[2].number" for JSON, the name otherwise. Names that
   // could themselves be data (an address, a long number, a random string) are

@@ -49,8 +49,19 @@ size_t RunEnd(std::string_view t, size_t from, bool (*accept)(char), size_t max)
   return i;
 }
 
-Detection Make(Detector detector, size_t begin, size_t end, double confidence, Vocabulary vocabulary,
-               std::string masked, std::string reason) {
+// Where recognizers append detections. Their words (masked value, reason)
+// are written only when `words` is set: a body full of PII yields thousands
+// of detections, and only the few that become findings need words.
+struct Sink {
+  std::vector<Detection>& detections;
+  bool words;
+  void push_back(Detection d) { detections.push_back(std::move(d)); }
+};
+
+// `masked` and `reason` are called for the words, only when wanted.
+template <typename Masked, typename Reason>
+Detection Make(bool words, Detector detector, size_t begin, size_t end, double confidence, Vocabulary vocabulary,
+               const Masked& masked, const Reason& reason) {
   Detection d;
   d.detector = detector;
   d.begin = static_cast<uint32_t>(begin);
@@ -58,14 +69,17 @@ Detection Make(Detector detector, size_t begin, size_t end, double confidence, V
   d.confidence = confidence;
   d.ceiling = InfoOf(detector).ceiling;
   d.vocabulary = vocabulary;
-  d.masked_value = std::move(masked);
-  d.reason = std::move(reason);
+  if (words) {
+    d.masked_value = masked();
+    d.reason = reason();
+  }
   return d;
 }
 
-Detection MakeCredential(Detector detector, size_t begin, size_t end, double confidence, std::string masked,
-                         std::string reason) {
-  Detection d = Make(detector, begin, end, confidence, Vocabulary::kCredential, std::move(masked), std::move(reason));
+template <typename Masked, typename Reason>
+Detection MakeCredential(bool words, Detector detector, size_t begin, size_t end, double confidence,
+                         const Masked& masked, const Reason& reason) {
+  Detection d = Make(words, detector, begin, end, confidence, Vocabulary::kCredential, masked, reason);
   d.credential = true;
   return d;
 }
@@ -91,7 +105,7 @@ bool CardGroupingValid(const std::vector<Group>& groups, size_t first, size_t la
   return SizeOf(groups[last]) >= 1 && SizeOf(groups[last]) <= 4;
 }
 
-void RecognizeCards(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeCards(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from, e = m.to;
   // A run glued to a word or a decimal point is part of something else: an
   // identifier, a hash, a float.
@@ -147,12 +161,15 @@ void RecognizeCards(std::string_view t, const PrefilterMatch& m, std::vector<Det
 
       const bool grouped = last > first;
       double confidence = 0.5 + (grouped ? 0.15 : 0) - (test_number ? 0.35 : 0);
-      std::string reason = "Luhn-valid " + std::string(CardBrandName(*brand)) + " number, " +
-                           std::to_string(digits.size()) + " digits";
-      if (grouped) reason += ", grouped as printed on cards";
-      if (test_number) reason += ", a well-known test number";
-      Detection d = Make(Detector::kCardNumber, groups[first].begin, groups[last].end, confidence, Vocabulary::kCard,
-                         findings::MaskValue(digits, 0, 4), std::move(reason));
+      auto reason = [&] {
+        std::string reason = "Luhn-valid " + std::string(CardBrandName(*brand)) + " number, " +
+                             std::to_string(digits.size()) + " digits";
+        if (grouped) reason += ", grouped as printed on cards";
+        if (test_number) reason += ", a well-known test number";
+        return reason;
+      };
+      Detection d = Make(out.words, Detector::kCardNumber, groups[first].begin, groups[last].end, confidence,
+                         Vocabulary::kCard, [&] { return findings::MaskValue(digits, 0, 4); }, reason);
       d.fingerprint = Fingerprint(digits);
       out.push_back(std::move(d));
       first = last + 1;
@@ -232,7 +249,9 @@ void SetName(Detection& d, const NamedValue& v) {
 
 // True when the vocabulary raises more than it lowers for this name.
 bool NameSupports(Vocabulary vocabulary, std::string_view name) {
-  return EvaluateContext(vocabulary, ContextInput{name, {}, {}}).adjustment > 0;
+  // Keyword matches name the same few fields again and again.
+  thread_local ContextCache cache;
+  return cache.Evaluate(vocabulary, ContextInput{name, {}, {}}).adjustment > 0;
 }
 
 // --- SSN -----------------------------------------------------------------
@@ -242,7 +261,7 @@ std::string MaskSsn(std::string_view digits, char separator) {
   return masked + std::string(digits.substr(5));
 }
 
-void RecognizeSeparatedSsn(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeSeparatedSsn(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from, e = b + 11;
   if (e > t.size()) return;
   const char sep1 = t[b + 3], sep2 = t[b + 6];
@@ -256,12 +275,15 @@ void RecognizeSeparatedSsn(std::string_view t, const PrefilterMatch& m, std::vec
   digits.append(t.substr(b, 3)).append(t.substr(b + 4, 2)).append(t.substr(b + 7, 4));
   if (CheckUsSsn(digits) != SsnCheck::kValid) return;
   const bool dashes = sep1 == '-';
-  out.push_back(Make(Detector::kUsSsn, b, e, dashes ? 0.55 : 0.4, Vocabulary::kSsn, MaskSsn(digits, sep1),
-                     dashes ? "valid SSN area, group and serial, written ddd-dd-dddd"
-                            : "valid SSN area, group and serial, written ddd dd dddd"));
+  out.push_back(Make(out.words, Detector::kUsSsn, b, e, dashes ? 0.55 : 0.4, Vocabulary::kSsn,
+                     [&] { return MaskSsn(digits, sep1); },
+                     [&] {
+                       return dashes ? "valid SSN area, group and serial, written ddd-dd-dddd"
+                                     : "valid SSN area, group and serial, written ddd dd dddd";
+                     }));
 }
 
-void RecognizeBareSsn(const Document& doc, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeBareSsn(const Document& doc, const PrefilterMatch& m, Sink& out) {
   std::optional<NamedValue> v = ValueNamedBy(doc, m, ValueShape::kNumber);
   if (!v || !NameSupports(Vocabulary::kSsn, v->name)) return;
   std::string_view value = doc.text().substr(v->begin, v->end - v->begin);
@@ -269,15 +291,16 @@ void RecognizeBareSsn(const Document& doc, const PrefilterMatch& m, std::vector<
   if (value.size() != 9 || !std::all_of(value.begin(), value.end(), IsDigit)) return;
   if (IsDigit(At(doc.text(), v->end))) return;
   if (CheckUsSsn(value) != SsnCheck::kValid) return;
-  Detection d = Make(Detector::kUsSsn, v->begin, v->end, 0.45, Vocabulary::kSsn, "*****" + std::string(value.substr(5)),
-                     "valid SSN area, group and serial, nine bare digits named as an SSN");
+  Detection d = Make(out.words, Detector::kUsSsn, v->begin, v->end, 0.45, Vocabulary::kSsn,
+                     [&] { return "*****" + std::string(value.substr(5)); },
+                     [] { return "valid SSN area, group and serial, nine bare digits named as an SSN"; });
   SetName(d, *v);
   out.push_back(std::move(d));
 }
 
 // --- IBAN ----------------------------------------------------------------
 
-void RecognizeIban(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeIban(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from;
   if (IsAlnum(At(t, static_cast<int64_t>(b) - 1))) return;
   const size_t expected = IbanLengthFor(t.substr(b, 2));
@@ -296,8 +319,9 @@ void RecognizeIban(std::string_view t, const PrefilterMatch& m, std::vector<Dete
     }
   }
   if (compact.size() != expected || IsAlnum(At(t, i)) || !IbanValid(compact)) return;
-  out.push_back(Make(Detector::kIban, b, i, 0.8, Vocabulary::kIban, findings::MaskValue(compact, 2, 4),
-                     "IBAN with the registered length for its country and a valid mod-97 checksum"));
+  out.push_back(Make(out.words, Detector::kIban, b, i, 0.8, Vocabulary::kIban,
+                     [&] { return findings::MaskValue(compact, 2, 4); },
+                     [] { return "IBAN with the registered length for its country and a valid mod-97 checksum"; }));
 }
 
 // --- Email ---------------------------------------------------------------
@@ -305,7 +329,7 @@ void RecognizeIban(std::string_view t, const PrefilterMatch& m, std::vector<Dete
 bool IsLocalChar(char c) { return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'; }
 bool IsDomainChar(char c) { return IsAlnum(c) || c == '.' || c == '-'; }
 
-void RecognizeEmail(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeEmail(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t at = t.find('@', m.from);
   if (at == std::string_view::npos || at >= m.to) return;
   size_t local_begin = at;
@@ -317,43 +341,59 @@ void RecognizeEmail(std::string_view t, const PrefilterMatch& m, std::vector<Det
   const std::string_view domain = t.substr(at + 1, domain_end - at - 1);
   if (At(t, domain_end) == '@' || !EmailLocalPartValid(local) || !EmailDomainValid(domain)) return;
   const bool documentation = IsDocumentationDomain(domain);
-  // A one-character local part would be the whole address: hide it too.
-  std::string masked = local.size() == 1 ? std::string("*")
-                                         : std::string(local.substr(0, 1)) + std::string(local.size() - 1, '*');
-  masked += "@" + std::string(domain);
-  out.push_back(Make(Detector::kEmail, local_begin, domain_end, documentation ? 0.35 : 0.75, Vocabulary::kEmail,
-                     std::move(masked),
-                     documentation ? "email address at a documentation domain (RFC 2606)"
-                                   : "email address with a valid domain and top-level domain"));
+  auto masked = [&] {
+    // A one-character local part would be the whole address: hide it too.
+    std::string masked = local.size() == 1 ? std::string("*")
+                                           : std::string(local.substr(0, 1)) + std::string(local.size() - 1, '*');
+    return masked + "@" + std::string(domain);
+  };
+  out.push_back(Make(out.words, Detector::kEmail, local_begin, domain_end, documentation ? 0.35 : 0.75,
+                     Vocabulary::kEmail, masked, [&] {
+                       return documentation ? "email address at a documentation domain (RFC 2606)"
+                                            : "email address with a valid domain and top-level domain";
+                     }));
 }
 
 // --- Phone numbers -------------------------------------------------------
 
 struct Phone {
-  std::string digits;
+  // A number has at most 15 digits (E.164); ParsePhone stops at the 16th.
+  char digit_buffer[16];
+  size_t digit_count = 0;
   bool international = false;
+  std::string_view digits() const { return std::string_view(digit_buffer, digit_count); }
 };
 
 // Digits of a phone number written with spaces, dashes, dots and
 // parentheses, or nothing when the shape says it is something else (a date,
-// an IP address, a malformed run).
+// an IP address, a malformed run). No allocation: it runs for every
+// phone-shaped match.
 std::optional<Phone> ParsePhone(std::string_view v) {
   Phone phone;
   phone.international = !v.empty() && v.front() == '+';
   if (phone.international) v.remove_prefix(1);
-  std::vector<size_t> groups;
-  std::string separators;
+  // Only the shape of the first groups matters (dates, IP addresses have
+  // three or four), so five are kept with the total count.
+  size_t groups[5];
+  size_t group_count = 0;
+  bool any_separator = false, space_separator = false, only_dots = true;
   size_t run = 0;
   int depth = 0;
   char previous = '\0';
+  auto end_group = [&] {
+    if (run == 0) return;
+    if (group_count < 5) groups[group_count] = run;
+    ++group_count;
+    run = 0;
+  };
   for (size_t i = 0; i < v.size(); ++i) {
     const char c = v[i];
     if (IsDigit(c)) {
-      phone.digits.push_back(c);
+      if (phone.digit_count == sizeof(phone.digit_buffer)) return std::nullopt;  // too long for a number
+      phone.digit_buffer[phone.digit_count++] = c;
       ++run;
     } else {
-      if (run > 0) groups.push_back(run);
-      run = 0;
+      end_group();
       if (c == '(') {
         // "+44 (0)20 ...": the trunk prefix is not dialled internationally.
         if (phone.international && v.substr(i, 3) == "(0)") {
@@ -366,36 +406,37 @@ std::optional<Phone> ParsePhone(std::string_view v) {
         if (--depth < 0) return std::nullopt;
       } else if (c == ' ' || c == '-' || c == '.') {
         if (previous == ' ' || previous == '-' || previous == '.') return std::nullopt;
-        separators.push_back(c);
+        any_separator = true;
+        space_separator |= c == ' ';
+        only_dots &= c == '.';
       } else {
         return std::nullopt;
       }
     }
     previous = c;
   }
-  if (run > 0) groups.push_back(run);
+  end_group();
   if (depth != 0) return std::nullopt;
-  const size_t n = phone.digits.size();
+  const size_t n = phone.digit_count;
   if (phone.international ? (n < 8 || n > 15) : (n < 7 || n > 15)) return std::nullopt;
-  if (phone.digits.front() == '0' && phone.international) return std::nullopt;
-  if (IsDegenerateNumber(phone.digits)) return std::nullopt;
-  const bool dotted_or_dashed = !separators.empty() && separators.find(' ') == std::string::npos;
-  if (dotted_or_dashed && groups.size() == 3 &&
+  if (phone.digit_buffer[0] == '0' && phone.international) return std::nullopt;
+  if (IsDegenerateNumber(phone.digits())) return std::nullopt;
+  const bool dotted_or_dashed = any_separator && !space_separator;
+  if (dotted_or_dashed && group_count == 3 &&
       ((groups[0] == 4 && groups[1] == 2 && groups[2] == 2) || (groups[0] == 2 && groups[1] == 2 && groups[2] == 4))) {
     return std::nullopt;  // 2024-01-31, 31.01.2024
   }
-  if (separators.find_first_not_of('.') == std::string::npos && groups.size() == 4 &&
-      std::all_of(groups.begin(), groups.end(), [](size_t g) { return g <= 3; })) {
+  if (only_dots && group_count == 4 && std::all_of(groups, groups + 4, [](size_t g) { return g <= 3; })) {
     return std::nullopt;  // 10.20.30.40
   }
   return phone;
 }
 
 std::string MaskPhone(const Phone& phone) {
-  return (phone.international ? "+" : "") + findings::MaskValue(phone.digits, 0, 2);
+  return (phone.international ? "+" : "") + findings::MaskValue(phone.digits(), 0, 2);
 }
 
-void RecognizeInternationalPhone(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeInternationalPhone(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const char before = At(t, static_cast<int64_t>(m.from) - 1);
   if (IsAlnum(before) || before == '+' || before == '%' || before == '=') return;
   size_t end = m.to;
@@ -414,20 +455,23 @@ void RecognizeInternationalPhone(std::string_view t, const PrefilterMatch& m, st
     phone = ParsePhone(t.substr(m.from, end - m.from));
   }
   if (!phone || IsAlnum(At(t, end))) return;
-  out.push_back(Make(Detector::kPhoneNumber, m.from, end, 0.55, Vocabulary::kPhone, MaskPhone(*phone),
-                     "international phone number, " + std::to_string(phone->digits.size()) + " digits"));
+  out.push_back(Make(out.words, Detector::kPhoneNumber, m.from, end, 0.55, Vocabulary::kPhone,
+                     [&] { return MaskPhone(*phone); },
+                     [&] { return "international phone number, " + std::to_string(phone->digit_count) + " digits"; }));
 }
 
-void RecognizeNamedPhone(const Document& doc, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeNamedPhone(const Document& doc, const PrefilterMatch& m, Sink& out) {
   std::optional<NamedValue> v = ValueNamedBy(doc, m, ValueShape::kNumber);
   if (!v || !NameSupports(Vocabulary::kPhone, v->name)) return;
   std::string_view value = doc.text().substr(v->begin, v->end - v->begin);
   while (!value.empty() && !IsDigit(value.back())) value.remove_suffix(1);
   std::optional<Phone> phone = ParsePhone(value);
   if (!phone || IsAlnum(At(doc.text(), v->begin + value.size()))) return;
-  Detection d = Make(Detector::kPhoneNumber, v->begin, v->begin + value.size(), phone->international ? 0.55 : 0.45,
-                     Vocabulary::kPhone, MaskPhone(*phone),
-                     "phone number, " + std::to_string(phone->digits.size()) + " digits, named as a phone number");
+  Detection d = Make(out.words, Detector::kPhoneNumber, v->begin, v->begin + value.size(),
+                     phone->international ? 0.55 : 0.45, Vocabulary::kPhone, [&] { return MaskPhone(*phone); }, [&] {
+                       return "phone number, " + std::to_string(phone->digit_count) +
+                              " digits, named as a phone number";
+                     });
   SetName(d, *v);
   out.push_back(std::move(d));
 }
@@ -438,18 +482,23 @@ bool TokenBoundaries(std::string_view t, size_t begin, size_t end) {
   return !IsTokenChar(At(t, static_cast<int64_t>(begin) - 1)) && !IsTokenChar(At(t, end));
 }
 
-void RecognizeAwsAccessKeyId(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeAwsAccessKeyId(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from, e = b + 20;
   if (e > t.size() || IsAlnum(At(t, static_cast<int64_t>(b) - 1)) || IsAlnum(At(t, e))) return;
   const std::string_view key = t.substr(b, 20);
   if (LooksLikeFiller(key.substr(4))) return;
   const bool example = key.substr(13) == "EXAMPLE";
-  std::string reason = key.substr(0, 4) == "AKIA" ? "AWS access key ID (long-term)" : "AWS access key ID (temporary, STS)";
-  if (example) reason += ", the AWS documentation example";
-  out.push_back(MakeCredential(Detector::kAwsAccessKeyId, b, e, example ? 0.3 : 0.8, KeepPrefix(key, 4), reason));
+  auto reason = [&] {
+    std::string reason =
+        key.substr(0, 4) == "AKIA" ? "AWS access key ID (long-term)" : "AWS access key ID (temporary, STS)";
+    if (example) reason += ", the AWS documentation example";
+    return reason;
+  };
+  out.push_back(MakeCredential(out.words, Detector::kAwsAccessKeyId, b, e, example ? 0.3 : 0.8,
+                               [&] { return KeepPrefix(key, 4); }, reason));
 }
 
-void RecognizeAwsSecretKey(const Document& doc, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeAwsSecretKey(const Document& doc, const PrefilterMatch& m, Sink& out) {
   std::optional<NamedValue> v = ValueNamedBy(doc, m, ValueShape::kToken);
   if (!v) return;
   const std::string_view value = doc.text().substr(v->begin, v->end - v->begin);
@@ -463,9 +512,11 @@ void RecognizeAwsSecretKey(const Document& doc, const PrefilterMatch& m, std::ve
   }
   if (!(lower && upper && digit) || ShannonEntropy(value) < 4.0) return;
   const bool example = value.find("EXAMPLE") != std::string_view::npos;
-  Detection d = MakeCredential(Detector::kAwsSecretKey, v->begin, v->end, example ? 0.35 : 0.85, Stars(40),
-                               example ? "AWS secret access key, the AWS documentation example"
-                                       : "40-character AWS secret access key under its name");
+  Detection d = MakeCredential(out.words, Detector::kAwsSecretKey, v->begin, v->end, example ? 0.35 : 0.85,
+                               [] { return Stars(40); }, [&] {
+                                 return example ? "AWS secret access key, the AWS documentation example"
+                                                : "40-character AWS secret access key under its name";
+                               });
   SetName(d, *v);
   out.push_back(std::move(d));
 }
@@ -477,7 +528,7 @@ bool HoldsPemKey(std::string_view value) {
   return header_end != std::string_view::npos && PemBodyLooksReal(value.substr(header_end + 16));
 }
 
-void RecognizeGcpServiceAccount(const Document& doc, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeGcpServiceAccount(const Document& doc, const PrefilterMatch& m, Sink& out) {
   const std::string_view t = doc.text();
   const size_t value_at = t.rfind("\"service_account\"", m.to) + 1;
   std::optional<std::pair<size_t, size_t>> key_span;
@@ -504,15 +555,16 @@ void RecognizeGcpServiceAccount(const Document& doc, const PrefilterMatch& m, st
     }
   }
   if (!key_span) return;
-  out.push_back(MakeCredential(Detector::kGcpServiceAccountKey, key_span->first, key_span->second, 0.95,
-                               "[GCP service account key]",
-                               "Google Cloud service account key file with its private key"));
+  out.push_back(MakeCredential(out.words, Detector::kGcpServiceAccountKey, key_span->first, key_span->second, 0.95,
+                               [] { return "[GCP service account key]"; },
+                               [] { return "Google Cloud service account key file with its private key"; }));
 }
 
-void RecognizeGcpApiKey(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeGcpApiKey(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from, e = b + 39;
   if (e > t.size() || !TokenBoundaries(t, b, e) || LooksLikeFiller(t.substr(b + 4, 35))) return;
-  out.push_back(MakeCredential(Detector::kGcpApiKey, b, e, 0.8, KeepPrefix(t.substr(b, 39), 4), "Google API key"));
+  out.push_back(MakeCredential(out.words, Detector::kGcpApiKey, b, e, 0.8, [&] { return KeepPrefix(t.substr(b, 39), 4); },
+                               [] { return "Google API key"; }));
 }
 
 std::string_view GithubKind(std::string_view prefix) {
@@ -523,25 +575,26 @@ std::string_view GithubKind(std::string_view prefix) {
   return "GitHub refresh token";
 }
 
-void RecognizeGithubClassic(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeGithubClassic(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from, e = b + 40;
   if (e > t.size() || !TokenBoundaries(t, b, e)) return;
   const std::string_view token = t.substr(b, 40);
   // GitHub put the checksum in every token kind of this format (ghp_, gho_,
   // ghu_, ghs_, ghr_), so a mismatch means it is not a token.
   if (!GithubChecksumValid(token)) return;
-  out.push_back(MakeCredential(Detector::kGithubToken, b, e, 0.95, KeepPrefix(token, 4),
-                               std::string(GithubKind(token.substr(0, 4))) + ", CRC32 checksum valid"));
+  out.push_back(MakeCredential(out.words, Detector::kGithubToken, b, e, 0.95, [&] { return KeepPrefix(token, 4); },
+                               [&] { return std::string(GithubKind(token.substr(0, 4))) + ", CRC32 checksum valid"; }));
 }
 
-void RecognizeGithubFineGrained(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeGithubFineGrained(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from, e = b + 93;
   if (e > t.size() || !TokenBoundaries(t, b, e)) return;
-  out.push_back(MakeCredential(Detector::kGithubToken, b, e, 0.9, KeepPrefix(t.substr(b, 93), 11),
-                               "GitHub fine-grained personal access token"));
+  out.push_back(MakeCredential(out.words, Detector::kGithubToken, b, e, 0.9,
+                               [&] { return KeepPrefix(t.substr(b, 93), 11); },
+                               [] { return "GitHub fine-grained personal access token"; }));
 }
 
-void RecognizeSlackToken(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeSlackToken(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from;
   if (IsTokenChar(At(t, static_cast<int64_t>(b) - 1))) return;
   const size_t e = RunEnd(t, b, IsTokenChar, 256);
@@ -568,10 +621,11 @@ void RecognizeSlackToken(std::string_view t, const PrefilterMatch& m, std::vecto
                        : kind == "xoxp" ? "Slack user token"
                        : kind == "xoxa" ? "Slack workspace app token"
                                         : "Slack app-level token";
-  out.push_back(MakeCredential(Detector::kSlackToken, b, e, 0.9, KeepPrefix(token, 5), reason));
+  out.push_back(MakeCredential(out.words, Detector::kSlackToken, b, e, 0.9, [&] { return KeepPrefix(token, 5); },
+                               [&] { return reason; }));
 }
 
-void RecognizeSlackWebhook(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeSlackWebhook(std::string_view t, const PrefilterMatch& m, Sink& out) {
   auto path_char = [](char c) { return IsAlnum(c) || c == '/' || c == '_' || c == '-'; };
   const size_t e = RunEnd(t, m.to, path_char, 256);
   std::string_view path = t.substr(m.to, e - m.to);
@@ -585,11 +639,12 @@ void RecognizeSlackWebhook(std::string_view t, const PrefilterMatch& m, std::vec
   size_t b = m.from;
   if (b >= 8 && t.substr(b - 8, 8) == "https://") b -= 8;
   const std::string_view prefix = t.substr(m.from, m.to - m.from);
-  out.push_back(MakeCredential(Detector::kSlackWebhook, b, m.to + path.size(), 0.9,
-                               std::string(prefix) + Stars(path.size()), "Slack incoming webhook URL"));
+  out.push_back(MakeCredential(out.words, Detector::kSlackWebhook, b, m.to + path.size(), 0.9,
+                               [&] { return std::string(prefix) + Stars(path.size()); },
+                               [] { return "Slack incoming webhook URL"; }));
 }
 
-void RecognizeStripeKey(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeStripeKey(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from;
   if (IsWordChar(At(t, static_cast<int64_t>(b) - 1))) return;
   constexpr size_t prefix_size = 8;  // "sk_live_", "pk_test_"...
@@ -599,14 +654,16 @@ void RecognizeStripeKey(std::string_view t, const PrefilterMatch& m, std::vector
   const std::string_view token = t.substr(b, e - b);
   const bool live = token.substr(3, 4) == "live";
   const std::string_view kind = token.substr(0, 2);
-  Detection d = MakeCredential(Detector::kStripeKey, b, e, 0.9, KeepPrefix(token, prefix_size), "");
-  if (kind == "pk") {
-    d.ceiling = Severity::kLow;
-    d.reason = live ? "Stripe live publishable key (public by design)" : "Stripe test-mode publishable key";
-  } else {
-    d.reason = std::string("Stripe ") + (live ? "live" : "test-mode") + (kind == "sk" ? " secret key" : " restricted key");
-    if (!live) d.ceiling = Severity::kLow;
-  }
+  Detection d = MakeCredential(out.words, Detector::kStripeKey, b, e, 0.9,
+                               [&] { return KeepPrefix(token, prefix_size); }, [&] {
+                                 if (kind == "pk") {
+                                   return std::string(live ? "Stripe live publishable key (public by design)"
+                                                           : "Stripe test-mode publishable key");
+                                 }
+                                 return std::string("Stripe ") + (live ? "live" : "test-mode") +
+                                        (kind == "sk" ? " secret key" : " restricted key");
+                               });
+  if (kind == "pk" || !live) d.ceiling = Severity::kLow;
   out.push_back(std::move(d));
 }
 
@@ -614,7 +671,7 @@ void RecognizeStripeKey(std::string_view t, const PrefilterMatch& m, std::vector
 
 bool IsJwtChar(char c) { return IsTokenChar(c) || c == '.'; }
 
-void RecognizeJwt(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeJwt(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t b = m.from;
   if (IsJwtChar(At(t, static_cast<int64_t>(b) - 1))) return;
   size_t run_end = RunEnd(t, b, IsJwtChar, 16384);
@@ -631,12 +688,15 @@ void RecognizeJwt(std::string_view t, const PrefilterMatch& m, std::vector<Detec
   if (!alg) return;
   const bool unsigned_token = *alg == "none" || *alg == "None" || *alg == "NONE";
   if (!unsigned_token && run.size() - second - 1 < 16) return;
-  out.push_back(MakeCredential(Detector::kJwt, b, run_end, 0.8, "[JWT alg=" + *alg + "]",
-                               unsigned_token ? "unsigned JWT (alg none) whose header and payload decode to JSON"
-                                              : "JWT whose header and payload decode to JSON"));
+  out.push_back(MakeCredential(out.words, Detector::kJwt, b, run_end, 0.8, [&] { return "[JWT alg=" + *alg + "]"; },
+                               [&] {
+                                 return unsigned_token
+                                            ? "unsigned JWT (alg none) whose header and payload decode to JSON"
+                                            : "JWT whose header and payload decode to JSON";
+                               }));
 }
 
-void RecognizePrivateKey(std::string_view t, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizePrivateKey(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const std::string_view header = t.substr(m.from, m.to - m.from);
   const std::string_view label = header.substr(11, header.size() - 16);  // between "BEGIN " and "-----"
   const std::string_view body = t.substr(m.to);
@@ -649,9 +709,10 @@ void RecognizePrivateKey(std::string_view t, const PrefilterMatch& m, std::vecto
   }
   const bool encrypted = label.find("ENCRYPTED") != std::string_view::npos ||
                          body.substr(0, 256).find("ENCRYPTED") != std::string_view::npos;
-  out.push_back(MakeCredential(Detector::kPrivateKey, m.from, end, encrypted ? 0.75 : 0.95,
-                               "[PEM " + std::string(label) + "]",
-                               encrypted ? "PEM private key, encrypted with a passphrase" : "PEM private key"));
+  out.push_back(MakeCredential(out.words, Detector::kPrivateKey, m.from, end, encrypted ? 0.75 : 0.95,
+                               [&] { return "[PEM " + std::string(label) + "]"; }, [&] {
+                                 return encrypted ? "PEM private key, encrypted with a passphrase" : "PEM private key";
+                               }));
 }
 
 std::string_view StripAuthScheme(std::string_view value) {
@@ -675,7 +736,7 @@ bool NamesSecretMetadata(std::string_view name) {
   return std::find(std::begin(kMetadata), std::end(kMetadata), words.back()) != std::end(kMetadata);
 }
 
-void RecognizeGenericSecret(const Document& doc, const PrefilterMatch& m, std::vector<Detection>& out) {
+void RecognizeGenericSecret(const Document& doc, const PrefilterMatch& m, Sink& out) {
   std::optional<NamedValue> v = ValueNamedBy(doc, m, ValueShape::kToken);
   if (!v || !NameSupports(Vocabulary::kSecret, v->name) || NamesSecretMetadata(v->name)) return;
   std::string_view raw = doc.text().substr(v->begin, v->end - v->begin);
@@ -686,18 +747,17 @@ void RecognizeGenericSecret(const Document& doc, const PrefilterMatch& m, std::v
     return;
   }
   const double entropy = ShannonEntropy(value);
-  Detection d = MakeCredential(Detector::kGenericSecret, begin, v->end, entropy >= 4.5 ? 0.55 : 0.45,
-                               Stars(value.size()),
-                               "high-entropy value (" + Format("%.1f", entropy) + " bits/char, " +
-                                   std::to_string(value.size()) + " characters) under a secret-like name");
+  Detection d = MakeCredential(out.words, Detector::kGenericSecret, begin, v->end, entropy >= 4.5 ? 0.55 : 0.45,
+                               [&] { return Stars(value.size()); }, [&] {
+                                 return "high-entropy value (" + Format("%.1f", entropy) + " bits/char, " +
+                                        std::to_string(value.size()) + " characters) under a secret-like name";
+                               });
   d.vocabulary = Vocabulary::kSecret;
   SetName(d, *v);
   out.push_back(std::move(d));
 }
 
-}  // namespace
-
-void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out) {
+void RecognizeInto(const PrefilterMatch& match, const Document& document, Sink& out) {
   const std::string_view t = document.text();
   switch (match.pattern) {
     case Pattern::kCardDigits: return RecognizeCards(t, match, out);
@@ -720,6 +780,29 @@ void Recognize(const PrefilterMatch& match, const Document& document, std::vecto
     case Pattern::kJwt: return RecognizeJwt(t, match, out);
     case Pattern::kPemPrivateKey: return RecognizePrivateKey(t, match, out);
     case Pattern::kSecretKeyword: return RecognizeGenericSecret(document, match, out);
+  }
+}
+
+}  // namespace
+
+void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out, Wording wording) {
+  Sink sink{out, wording == Wording::kWrite};
+  const size_t first = out.size();
+  RecognizeInto(match, document, sink);
+  for (size_t i = first; i < out.size(); ++i) out[i].match = match;
+}
+
+void Describe(const Document& document, Detection& detection) {
+  if (!detection.reason.empty()) return;
+  thread_local std::vector<Detection> again;
+  again.clear();
+  Recognize(detection.match, document, again, Wording::kWrite);
+  for (Detection& d : again) {
+    if (d.detector == detection.detector && d.begin == detection.begin && d.end == detection.end) {
+      detection.masked_value = std::move(d.masked_value);
+      detection.reason = std::move(d.reason);
+      return;
+    }
   }
 }
 

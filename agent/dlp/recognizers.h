@@ -22,8 +22,11 @@ struct Detection {
   double confidence = 0;        // from validation alone
   findings::Severity ceiling = findings::Severity::kInfo;
   Vocabulary vocabulary = Vocabulary::kNone;
+  // The words, empty until asked for (Wording::kWrite, Describe): the value
+  // masked, and what the validation established. A reason is never empty
+  // once written.
   std::string masked_value;
-  std::string reason;  // what the validation established, in words
+  std::string reason;
   // A credential: lowered where credentials are expected (request
   // Authorization headers, cookies).
   bool credential = false;
@@ -32,10 +35,22 @@ struct Detection {
   uint32_t name_begin = 0, name_end = 0;
   // Cards: a hash of the digits, to count distinct numbers without keeping them.
   uint64_t fingerprint = 0;
+  // The prefilter match it came from, to recognize it again with words.
+  PrefilterMatch match{};
 };
+
+// Whether Recognize writes masked values and reasons. A body full of PII
+// yields thousands of detections; a message reports a few hundred findings.
+enum class Wording { kSkip, kWrite };
 
 // Appends what `match` turns out to be, possibly nothing. The JSON document
 // must be indexed past match.to.
-void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out);
+void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out,
+               Wording wording = Wording::kWrite);
+
+// Writes the words of a detection Recognize appended without them, by
+// recognizing its match again (recognizers depend only on the match and the
+// document). Does nothing when it has them.
+void Describe(const Document& document, Detection& detection);
 
 }  // namespace rampart::dlp

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 namespace rampart::dlp {
 namespace {
@@ -138,9 +139,32 @@ bool Contains(const std::array<std::string_view, N>& sorted, std::string_view la
   return std::binary_search(sorted.begin(), sorted.end(), std::string_view(lower, label.size()));
 }
 
+// kCountryCodes as one bit per code, row = first letter, bit = second:
+// every email address ends in a TLD, and most in a country code.
+constexpr std::array<uint32_t, 26> kCountryCodeBits = [] {
+  std::array<uint32_t, 26> bits{};
+  for (std::string_view code : kCountryCodes) {
+    if (code.size() != 2 || code[0] < 'a' || code[0] > 'z' || code[1] < 'a' || code[1] > 'z') {
+      throw "country codes are two lower-case letters";  // fails the build
+    }
+    bits[static_cast<size_t>(code[0] - 'a')] |= 1u << (code[1] - 'a');
+  }
+  return bits;
+}();
+
+int LetterIndex(char c) {
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  return -1;
+}
+
 }  // namespace
 
-bool IsCountryCodeTopLevelDomain(std::string_view label) { return label.size() == 2 && Contains(kCountryCodes, label); }
+bool IsCountryCodeTopLevelDomain(std::string_view label) {
+  if (label.size() != 2) return false;
+  const int first = LetterIndex(label[0]), second = LetterIndex(label[1]);
+  return first >= 0 && second >= 0 && (kCountryCodeBits[static_cast<size_t>(first)] >> second & 1u) != 0;
+}
 
 bool IsGenericTopLevelDomain(std::string_view label) { return label.size() > 2 && Contains(kGeneric, label); }
 

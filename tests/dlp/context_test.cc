@@ -58,7 +58,45 @@ TEST(ContextTest, SecretNamesRaiseAndDigestNamesLower) {
 
 TEST(ContextTest, ExplanationNamesOnlyVocabularyWords) {
   ContextEffect effect = EvaluateContext(Vocabulary::kCard, ContextInput{"billingCardNumberXYZ", {}, "order #"});
-  EXPECT_EQ(effect.explanation, "key word 'card' +0.35, nearby word 'order' -0.15");
+  EXPECT_EQ(effect.Explanation(), "key word 'card' +0.35, nearby word 'order' -0.15");
+}
+
+// The cache answers as EvaluateContext does: for inputs seen before, for
+// more distinct inputs than it has slots (evicting), for keys that differ
+// only in where one ends and the next begins, and for nearby text, which it
+// does not keep.
+TEST(ContextCacheTest, AnswersAsEvaluateContextDoes) {
+  struct Case {
+    Vocabulary vocabulary;
+    std::string leaf;
+    std::vector<std::string> outer;
+    std::string nearby;
+  };
+  std::vector<Case> cases = {
+      {Vocabulary::kCard, "card_number", {"customers"}, ""},
+      {Vocabulary::kCard, "order_id", {"customers"}, ""},
+      {Vocabulary::kCard, "card", {"_numbercustomers"}, ""},
+      {Vocabulary::kCard, "card_number", {"", "customers"}, ""},
+      {Vocabulary::kPhone, "card_number", {"customers"}, ""},
+      {Vocabulary::kPhone, "phone", {}, ""},
+      {Vocabulary::kPhone, "", {}, "call me on"},
+      {Vocabulary::kSecret, "client_secret", {"credentials", "config", "app"}, ""},
+      {Vocabulary::kSecret, "csrf_token", {}, ""},
+  };
+  for (int i = 0; i < 600; ++i) {
+    cases.push_back({Vocabulary::kIban, "field" + std::to_string(i), {i % 2 ? "bank" : "order"}, ""});
+  }
+  ContextCache cache;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (const Case& c : cases) {
+      std::vector<std::string_view> outer(c.outer.begin(), c.outer.end());
+      const ContextInput input{c.leaf, outer, c.nearby};
+      const ContextEffect expected = EvaluateContext(c.vocabulary, input);
+      const ContextEffect cached = cache.Evaluate(c.vocabulary, input);
+      EXPECT_DOUBLE_EQ(cached.adjustment, expected.adjustment) << c.leaf << " pass " << pass;
+      EXPECT_EQ(cached.Explanation(), expected.Explanation()) << c.leaf << " pass " << pass;
+    }
+  }
 }
 
 }  // namespace

@@ -212,7 +212,9 @@ class RegexBaseline {
     for (const PrefilterMatch& m : matches_) last = std::max(last, m.to);
     document.IndexUpTo(last);
     detections_.clear();
-    for (const PrefilterMatch& m : matches_) rampart::dlp::Recognize(m, document, detections_);
+    for (const PrefilterMatch& m : matches_) {
+      rampart::dlp::Recognize(m, document, detections_, rampart::dlp::Wording::kSkip);
+    }
     return detections_.size();
   }
 

@@ -640,6 +640,67 @@ TEST(MessageScanTest, MostSevereFindingsComeFirstAndTheCountIsCapped) {
   EXPECT_EQ(findings[1].detector, "dlp.credit_card");
 }
 
+// A customer table where every record holds an email address and a phone
+// number and every tenth a card number: thousands of detections, of which a
+// message reports max_findings_per_message.
+std::string DenseCustomers(int records) {
+  std::string json = R"({"customers":[)";
+  for (int i = 0; i < records; ++i) {
+    if (i > 0) json += ",";
+    const std::string n = std::to_string(1000 + i);
+    json += R"({"id":)" + std::to_string(i) + R"(,"email":"user)" + n + R"(@corp.io","phone":"+1 415 555 )" + n + "\"";
+    if (i % 10 == 0) json += R"(,"card_number":")" + kFiveCards[static_cast<size_t>(i / 10) % 5] + "\"";
+    json += "}";
+  }
+  return json + "]}";
+}
+
+TEST(MessageScanTest, ACappedReportIsTheStartOfTheFullReport) {
+  const std::string body = DenseCustomers(400);
+  DlpOptions everything;
+  everything.max_findings_per_message = 100000;
+  const std::vector<Finding> full = Json(*Create(everything), body);
+  ASSERT_EQ(full.size(), 1u + 400 + 400 + 40);  // bulk, emails, phones, cards
+  for (size_t cap : {size_t{1}, size_t{25}, size_t{60}, size_t{500}}) {
+    DlpOptions options;
+    options.max_findings_per_message = cap;
+    const std::vector<Finding> capped = Json(*Create(options), body);
+    ASSERT_EQ(capped.size(), cap) << cap;
+    for (size_t i = 0; i < capped.size(); ++i) {
+      EXPECT_EQ(capped[i].detector, full[i].detector) << cap << " " << i;
+      EXPECT_EQ(capped[i].severity, full[i].severity) << cap << " " << i;
+      EXPECT_EQ(capped[i].confidence, full[i].confidence) << cap << " " << i;
+      EXPECT_EQ(capped[i].masked_value, full[i].masked_value) << cap << " " << i;
+      EXPECT_EQ(capped[i].reason, full[i].reason) << cap << " " << i;
+      EXPECT_EQ(capped[i].location, full[i].location) << cap << " " << i;
+      EXPECT_EQ(capped[i].offset, full[i].offset) << cap << " " << i;
+    }
+  }
+  // The bulk finding counts every distinct card, whatever the cap.
+  EXPECT_EQ(full[0].masked_value, "[5 card numbers]");
+}
+
+TEST(MessageScanTest, EveryReportedFindingHasItsWords) {
+  for (const Finding& f : Json(*Scanner(), DenseCustomers(300))) {
+    EXPECT_FALSE(f.masked_value.empty()) << f.detector << " " << f.location;
+    EXPECT_FALSE(f.reason.empty()) << f.detector << " " << f.location;
+    EXPECT_EQ(f.reason.find("user1"), std::string::npos) << f.reason;
+  }
+}
+
+TEST(MessageScanTest, AValueTwoRecognizersFindIsReportedOnceTheSameWayEachTime) {
+  // "+1 415 555 1000" under "phone" is both an international number and a
+  // number named as a phone; the first recognized (the named one, whose key
+  // comes first) is kept, in a short body as in a long one.
+  for (int records : {1, 40, 400}) {
+    DlpOptions options;
+    options.max_findings_per_message = 100000;
+    const std::vector<Finding> phones = Of(Json(*Create(options), DenseCustomers(records)), "dlp.phone");
+    ASSERT_EQ(phones.size(), static_cast<size_t>(records));
+    for (const Finding& f : phones) EXPECT_THAT(f.reason, HasSubstr("named as a phone number")) << records;
+  }
+}
+
 // --- Masking ---------------------------------------------------------------
 
 TEST(MaskingTest, NoFindingFieldCarriesAnyRawValue) {

@@ -4,6 +4,9 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
+
+#include "agent/dlp/top_level_domains.h"
 
 namespace rampart::dlp {
 namespace {
@@ -141,6 +144,17 @@ TEST(EmailTest, RecognizesDocumentationDomains) {
   EXPECT_TRUE(IsDocumentationDomain("mail.Example.org"));
   EXPECT_TRUE(IsDocumentationDomain("shop.test"));
   EXPECT_FALSE(IsDocumentationDomain("examples.com"));
+}
+
+TEST(TopLevelDomainTest, CountryCodesAreDelegatedTwoLetterCodesInAnyCase) {
+  for (std::string_view code : {"io", "de", "uk", "za", "us", "eu", "su", "ac", "zw", "DE", "Io"}) {
+    EXPECT_TRUE(IsCountryCodeTopLevelDomain(code)) << code;
+  }
+  for (std::string_view label : {"aa", "zz", "yu", "tp", "i0", "1o", "i-", "", "i", "com", "de "}) {
+    EXPECT_FALSE(IsCountryCodeTopLevelDomain(label)) << label;
+  }
+  EXPECT_TRUE(IsGenericTopLevelDomain("com"));
+  EXPECT_FALSE(IsGenericTopLevelDomain("io"));
 }
 
 TEST(GithubChecksumTest, AcceptsTokensWhoseLastSixCharactersEncodeTheCrc32) {
