@@ -66,6 +66,9 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Open(const DatapathOptions& 
   auto writer = PolicyWriter::Create(PolicyMapFds{
       .ingress_hosts = (*object)->ingress_hosts_fd(),
       .egress_hosts = (*object)->egress_hosts_fd(),
+      .ingress_prefixes = (*object)->ingress_prefixes_fd(),
+      .egress_prefixes = (*object)->egress_prefixes_fd(),
+      .lensets = (*object)->lensets_fd(),
       .ingress_lpm = (*object)->ingress_lpm_fd(),
       .egress_lpm = (*object)->egress_lpm_fd(),
       .rulesets = (*object)->rulesets_fd(),
@@ -136,6 +139,8 @@ absl::Status Datapath::Apply(const policy::CompiledPolicy& policy) {
             policy.ingress.default_action == RP_ACTION_DENY ? "deny" : "allow", policy.egress.prefixes.size(),
             policy.egress.default_action == RP_ACTION_DENY ? "deny" : "allow", policy.confined_cgroups.size(),
             policy.ingress.rulesets.size() + policy.egress.rulesets.size(), policy.rate_limits.size());
+  log->info("policy version {} shorter-prefix lookup: ingress {}; egress {}", policy.version,
+            policy::DescribePrefixLookup(policy.ingress), policy::DescribePrefixLookup(policy.egress));
   for (const std::string& warning : policy.warnings) log->warn("{}", warning);
   return absl::OkStatus();
 }

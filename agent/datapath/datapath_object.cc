@@ -44,6 +44,9 @@ std::string DatapathObject::ProgramName(int prog_fd) const {
 
 int DatapathObject::ingress_hosts_fd() const { return bpf_map__fd(skel_->maps.rampart_ing_hosts); }
 int DatapathObject::egress_hosts_fd() const { return bpf_map__fd(skel_->maps.rampart_egr_hosts); }
+int DatapathObject::ingress_prefixes_fd() const { return bpf_map__fd(skel_->maps.rampart_ing_prefixes); }
+int DatapathObject::egress_prefixes_fd() const { return bpf_map__fd(skel_->maps.rampart_egr_prefixes); }
+int DatapathObject::lensets_fd() const { return bpf_map__fd(skel_->maps.rampart_lensets); }
 int DatapathObject::ingress_lpm_fd() const { return bpf_map__fd(skel_->maps.rampart_ing_lpm); }
 int DatapathObject::egress_lpm_fd() const { return bpf_map__fd(skel_->maps.rampart_egr_lpm); }
 int DatapathObject::rulesets_fd() const { return bpf_map__fd(skel_->maps.rampart_rsets); }

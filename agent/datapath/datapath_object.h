@@ -37,6 +37,9 @@ class DatapathObject {
 
   int ingress_hosts_fd() const;
   int egress_hosts_fd() const;
+  int ingress_prefixes_fd() const;
+  int egress_prefixes_fd() const;
+  int lensets_fd() const;
   int ingress_lpm_fd() const;
   int egress_lpm_fd() const;
   int rulesets_fd() const;

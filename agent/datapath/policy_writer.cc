@@ -95,12 +95,23 @@ absl::Status PolicyWriter::ClearGeneration(uint32_t gen) const {
   auto of_gen = [gen](const auto& key) { return key.gen == gen; };
   RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_host_key>(fds_.ingress_hosts, "rampart_ing_hosts", of_gen));
   RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_host_key>(fds_.egress_hosts, "rampart_egr_hosts", of_gen));
+  RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_prefix_key>(fds_.ingress_prefixes, "rampart_ing_prefixes", of_gen));
+  RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_prefix_key>(fds_.egress_prefixes, "rampart_egr_prefixes", of_gen));
   RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_lpm_key>(fds_.ingress_lpm, "rampart_ing_lpm", of_gen));
   RAMPART_RETURN_IF_ERROR(DeleteKeys<rp_lpm_key>(fds_.egress_lpm, "rampart_egr_lpm", of_gen));
   return DeleteKeys<rp_confined_key>(fds_.confined, "rampart_confine", of_gen);
 }
 
 absl::Status PolicyWriter::Publish(const policy::CompiledPolicy& policy) {
+  for (const policy::CompiledDirection* dir : {&policy.ingress, &policy.egress}) {
+    for (const policy::PrefixLookup& lookup : dir->lookup) {
+      if (lookup.mode == RP_LOOKUP_LENSETS && lookup.lengths.size() > RP_LENSET_MAX_LENGTHS) {
+        return absl::InvalidArgumentError(rampart::StrCat("compiled policy lists ", lookup.lengths.size(),
+                                                          " prefix lengths to probe; the datapath probes at most ",
+                                                          RP_LENSET_MAX_LENGTHS));
+      }
+    }
+  }
   std::lock_guard lock(mu_);
   auto state = State();
   if (!state.ok()) return state.status();
@@ -117,8 +128,10 @@ absl::Status PolicyWriter::Publish(const policy::CompiledPolicy& policy) {
   const policy::CompiledDirection* dirs[RP_DIRECTIONS] = {&policy.ingress, &policy.egress};
   const int lpm_fds[RP_DIRECTIONS] = {fds_.ingress_lpm, fds_.egress_lpm};
   const int host_fds[RP_DIRECTIONS] = {fds_.ingress_hosts, fds_.egress_hosts};
+  const int prefix_fds[RP_DIRECTIONS] = {fds_.ingress_prefixes, fds_.egress_prefixes};
   const char* lpm_names[RP_DIRECTIONS] = {"rampart_ing_lpm", "rampart_egr_lpm"};
   const char* host_names[RP_DIRECTIONS] = {"rampart_ing_hosts", "rampart_egr_hosts"};
+  const char* prefix_names[RP_DIRECTIONS] = {"rampart_ing_prefixes", "rampart_egr_prefixes"};
   for (int dir = 0; dir < RP_DIRECTIONS; ++dir) {
     const policy::CompiledDirection& compiled = *dirs[dir];
     for (uint32_t i = 0; i < compiled.rulesets.size(); ++i) {
@@ -131,21 +144,43 @@ absl::Status PolicyWriter::Publish(const policy::CompiledPolicy& policy) {
     }
     for (const auto& [prefix, ruleset] : compiled.prefixes) {
       rp_lpm_value value{.ruleset = gen * RP_MAX_RULESETS + ruleset_base[dir] + ruleset};
-      // Hosts go to the exact-match map the programs consult first; the trie
-      // keeps the shorter prefixes (bpf/include/rampart/datapath_maps.h).
+      // Hosts go to the exact-match map the programs consult first; shorter
+      // prefixes to the per-length hash or the trie, as the compiler chose
+      // for their family (bpf/include/rampart/datapath_maps.h). Parse masked
+      // the host bits, as the per-length probes need.
       int written;
+      const char* map;
       if (prefix.mapped_len == 128) {
         rp_host_key key{.gen = gen, .addr = {}};
         std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
         written = bpf_map_update_elem(host_fds[dir], &key, &value, BPF_ANY);
+        map = host_names[dir];
+      } else if (compiled.LookupOf(prefix).mode == RP_LOOKUP_LENSETS) {
+        rp_prefix_key key{.gen = gen, .len = prefix.mapped_len, .addr = {}};
+        std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
+        written = bpf_map_update_elem(prefix_fds[dir], &key, &value, BPF_ANY);
+        map = prefix_names[dir];
       } else {
         rp_lpm_key key{.prefixlen = 32u + prefix.mapped_len, .gen = gen, .addr = {}};
         std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
         written = bpf_map_update_elem(lpm_fds[dir], &key, &value, BPF_ANY);
+        map = lpm_names[dir];
       }
       if (written != 0) {
-        return ErrnoError(errno, rampart::StrCat("write prefix ", prefix.ToString(), " to map ",
-                                                 prefix.mapped_len == 128 ? host_names[dir] : lpm_names[dir]));
+        return ErrnoError(errno, rampart::StrCat("write prefix ", prefix.ToString(), " to map ", map));
+      }
+    }
+    for (uint32_t family = 0; family < RP_FAMILIES; ++family) {
+      const policy::PrefixLookup& lookup = compiled.lookup[family];
+      rp_lenset set{};
+      set.mode = static_cast<uint8_t>(lookup.mode);
+      if (lookup.mode == RP_LOOKUP_LENSETS) {
+        set.count = static_cast<uint8_t>(lookup.lengths.size());
+        std::copy(lookup.lengths.begin(), lookup.lengths.end(), set.lens);
+      }
+      uint32_t index = RP_LENSET_INDEX(gen, static_cast<uint32_t>(dir), family);
+      if (bpf_map_update_elem(fds_.lensets, &index, &set, BPF_ANY) != 0) {
+        return ErrnoError(errno, rampart::StrCat("write lookup of family ", family, " to map rampart_lensets"));
       }
     }
   }

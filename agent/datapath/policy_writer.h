@@ -18,7 +18,10 @@ namespace rampart::datapath {
 struct PolicyMapFds {
   int ingress_hosts = -1;  // full-length prefixes, exact match
   int egress_hosts = -1;
-  int ingress_lpm = -1;    // shorter prefixes
+  int ingress_prefixes = -1;  // shorter prefixes of families in RP_LOOKUP_LENSETS mode
+  int egress_prefixes = -1;
+  int lensets = -1;           // each (generation, direction, family)'s lookup mode and lengths
+  int ingress_lpm = -1;       // shorter prefixes of families in RP_LOOKUP_TRIE mode
   int egress_lpm = -1;
   int rulesets = -1;
   int gen_config = -1;

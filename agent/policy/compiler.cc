@@ -1,6 +1,7 @@
 #include "agent/policy/compiler.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -76,6 +77,26 @@ absl::Status Fold(std::map<IpPrefix, std::set<PortEntry>> own, std::string_view 
   return absl::OkStatus();
 }
 
+// Lists each family's distinct shorter-prefix lengths, longest first, and
+// picks its lookup: per-length hash probes while the lengths fit the cap.
+// Per family, so an IPv6 allowlist of many lengths leaves IPv4 on the hashes.
+// Either lookup finds the same prefix: the longest in the family covering the
+// peer; a packet only ever matches prefixes of its own family (Fold keeps
+// IPv4 packets from IPv6 prefixes, and IPv6 prefixes never lie inside the
+// IPv4-mapped block).
+void PlanPrefixLookup(size_t max_lengths, CompiledDirection& out) {
+  const size_t cap = std::min<size_t>(max_lengths, RP_LENSET_MAX_LENGTHS);
+  std::set<uint8_t, std::greater<>> lengths[RP_FAMILIES];
+  for (const auto& [prefix, ruleset] : out.prefixes) {
+    if (prefix.mapped_len == 128) continue;  // the host map
+    lengths[prefix.ipv4 ? RP_FAMILY_IPV4 : RP_FAMILY_IPV6].insert(prefix.mapped_len);
+  }
+  for (int family = 0; family < RP_FAMILIES; ++family) {
+    out.lookup[family].lengths.assign(lengths[family].begin(), lengths[family].end());
+    out.lookup[family].mode = lengths[family].size() <= cap ? RP_LOOKUP_LENSETS : RP_LOOKUP_TRIE;
+  }
+}
+
 absl::StatusOr<std::vector<PortRange>> ParsePorts(const google::protobuf::RepeatedPtrField<std::string>& texts) {
   std::vector<PortRange> ports;
   for (const std::string& text : texts) {
@@ -89,6 +110,22 @@ absl::StatusOr<std::vector<PortRange>> ParsePorts(const google::protobuf::Repeat
 uint64_t Interval(uint64_t per_second) { return per_second ? kPicosPerSecond / per_second : 0; }
 
 }  // namespace
+
+std::string DescribePrefixLookup(const CompiledDirection& direction) {
+  std::string out;
+  for (int family = 0; family < RP_FAMILIES; ++family) {
+    const PrefixLookup& lookup = direction.lookup[family];
+    const size_t n = lookup.lengths.size();
+    out += family == RP_FAMILY_IPV4 ? "IPv4 " : ", IPv6 ";
+    if (n == 0) {
+      out += "no shorter prefixes";
+    } else {
+      out += rampart::StrCat(n, n == 1 ? " length" : " lengths",
+                             lookup.mode == RP_LOOKUP_LENSETS ? " (hash probes)" : " (LPM trie)");
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::PolicyBundle& bundle, const DatapathCapacity& capacity,
                                              const CgroupResolver& resolve) {
@@ -176,6 +213,7 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::PolicyBundle& bundle, con
     const size_t budget = capacity.max_rulesets > rulesets ? capacity.max_rulesets - rulesets : 0;
     if (absl::Status st = Fold(std::move(own[dir]), dir == RP_DIR_INGRESS ? "source prefixes" : "destination prefixes",
                                  capacity, budget, distinct, *dirs[dir]); !st.ok()) return st;
+    PlanPrefixLookup(capacity.max_probed_lengths, *dirs[dir]);
     rulesets += distinct;
   }
   if (rulesets > capacity.max_rulesets) return TooBig("distinct port-rule sets", rulesets, capacity.max_rulesets);

@@ -26,6 +26,22 @@ struct DatapathCapacity {
   size_t max_rules = RP_MAX_RULES;                // both directions together
   size_t max_rate_limits = RP_MAX_RATE_LIMITS;
   size_t max_confined = RP_MAX_CONFINED;
+  // Distinct shorter-prefix lengths a family may use and still be looked up
+  // by per-length hash probes; beyond it the family's shorter prefixes go to
+  // the trie. At most RP_LENSET_MAX_LENGTHS.
+  size_t max_probed_lengths = RP_LENSET_MAX_LENGTHS;
+};
+
+// How the datapath looks up one family's shorter prefixes (those below IPv4
+// /32 and IPv6 /128; full-length ones always go to the host map).
+struct PrefixLookup {
+  // RP_LOOKUP_LENSETS: one hash probe per length, longest first; the first
+  // hit is the longest match. RP_LOOKUP_TRIE: the family uses more lengths
+  // than DatapathCapacity::max_probed_lengths, so all its shorter prefixes
+  // stay in the LPM trie.
+  rp_lookup_mode mode = RP_LOOKUP_LENSETS;
+  std::vector<uint8_t> lengths;  // distinct mapped lengths in use, longest first (listed in either mode)
+  bool operator==(const PrefixLookup&) const = default;
 };
 
 // A named allow rule; its index is the rule id in rp_port_rule.rule_id.
@@ -43,6 +59,12 @@ struct CompiledDirection {
   std::vector<std::pair<IpPrefix, uint32_t>> prefixes;
   std::vector<rp_ruleset> rulesets;  // deduplicated; rule ids index `rules`
   std::vector<RuleName> rules;       // rule id -> name
+  PrefixLookup lookup[RP_FAMILIES];  // indexed by rp_family
+
+  // The lookup of `prefix`'s family (IPv4 prefixes are RP_FAMILY_IPV4).
+  const PrefixLookup& LookupOf(const IpPrefix& prefix) const {
+    return lookup[prefix.ipv4 ? RP_FAMILY_IPV4 : RP_FAMILY_IPV6];
+  }
 };
 
 // One port range of a rate limit; a limit with several ranges has several
@@ -68,6 +90,10 @@ struct CompiledPolicy {
   // wait until it exists).
   std::vector<std::string> warnings;
 };
+
+// "IPv4 3 lengths (hash probes), IPv6 20 lengths (LPM trie)": how the
+// datapath looks up the direction's shorter prefixes, for logs and status.
+std::string DescribePrefixLookup(const CompiledDirection& direction);
 
 // Resolves an egress rule's scope ("unit", "payments.service") or
 // ("cgroup", "/system.slice/x") to a cgroup v2 id; nullopt when it does not

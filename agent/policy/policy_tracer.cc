@@ -71,7 +71,8 @@ PolicyTracer::PolicyTracer(const CompiledPolicy& policy) : policy_(policy) {
     for (size_t i = 0; i < dirs[dir]->prefixes.size(); ++i) {
       const IpPrefix& prefix = dirs[dir]->prefixes[i].first;
       // As PolicyWriter::Publish writes them: full-length prefixes to the
-      // host map, the others to the trie.
+      // host map, the others to the per-length hash or the trie (both find
+      // the family's longest covering prefix, as the loop in Lookup does).
       if (prefix.mapped_len == 128) {
         index_[dir].hosts.emplace(prefix.addr, i);
       } else {
@@ -147,11 +148,22 @@ PacketTrace PolicyTracer::Trace(const TracedPacket& p, const std::vector<Blockli
     const auto& [prefix, ruleset_index] = dir.prefixes[found->second];
     t.prefix = prefix;
     const rp_ruleset& set = dir.rulesets[ruleset_index];
+    std::string how;
+    if (found->first == PeerLookup::kPrefix) {
+      // Which structure serves it (PolicyWriter::Publish): the same prefix
+      // either way, found after this many hash probes or by one trie walk.
+      const PrefixLookup& lookup = dir.LookupOf(prefix);
+      const auto at = std::find(lookup.lengths.begin(), lookup.lengths.end(), prefix.mapped_len);
+      how = lookup.mode == RP_LOOKUP_LENSETS
+                ? rampart::StrCat("; hash probe ", at - lookup.lengths.begin() + 1, " of ", lookup.lengths.size())
+                : std::string("; LPM trie");
+    }
     t.steps.push_back(rampart::StrCat("allowlist: ", peer_role, " ", FormatTraceAddress(peer), " matches ",
                                       found->first == PeerLookup::kHost ? "host entry " : "prefix ",
                                       prefix.ToString(),
-                                      found->first == PeerLookup::kPrefix ? " (the longest that covers it)" : "",
-                                      ": ", set.count, set.count == 1 ? " port rule" : " port rules"));
+                                      found->first == PeerLookup::kPrefix ? " (the longest that covers it" : "",
+                                      how, found->first == PeerLookup::kPrefix ? ")" : "", ": ", set.count,
+                                      set.count == 1 ? " port rule" : " port rules"));
     if (set.count == 0 && prefix.ipv4 && prefix.mapped_len == 96) {
       t.steps.push_back("  (no rule names an IPv4 prefix covering it; IPv4 never inherits the rules of IPv6 "
                         "prefixes such as ::/0)");

@@ -68,7 +68,7 @@ struct PortRuleCheck {
 enum class PeerLookup {
   kNone,    // neither a host entry nor a prefix covers the peer
   kHost,    // an exact host entry (IPv4 /32, IPv6 /128): the host maps
-  kPrefix,  // the longest covering shorter prefix: the LPM tries
+  kPrefix,  // the longest covering shorter prefix: per-length hash probes or the LPM tries
 };
 
 struct PacketTrace {

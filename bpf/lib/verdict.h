@@ -120,6 +120,73 @@ RP_SUBPROG int rp_ruleset_match(const struct rp_ruleset *set, const struct rp_fl
 	return 0;
 }
 
+/* The first `bits` bits of an 8-byte word loaded from a big-endian address,
+ * as a mask in the same (native) byte order. */
+static __always_inline __u64 rp_prefix_mask(__u32 bits)
+{
+	if (bits == 0)
+		return 0;
+	if (bits >= 64)
+		return ~0ULL;
+	return __builtin_bswap64(~0ULL << (64 - bits));
+}
+
+/* The peer's longest shorter (non-host) prefix in generation `gen`: one hash
+ * probe per length the family uses, longest first (RP_LOOKUP_LENSETS), or
+ * one trie walk (RP_LOOKUP_TRIE). Returns the ruleset index, or -1 when no
+ * prefix covers the peer. The peer's family is the packet's: an IPv6 packet
+ * from an IPv4-mapped address never gets here (rp_parse_ipv6), and the
+ * compiler keeps IPv6 prefixes out of the IPv4-mapped block. `ingress` is a
+ * constant in each caller below, so every lookup call site sees one map and
+ * the verifier can inline it (a call site shared by two maps goes through
+ * the generic helper instead). */
+static __always_inline int rp_prefix_lookup(const struct rp_flow *flow, __u32 gen, const int ingress)
+{
+	const __u8 *peer = ingress ? flow->saddr : flow->daddr;
+	__u32 slot = RP_LENSET_INDEX(gen & 1, ingress ? RP_DIR_INGRESS : RP_DIR_EGRESS,
+				     flow->is_ipv6 ? RP_FAMILY_IPV6 : RP_FAMILY_IPV4);
+	struct rp_lenset *set = bpf_map_lookup_elem(&rampart_lensets, &slot);
+	if (!set)
+		return -1;
+	struct rp_lpm_value *hit = 0;
+	if (set->mode == RP_LOOKUP_LENSETS) {
+		__u64 hi, lo;
+		__builtin_memcpy(&hi, peer, 8);
+		__builtin_memcpy(&lo, peer + 8, 8);
+		struct rp_prefix_key key = { .gen = gen };
+		__u32 count = set->count;
+		for (__u32 i = 0; i < RP_LENSET_MAX_LENGTHS; i++) {
+			if (i >= count)
+				break;
+			__u32 len = set->lens[i];
+			key.len = len;
+			__u64 masked_hi = hi & rp_prefix_mask(len);
+			__u64 masked_lo = lo & rp_prefix_mask(len > 64 ? len - 64 : 0);
+			__builtin_memcpy(key.addr, &masked_hi, 8);
+			__builtin_memcpy(key.addr + 8, &masked_lo, 8);
+			hit = bpf_map_lookup_elem(ingress ? (void *)&rampart_ing_prefixes : (void *)&rampart_egr_prefixes,
+						  &key);
+			if (hit)
+				break;
+		}
+	} else {
+		struct rp_lpm_key key = { .prefixlen = 32 + 128, .gen = gen };
+		__builtin_memcpy(key.addr, peer, 16);
+		hit = bpf_map_lookup_elem(ingress ? (void *)&rampart_ing_lpm : (void *)&rampart_egr_lpm, &key);
+	}
+	return hit ? (int)hit->ruleset : -1;
+}
+
+RP_SUBPROG int rp_source_prefix(const struct rp_flow *flow, __u32 gen)
+{
+	return flow ? rp_prefix_lookup(flow, gen, 1) : -1;
+}
+
+RP_SUBPROG int rp_destination_prefix(const struct rp_flow *flow, __u32 gen)
+{
+	return flow ? rp_prefix_lookup(flow, gen, 0) : -1;
+}
+
 /* One GCRA step on a theoretical arrival time: admit `cost_ps` if the
  * bucket stays within `tolerance_ps` of now. Lock-free: CAS, bounded retries. */
 static __always_inline int rp_gcra_take(__u64 *tat, __u64 now_ps, __u64 cost_ps, __u64 tolerance_ps)
@@ -234,15 +301,12 @@ static __always_inline int rp_verdict(const struct rp_flow *flow, const struct r
 	__builtin_memcpy(host.addr, peer, 16);
 	struct rp_lpm_value *hit =
 		bpf_map_lookup_elem(ingress ? (void *)&rampart_ing_hosts : (void *)&rampart_egr_hosts, &host);
-	if (!hit) {
-		struct rp_lpm_key key = { .prefixlen = 32 + 128, .gen = gen };
-		__builtin_memcpy(key.addr, peer, 16);
-		hit = bpf_map_lookup_elem(ingress ? (void *)&rampart_ing_lpm : (void *)&rampart_egr_lpm, &key);
-	}
+	int ruleset = hit ? (int)hit->ruleset
+			  : ingress ? rp_source_prefix(flow, gen) : rp_destination_prefix(flow, gen);
 	__u32 rule_id = 0;
 	int matched = 0;
-	if (hit) {
-		__u32 index = hit->ruleset;
+	if (ruleset >= 0) {
+		__u32 index = ruleset;
 		struct rp_ruleset *set = bpf_map_lookup_elem(&rampart_rsets, &index);
 		matched = set && rp_ruleset_match(set, flow, meta->cgroup_id, &rule_id);
 	}

@@ -101,13 +101,14 @@ std::unique_ptr<datapath::Datapath> OpenDatapathOrExit(const std::string& pin_di
   return std::move(*dp);
 }
 
-policy::CompiledPolicy ApplyOrExit(datapath::Datapath& dp, const v1::PolicyBundle& bundle) {
+policy::CompiledPolicy ApplyOrExit(datapath::Datapath& dp, const v1::PolicyBundle& bundle,
+                                   const policy::DatapathCapacity& capacity) {
   std::vector<v1::Policy> policies(bundle.policies().begin(), bundle.policies().end());
   if (absl::Status st = policy::ValidatePolicySet(policies); !st.ok()) {
     std::cerr << "policy invalid: " << st << "\n";
     std::exit(1);
   }
-  auto compiled = policy::CompilePolicy(bundle);
+  auto compiled = policy::CompilePolicy(bundle, capacity);
   if (!compiled.ok()) {
     std::cerr << "compile: " << compiled.status() << "\n";
     std::exit(1);

@@ -40,7 +40,8 @@ std::unique_ptr<datapath::Datapath> OpenDatapathOrExit(const std::string& pin_di
 
 // Validates and compiles `bundle`, then applies it, or exits with the error.
 // Returns the compiled policy.
-policy::CompiledPolicy ApplyOrExit(datapath::Datapath& dp, const v1::PolicyBundle& bundle);
+policy::CompiledPolicy ApplyOrExit(datapath::Datapath& dp, const v1::PolicyBundle& bundle,
+                                   const policy::DatapathCapacity& capacity = {});
 
 // One BPF_PROG_TEST_RUN with `repeat` runs of `frame`: the kernel's average
 // ns per run (opts.duration, rounded down to whole ns). Exits on failure.

@@ -208,7 +208,10 @@ int bench_hash_alone(struct xdp_md *ctx)
  * longest first (here: bench_lens, set by user space), and every prefix goes
  * into one hash keyed by (generation, length, masked address); the program
  * probes the lengths in order and stops at the first hit, which is the
- * longest match. Cost: one hash probe per length tried. */
+ * longest match. Cost: one hash probe per length tried. The production
+ * datapath now does this for the shorter prefixes, after its host map
+ * (rp_prefix_lookup in bpf/lib/verdict.h); this variant, hosts included and
+ * no host map, stays for comparison. */
 #define RP_BENCH_MAX_LENS 16
 struct rp_bench_len_key {
 	__u32 gen;

@@ -2,17 +2,21 @@
 // path with allowlists of 10, 1k and 100k source prefixes, as a ratio to the
 // 10-entry list. Goal: at most 1.3x from 1k to 100k.
 //
-// Two prefix sets: "hosts" (IPv4 /32 only, random addresses in 10.0.0.0/8)
-// and "mixed" (70% IPv4 of lengths /8../32, 30% IPv6 /32../128, nested where
-// they happen to be). Each set size lives in its own Datapath (own pin dir,
-// own maps), so all six run interleaved in one process. Each measurement
-// spreads `repeat` runs over 16 probe packets whose sources hit 16 random
-// entries. The datapath looks full-length prefixes (/32, /128) up in an
-// exact-match host map before the trie of shorter prefixes. Beside the full
-// program, benchmark-only programs time the design before the host maps (one
-// trie for every prefix: the whole program, and the trie alone on the same 16
-// keys and on a sweep where every run looks up the next of 64k keys, cold
-// paths like traffic from many sources) and the host map alone.
+// Prefix sets: "hosts" (IPv4 /32 only, random addresses in 10.0.0.0/8),
+// "mixed" (70% IPv4 of 12 lengths /8../32, 30% IPv6 of 7 lengths /32../128,
+// nested where they happen to be) and "mixed-trie", the same entries compiled
+// with max_probed_lengths = 0, so their shorter prefixes stay in the trie as
+// before length sets (also what a family over the 16-length cap gets). Each
+// set size lives in its own Datapath (own pin dir, own maps), so all nine run
+// interleaved in one process. Each measurement spreads `repeat` runs over 16
+// probe packets whose sources hit 16 random entries. The datapath looks
+// full-length prefixes (/32, /128) up in an exact-match host map, then shorter
+// ones with one hash probe per length in use (mixed) or in the trie
+// (mixed-trie). Beside the full program, benchmark-only programs time the
+// design before the host maps (one trie for every prefix: the whole program,
+// and the trie alone on the same 16 keys and on a sweep where every run looks
+// up the next of 64k keys, cold paths like traffic from many sources) and the
+// host map alone.
 //
 //   sudo build/kernel_tests/lookup_scaling_bench [--rounds N] [--repeat N]
 #include <arpa/inet.h>
@@ -110,24 +114,29 @@ std::vector<Entry> HostSet(size_t n, std::mt19937_64& rng) {
   return out;
 }
 
+// Lengths a mixed allowlist uses: a few per family, as address plans do (the
+// datapath probes up to RP_LENSET_MAX_LENGTHS = 16 shorter lengths per family).
 std::vector<Entry> MixedSet(size_t n, std::mt19937_64& rng) {
+  static constexpr int kV4Mid[] = {16, 20, 22, 23};
+  static constexpr int kV4Long[] = {26, 27, 28, 29};
+  static constexpr int kV4Short[] = {8, 12};
+  static constexpr int kV6Other[] = {32, 40, 44, 56};
   std::set<std::string> seen;
   std::vector<Entry> out;
   std::uniform_int_distribution<int> pct(0, 99);
   while (out.size() < n) {
     Entry e;
     const int p = pct(rng);
-    if (p < 70) {  // IPv4: 40% /32, 30% /24, 15% /16../23, 10% /25../31, 5% /8../15 (of the IPv4 share)
+    if (p < 70) {  // IPv4: 40% /32, 30% /24, 15% /16-/23, 10% /26-/29, 5% /8 and /12 (of the IPv4 share)
       const int q = pct(rng);
-      int len = q < 40 ? 32 : q < 70 ? 24 : q < 85 ? 16 + static_cast<int>(rng() % 8)
-                                        : q < 95 ? 25 + static_cast<int>(rng() % 7)
-                                                 : 8 + static_cast<int>(rng() % 8);
+      int len = q < 40 ? 32 : q < 70 ? 24 : q < 85 ? kV4Mid[rng() % 4] : q < 95 ? kV4Long[rng() % 4]
+                                                                               : kV4Short[rng() % 2];
       // Shorter prefixes spread over 1.0.0.0-126.255.255.255, so some nest.
       uint32_t addr = (static_cast<uint32_t>(1 + rng() % 126) << 24) | (static_cast<uint32_t>(rng()) & 0xffffff);
       e = V4Entry(addr, len, rng);
-    } else {  // IPv6: 50% /128, 30% /64, 15% /48, 5% /32..47
+    } else {  // IPv6: 50% /128, 30% /64, 15% /48, 5% /32, /40, /44, /56
       const int q = pct(rng);
-      int len = q < 50 ? 128 : q < 80 ? 64 : q < 95 ? 48 : 33 + static_cast<int>(rng() % 15);
+      int len = q < 50 ? 128 : q < 80 ? 64 : q < 95 ? 48 : kV6Other[rng() % 4];
       e = V6Entry(rng, len);
     }
     if (seen.insert(e.prefix).second) out.push_back(e);
@@ -143,6 +152,7 @@ struct Instance {
   std::unique_ptr<VariantPrograms> parts;
   std::vector<std::vector<uint8_t>> probes;  // allow-hit frames
   std::vector<rp_lpm_key> probe_keys;
+  std::string lookup;  // how the datapath looks up the shorter prefixes
 };
 
 std::unique_ptr<Instance> MakeInstance(const std::string& set, size_t n, uint64_t seed) {
@@ -151,6 +161,8 @@ std::unique_ptr<Instance> MakeInstance(const std::string& set, size_t n, uint64_
   inst->entries = n;
   std::mt19937_64 rng(seed);
   std::vector<Entry> entries = set == "hosts" ? HostSet(n, rng) : MixedSet(n, rng);
+  policy::DatapathCapacity capacity;
+  if (set == "mixed-trie") capacity.max_probed_lengths = 0;  // every shorter prefix in the trie
 
   v1::PolicyBundle bundle;
   bundle.set_version(1);
@@ -168,7 +180,8 @@ std::unique_ptr<Instance> MakeInstance(const std::string& set, size_t n, uint64_
 
   inst->pins = std::make_unique<PinDir>("rpscale");
   inst->dp = OpenDatapathOrExit(inst->pins->path());
-  const policy::CompiledPolicy compiled = ApplyOrExit(*inst->dp, bundle);
+  const policy::CompiledPolicy compiled = ApplyOrExit(*inst->dp, bundle, capacity);
+  inst->lookup = policy::DescribePrefixLookup(compiled.ingress);
   inst->parts = std::make_unique<VariantPrograms>(inst->pins->path());
   auto gen = inst->dp->writer().ActiveGeneration();
   if (!gen.ok()) {
@@ -216,6 +229,8 @@ const char* kMeasureNames[] = {"full program, allow hit", "trie only (design bef
 double Run(Instance& inst, Measure m, uint32_t repeat) {
   const uint32_t per = std::max<uint32_t>(1, repeat / kProbes);
   double total = 0;
+  // mixed-trie differs from mixed only in the production program's lookup.
+  if (inst.set == "mixed-trie" && m != kFull && m != kSweepBase) return 0;
   switch (m) {
     case kFull:
       for (const auto& frame : inst.probes) total += TestRunNs(inst.dp->object().xdp_ingress_fd(), frame, per);
@@ -255,12 +270,16 @@ int Main(int argc, char** argv) {
   const Options opt = ParseArgs(argc, argv);
   RequireKernelOrExit();
   std::vector<std::unique_ptr<Instance>> instances;
-  uint64_t seed = 42;
-  for (const char* set : {"hosts", "mixed"}) {
+  for (const char* set : {"hosts", "mixed", "mixed-trie"}) {
+    // mixed-trie: the same entries as mixed (same seeds), only the lookup differs.
+    uint64_t seed = set == std::string("hosts") ? 42 : 45;
     for (size_t n : {size_t{10}, size_t{1000}, size_t{100000}}) instances.push_back(MakeInstance(set, n, seed++));
   }
   std::cout << "lookup_scaling_bench: " << MachineLine() << "; " << opt.rounds << " interleaved rounds of repeat="
             << opt.repeat << " (spread over " << kProbes << " probe sources)\n";
+  for (const auto& inst : instances) {
+    std::cout << "  " << inst->set << "/" << inst->entries << " shorter prefixes: " << inst->lookup << "\n";
+  }
 
   const size_t cells = instances.size() * kMeasures;
   auto samples = Interleave(cells, opt.rounds, [&](size_t c) {
@@ -287,6 +306,7 @@ int Main(int argc, char** argv) {
     const size_t k1 = first + 1;     // the 1k-entry instance
     for (int m : {kFull, kTrieOnly, kLpmSame, kLpmSweep, kV4Same, kV4Sweep, kHashSweep}) {
       if ((m == kHashSweep || m == kV4Same || m == kV4Sweep) && instances[i]->set != "hosts") continue;
+      if (m != kFull && instances[i]->set == "mixed-trie") continue;
       const bool minus = m == kLpmSweep || m == kHashSweep || m == kV4Sweep;
       std::vector<double> ns;
       for (int k = 0; k < opt.rounds; ++k) ns.push_back(at(i, m)[k] - (minus ? at(i, kSweepBase)[k] : 0));
@@ -299,6 +319,15 @@ int Main(int argc, char** argv) {
   }
   PrintTable({"set", "entries", "measure", "median ns/run", "ratio vs 10", "100k vs 1k", "goal"}, rows);
   std::cout << "(sweep rows: ns of bench_lpm_sweep minus bench_sweep_base in the same round)\n";
+  // The same entries, length hashes over the trie, per round.
+  for (size_t i = 0; i < instances.size(); ++i) {
+    if (instances[i]->set != "mixed") continue;
+    for (size_t j = 0; j < instances.size(); ++j) {
+      if (instances[j]->set != "mixed-trie" || instances[j]->entries != instances[i]->entries) continue;
+      std::cout << "full program, mixed / mixed-trie at " << instances[i]->entries
+                << " entries: " << Fixed(ratio(i, j, kFull, false), 2) << "x\n";
+    }
+  }
   return 0;
 }
 

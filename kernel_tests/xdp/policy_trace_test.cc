@@ -188,12 +188,12 @@ class PolicyTraceAgainstKernel : public ::testing::Test {
     if (!pin_dir_.empty()) (void)datapath::RemovePinDir(pin_dir_);
   }
 
-  policy::CompiledPolicy Publish(const v1::PolicyBundle& bundle) {
+  policy::CompiledPolicy Publish(const v1::PolicyBundle& bundle, const policy::DatapathCapacity& capacity = {}) {
     std::vector<v1::Policy> policies(bundle.policies().begin(), bundle.policies().end());
     absl::Status valid = policy::ValidatePolicySet(policies);
     EXPECT_TRUE(valid.ok()) << valid << "\n" << bundle.DebugString();
     const uint64_t self = own_cgroup_;
-    auto compiled = policy::CompilePolicy(bundle, {}, [self](const std::string&, const std::string& name) {
+    auto compiled = policy::CompilePolicy(bundle, capacity, [self](const std::string&, const std::string& name) {
       return name == "self.service" ? std::optional<uint64_t>(self) : std::optional<uint64_t>(987654321);
     });
     EXPECT_TRUE(compiled.ok()) << compiled.status() << "\n" << bundle.DebugString();
@@ -361,7 +361,12 @@ TEST_F(PolicyTraceAgainstKernel, RandomPacketsGetTheTracersVerdict) {
     const uint64_t version = 100 + static_cast<uint64_t>(round);
     const v1::PolicyBundle bundle = RandomBundle(r, version);
     SCOPED_TRACE(bundle.DebugString());
-    const policy::CompiledPolicy compiled = Publish(bundle);
+    // Odd rounds probe at most 2 shorter lengths per family, so families
+    // with more use the trie: the tracer must match either lookup.
+    policy::DatapathCapacity capacity;
+    if (round % 2 == 1) capacity.max_probed_lengths = 2;
+    SCOPED_TRACE(rampart::StrCat("max_probed_lengths ", capacity.max_probed_lengths));
+    const policy::CompiledPolicy compiled = Publish(bundle, capacity);
     if (HasFailure()) return;
 
     // Block a few peers of this policy, and a few flows, in the real map.

@@ -19,6 +19,8 @@ namespace {
 
 static_assert(sizeof(struct rp_lpm_key) == 24);
 static_assert(sizeof(struct rp_host_key) == 20);
+static_assert(sizeof(struct rp_prefix_key) == 24);
+static_assert(sizeof(struct rp_lenset) == 4 + RP_LENSET_MAX_LENGTHS);
 static_assert(sizeof(struct rp_lpm_value) == 4);
 static_assert(sizeof(struct rp_port_rule) == 24);
 static_assert(sizeof(struct rp_ruleset) == 8 + RP_RULESET_MAX_RULES * 24);
@@ -55,6 +57,26 @@ TEST(AbiLayoutTest, LpmKeyIsPrefixLengthThenGenerationThenMappedAddress) {
 TEST(AbiLayoutTest, HostKeyIsGenerationThenMappedAddress) {
   EXPECT_EQ(offsetof(struct rp_host_key, gen), 0u);
   EXPECT_EQ(offsetof(struct rp_host_key, addr), 4u);
+}
+
+TEST(AbiLayoutTest, PrefixKeyIsGenerationLengthThenMaskedAddress) {
+  EXPECT_EQ(offsetof(struct rp_prefix_key, gen), 0u);
+  EXPECT_EQ(offsetof(struct rp_prefix_key, len), 4u);
+  EXPECT_EQ(offsetof(struct rp_prefix_key, addr), 8u);  // 8-aligned: the program stores it as two words
+}
+
+TEST(AbiLayoutTest, LensetIsModeCountThenLengthsIndexedByGenerationDirectionFamily) {
+  EXPECT_EQ(offsetof(struct rp_lenset, mode), 0u);
+  EXPECT_EQ(offsetof(struct rp_lenset, count), 1u);
+  EXPECT_EQ(offsetof(struct rp_lenset, lens), 4u);
+  EXPECT_EQ(RP_LENSET_MAX_LENGTHS, 16);
+  EXPECT_EQ(RP_LOOKUP_TRIE, 0);  // a zeroed entry keeps the trie
+  EXPECT_EQ(RP_LOOKUP_LENSETS, 1);
+  EXPECT_EQ(RP_FAMILY_IPV4, 0);
+  EXPECT_EQ(RP_FAMILY_IPV6, 1);
+  EXPECT_EQ(RP_LENSET_INDEX(0, RP_DIR_INGRESS, RP_FAMILY_IPV4), 0);
+  EXPECT_EQ(RP_LENSET_INDEX(0, RP_DIR_EGRESS, RP_FAMILY_IPV6), 3);
+  EXPECT_EQ(RP_LENSET_INDEX(1, RP_DIR_INGRESS, RP_FAMILY_IPV6), 5);
 }
 
 TEST(AbiLayoutTest, PortRuleHasPortsProtocolPadRuleIdThenCgroup) {
@@ -134,9 +156,14 @@ TEST(AbiCodesTest, CodesKeepTheirNumbers) {
   EXPECT_EQ(RP_CAPTURE_READ, 1);
   EXPECT_EQ(RP_CAPTURE_TRUNCATED, 1);
   EXPECT_EQ(RP_CAPTURE_TUPLE_KNOWN, 2);
+  EXPECT_EQ(RP_CAPTURE_PEER_CERT, 4);
   EXPECT_EQ(RP_CAP_CALLS, 0);
   EXPECT_EQ(RP_CAP_BYTES_LOST, 5);
   EXPECT_EQ(RP_CAP_TUPLE_MISSES, 6);
+  EXPECT_EQ(RP_CAP_PEER_CERTS, 7);
+  EXPECT_EQ(RP_CAP_PEER_CERTS_TRUNCATED, 8);
+  EXPECT_EQ(RP_CAP_PEER_CERTS_LOST, 9);
+  static_assert(RP_PEER_CERT_MAX <= RP_CAPTURE_MAX_CHUNK, "a certificate record reuses the chunk buffer");
   EXPECT_EQ(RP_CAPTURE_MAX_CHUNK, 16384);
 }
 
@@ -172,6 +199,8 @@ class BtfAgreesWithCxx : public ::testing::Test {
 TEST_F(BtfAgreesWithCxx, EveryMapKeyValueAndEventHasTheSameSize) {
   RAMPART_EXPECT_SAME_SIZE(rp_lpm_key);
   RAMPART_EXPECT_SAME_SIZE(rp_host_key);
+  RAMPART_EXPECT_SAME_SIZE(rp_prefix_key);
+  RAMPART_EXPECT_SAME_SIZE(rp_lenset);
   RAMPART_EXPECT_SAME_SIZE(rp_lpm_value);
   RAMPART_EXPECT_SAME_SIZE(rp_port_rule);
   RAMPART_EXPECT_SAME_SIZE(rp_ruleset);

@@ -430,6 +430,93 @@ TEST(CompilePolicyTest, DefaultCapacityIsTheAbiMapSizes) {
   EXPECT_EQ(capacity.max_rulesets, size_t{RP_MAX_RULESETS});
   EXPECT_EQ(capacity.max_rules_per_prefix, size_t{RP_RULESET_MAX_RULES});
   EXPECT_EQ(capacity.max_rules, size_t{RP_MAX_RULES});
+  EXPECT_EQ(capacity.max_probed_lengths, size_t{RP_LENSET_MAX_LENGTHS});
+}
+
+// ---- The lookup of shorter prefixes: per-length hash probes or the trie ----
+
+TEST(PrefixLookupTest, ListsEachFamilysShorterLengthsLongestFirstWithoutHosts) {
+  CompiledPolicy compiled = MustCompile(WebPolicy({
+      {"a", {"10.0.0.0/8", "10.1.2.0/24", "192.168.0.0/16", "10.1.0.0/16", "10.1.2.3/32"}, {"tcp/443"}},
+      {"b", {"2001:db8::/32", "2001:db8:1::/64", "2001:db8::1/128", "2001:db8:2::/64"}, {"tcp/22"}},
+  }));
+
+  const PrefixLookup& v4 = compiled.ingress.lookup[RP_FAMILY_IPV4];
+  EXPECT_EQ(v4.mode, RP_LOOKUP_LENSETS);
+  EXPECT_THAT(v4.lengths, ElementsAre(96 + 24, 96 + 16, 96 + 8));  // /32 is a host: the host map
+  const PrefixLookup& v6 = compiled.ingress.lookup[RP_FAMILY_IPV6];
+  EXPECT_EQ(v6.mode, RP_LOOKUP_LENSETS);
+  EXPECT_THAT(v6.lengths, ElementsAre(64, 32));
+  EXPECT_EQ(DescribePrefixLookup(compiled.ingress), "IPv4 3 lengths (hash probes), IPv6 2 lengths (hash probes)");
+}
+
+TEST(PrefixLookupTest, TheIpv4BlockAddedUnderAnIpv6CoverIsAnIpv4Length) {
+  CompiledPolicy compiled = MustCompile(WebPolicy({{"any6", {"::/0"}, {"udp/53"}}}));
+
+  EXPECT_THAT(compiled.ingress.lookup[RP_FAMILY_IPV4].lengths, ElementsAre(96));  // 0.0.0.0/0
+  EXPECT_THAT(compiled.ingress.lookup[RP_FAMILY_IPV6].lengths, ElementsAre(0));
+}
+
+TEST(PrefixLookupTest, HostsOnlyNeedNoShorterLookupAtAll) {
+  CompiledPolicy compiled = MustCompile(WebPolicy({{"h", {"10.0.0.1", "2001:db8::1"}, {"tcp/443"}}}));
+
+  for (const PrefixLookup& lookup : compiled.ingress.lookup) {
+    EXPECT_EQ(lookup.mode, RP_LOOKUP_LENSETS);
+    EXPECT_THAT(lookup.lengths, IsEmpty());
+  }
+  EXPECT_EQ(DescribePrefixLookup(compiled.ingress), "IPv4 no shorter prefixes, IPv6 no shorter prefixes");
+}
+
+TEST(PrefixLookupTest, AFamilyOverTheCapFallsBackToTheTrieAlone) {
+  DatapathCapacity capacity;
+  capacity.max_probed_lengths = 2;
+  CompiledPolicy compiled = MustCompile(WebPolicy({
+                                            {"v4", {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24"}, {"tcp/443"}},
+                                            {"v6", {"2001:db8::/32", "2001:db8:1::/48"}, {"tcp/443"}},
+                                        }),
+                                        capacity);
+
+  const PrefixLookup& v4 = compiled.ingress.lookup[RP_FAMILY_IPV4];
+  EXPECT_EQ(v4.mode, RP_LOOKUP_TRIE);
+  EXPECT_THAT(v4.lengths, ElementsAre(96 + 24, 96 + 16, 96 + 8));  // still listed, for logs and the tracer
+  EXPECT_EQ(compiled.ingress.lookup[RP_FAMILY_IPV6].mode, RP_LOOKUP_LENSETS);  // the cap is per family
+  EXPECT_EQ(DescribePrefixLookup(compiled.ingress), "IPv4 3 lengths (LPM trie), IPv6 2 lengths (hash probes)");
+}
+
+TEST(PrefixLookupTest, ExactlyTheCapStillProbes) {
+  DatapathCapacity capacity;
+  capacity.max_probed_lengths = 3;
+  CompiledPolicy compiled =
+      MustCompile(WebPolicy({{"v4", {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24"}, {"tcp/443"}}}), capacity);
+
+  EXPECT_EQ(compiled.ingress.lookup[RP_FAMILY_IPV4].mode, RP_LOOKUP_LENSETS);
+}
+
+TEST(PrefixLookupTest, TheCapNeverExceedsWhatTheDatapathProbes) {
+  DatapathCapacity capacity;
+  capacity.max_probed_lengths = 1000;
+  std::vector<std::string> nested;
+  for (int len = 8; len <= 8 + RP_LENSET_MAX_LENGTHS; ++len) nested.push_back(rampart::StrCat("10.0.0.0/", len));
+  CompiledPolicy compiled = MustCompile(WebPolicy({{"deep", nested, {"tcp/443"}}}), capacity);
+
+  EXPECT_EQ(compiled.ingress.lookup[RP_FAMILY_IPV4].lengths.size(), size_t{RP_LENSET_MAX_LENGTHS} + 1);
+  EXPECT_EQ(compiled.ingress.lookup[RP_FAMILY_IPV4].mode, RP_LOOKUP_TRIE);
+}
+
+TEST(PrefixLookupTest, EachDirectionPlansItsOwnLookup) {
+  v1::Policy policy = MakePolicy("web", {{"in", {"10.0.0.0/8"}, {"tcp/443"}}});
+  auto* egress = policy.mutable_spec()->mutable_segmentation()->mutable_egress();
+  v1::SegmentationRule* out = egress->add_allow();
+  out->set_name("out");
+  out->add_to("2001:db8::/32");
+  out->add_to("2001:db8::/48");
+  out->add_ports("tcp/443");
+  CompiledPolicy compiled = MustCompile(MakeBundle({policy}));
+
+  EXPECT_THAT(compiled.ingress.lookup[RP_FAMILY_IPV4].lengths, ElementsAre(96 + 8));
+  EXPECT_THAT(compiled.ingress.lookup[RP_FAMILY_IPV6].lengths, IsEmpty());
+  EXPECT_THAT(compiled.egress.lookup[RP_FAMILY_IPV4].lengths, IsEmpty());
+  EXPECT_THAT(compiled.egress.lookup[RP_FAMILY_IPV6].lengths, ElementsAre(48, 32));
 }
 
 }  // namespace

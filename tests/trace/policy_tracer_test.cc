@@ -75,7 +75,8 @@ spec:
           ports: ["tcp/9100"]
 )";
 
-CompiledPolicy Compile(const std::string& yaml, const CgroupResolver& resolve = {}) {
+CompiledPolicy Compile(const std::string& yaml, const CgroupResolver& resolve = {},
+                       const DatapathCapacity& capacity = {}) {
   auto policies = ParsePolicyYaml(yaml, "trace.yaml");
   EXPECT_TRUE(policies.ok()) << policies.status();
   if (!policies.ok()) return {};
@@ -83,7 +84,7 @@ CompiledPolicy Compile(const std::string& yaml, const CgroupResolver& resolve = 
   v1::PolicyBundle bundle;
   bundle.set_version(9);
   for (const auto& p : *policies) *bundle.add_policies() = p;
-  auto compiled = CompilePolicy(bundle, {}, resolve);
+  auto compiled = CompilePolicy(bundle, capacity, resolve);
   EXPECT_TRUE(compiled.ok()) << compiled.status();
   return compiled.ok() ? *std::move(compiled) : CompiledPolicy{};
 }
@@ -373,6 +374,33 @@ TEST(PolicyTracer, ExplainsWhyEachRuleOfThePrefixDidNotMatch) {
   PacketTrace confined = tracer.Trace(Out("192.0.2.1", IPPROTO_TCP, 443, kPaymentsCgroup));
   EXPECT_TRUE(confined.confined);
   EXPECT_THAT(confined.steps.back(), HasSubstr("unit payments.service (cgroup 4242) is confined"));
+}
+
+// The allowlist step of a trace.
+std::string AllowlistStep(const PacketTrace& t) {
+  for (const std::string& step : t.steps) {
+    if (step.rfind("allowlist: ", 0) == 0) return step;
+  }
+  ADD_FAILURE() << "no allowlist step";
+  return "";
+}
+
+TEST(PolicyTracer, NamesTheStructureThatFindsAShorterPrefix) {
+  // IPv4 ingress lengths, longest first: /16, /8 and the 0.0.0.0/0 that ::/0 brings.
+  const CompiledPolicy policy = Compile(kPolicies, PaymentsRunning);
+  PolicyTracer tracer(policy);
+  EXPECT_THAT(AllowlistStep(tracer.Trace(In("10.1.9.9", IPPROTO_TCP, 443))),
+              HasSubstr("matches prefix 10.1.0.0/16 (the longest that covers it; hash probe 1 of 3)"));
+  EXPECT_THAT(AllowlistStep(tracer.Trace(In("10.200.0.1", IPPROTO_UDP, 53))),
+              HasSubstr("matches prefix 10.0.0.0/8 (the longest that covers it; hash probe 2 of 3)"));
+  EXPECT_THAT(AllowlistStep(tracer.Trace(In("10.1.2.3", IPPROTO_TCP, 22))), HasSubstr("matches host entry 10.1.2.3/32: "));
+
+  // Over the length cap the family's shorter prefixes are in the trie; the
+  // prefix found is the same.
+  const CompiledPolicy trie = Compile(kPolicies, PaymentsRunning, {.max_probed_lengths = 0});
+  PolicyTracer trie_tracer(trie);
+  EXPECT_THAT(AllowlistStep(trie_tracer.Trace(In("10.200.0.1", IPPROTO_UDP, 53))),
+              HasSubstr("matches prefix 10.0.0.0/8 (the longest that covers it; LPM trie)"));
 }
 
 TEST(PolicyTracer, SpellingsOfAddressesAndProtocols) {

@@ -59,6 +59,44 @@ struct rp_lpm_value {
 	__u32 ruleset; /* index into rampart_rsets, generation offset included */
 };
 
+/* "Length sets": a family whose shorter prefixes use few distinct lengths
+ * keeps them in one exact-match hash per direction instead of the trie, keyed
+ * by (generation, mapped length, address masked to that length). The program
+ * probes the lengths in use, longest first; the first hit is the longest
+ * match. A family with more than RP_LENSET_MAX_LENGTHS distinct lengths keeps
+ * all its shorter prefixes in the trie (one probe per length would cost more
+ * than the walk). */
+#define RP_LENSET_MAX_LENGTHS 16
+
+enum rp_family {
+	RP_FAMILY_IPV4 = 0,
+	RP_FAMILY_IPV6 = 1,
+	RP_FAMILIES = 2,
+};
+
+struct rp_prefix_key {
+	__u32 gen;
+	__u32 len;     /* mapped length: 96 + n for IPv4 /n, n for IPv6 /n; < 128 */
+	__u8 addr[16]; /* host bits zero */
+};
+
+enum rp_lookup_mode {
+	RP_LOOKUP_TRIE = 0,    /* the LPM trie (also what a zeroed entry means) */
+	RP_LOOKUP_LENSETS = 1, /* probe lens[0..count) in the prefix hash */
+};
+
+/* How one (generation, direction, family) looks up its shorter prefixes;
+ * index RP_LENSET_INDEX(gen, direction, family) of rampart_lensets. */
+struct rp_lenset {
+	__u8 mode;  /* enum rp_lookup_mode */
+	__u8 count; /* lengths in use, <= RP_LENSET_MAX_LENGTHS; 0: no shorter prefixes */
+	__u8 pad[2];
+	__u8 lens[RP_LENSET_MAX_LENGTHS]; /* mapped lengths, longest first */
+};
+
+#define RP_LENSET_INDEX(gen, direction, family) \
+	(((gen) * RP_DIRECTIONS + (direction)) * RP_FAMILIES + (family))
+
 /* One protocol/port-range rule reachable from a prefix. */
 struct rp_port_rule {
 	__u16 port_first; /* host byte order; the destination port */
@@ -224,6 +262,10 @@ struct rp_drop_event {
 /* ---- TLS plaintext capture (bpf/progs/capture.bpf.c) ---- */
 
 #define RP_CAPTURE_MAX_CHUNK 16384 /* bytes of plaintext one event can carry */
+/* Bytes of a peer certificate's DER one record can carry; leaf certificates
+ * are 0.5-2 KiB, rarely over 4 with many SANs. A longer one is counted and
+ * not parsed. */
+#define RP_PEER_CERT_MAX 8192
 
 enum rp_capture_direction {
 	RP_CAPTURE_WRITE = 0, /* SSL_write: plaintext the process sends */
@@ -233,6 +275,10 @@ enum rp_capture_direction {
 enum rp_capture_flags {
 	RP_CAPTURE_TRUNCATED = 1,   /* the call moved more than was captured */
 	RP_CAPTURE_TUPLE_KNOWN = 2, /* the connection's 5-tuple is filled in */
+	RP_CAPTURE_PEER_CERT = 4,   /* not plaintext: the DER of the certificate the
+				     * peer presented in this SSL's handshake (len is
+				     * its size, captured what follows; direction
+				     * read; stream_offset 0) */
 };
 
 /* The connection of an SSL object, learned from the socket send or receive
@@ -276,7 +322,10 @@ enum rp_capture_stat {
 	RP_CAP_CHUNKS_LOST = 4,     /* ring buffer full: chunks dropped */
 	RP_CAP_BYTES_LOST = 5,      /* plaintext bytes of those chunks */
 	RP_CAP_TUPLE_MISSES = 6,    /* chunks sent without a known 5-tuple */
-	RP_CAP_STAT_MAX = 8,
+	RP_CAP_PEER_CERTS = 7,      /* peer certificates seen in handshakes */
+	RP_CAP_PEER_CERTS_TRUNCATED = 8, /* of which longer than RP_PEER_CERT_MAX */
+	RP_CAP_PEER_CERTS_LOST = 9, /* of which lost to a full ring buffer */
+	RP_CAP_STAT_MAX = 10,
 };
 
 #endif /* RAMPART_ABI_H */

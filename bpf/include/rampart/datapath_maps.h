@@ -9,8 +9,8 @@
 #include "rampart/abi.h"
 
 /* Full-length source addresses (IPv4 /32, IPv6 /128; both generations) ->
- * ruleset index, looked up before rampart_ing_lpm, which holds only the
- * shorter prefixes. A hash lookup costs the same at 10 or 100k entries, while
+ * ruleset index, looked up before the shorter prefixes (rampart_ing_prefixes
+ * or rampart_ing_lpm). A hash lookup costs the same at 10 or 100k entries, while
  * a trie lookup grows with its depth; host entries are the common case of a
  * large allowlist. The compiler folds covering prefixes' rules into every
  * prefix's ruleset, so a host hit decides exactly as the trie would. */
@@ -23,7 +23,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_ing_hosts SEC(".maps");
 
-/* Full-length destination addresses -> ruleset index, ahead of rampart_egr_lpm. */
+/* Full-length destination addresses -> ruleset index, ahead of the shorter prefixes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -33,8 +33,44 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_egr_hosts SEC(".maps");
 
-/* Shorter source prefixes (both generations) -> ruleset index. Written by the
- * agent's PolicyWriter; read by the ingress programs. */
+/* Shorter source prefixes of the families in RP_LOOKUP_LENSETS mode (both
+ * generations) -> ruleset index, one entry per (length, masked address). The
+ * program probes the lengths rampart_lensets lists, longest first, so the
+ * cost is one hash probe per distinct length tried, whatever the entry count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
+	__type(key, struct rp_prefix_key);
+	__type(value, struct rp_lpm_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_ing_prefixes SEC(".maps");
+
+/* Shorter destination prefixes of the families in RP_LOOKUP_LENSETS mode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RP_MAX_PREFIXES * RP_GENERATIONS);
+	__type(key, struct rp_prefix_key);
+	__type(value, struct rp_lpm_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_egr_prefixes SEC(".maps");
+
+/* RP_LENSET_INDEX(generation, direction, family) -> how that family's shorter
+ * prefixes are looked up. Written before the flip. A zeroed entry (a map
+ * created by an agent that predates it, next to a policy it did not write)
+ * means the trie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RP_GENERATIONS * RP_DIRECTIONS * RP_FAMILIES);
+	__type(key, __u32);
+	__type(value, struct rp_lenset);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rampart_lensets SEC(".maps");
+
+/* Shorter source prefixes of the families in RP_LOOKUP_TRIE mode (both
+ * generations) -> ruleset index. Written by the agent's PolicyWriter; read by
+ * the ingress programs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -44,8 +80,9 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rampart_ing_lpm SEC(".maps");
 
-/* Shorter destination prefixes (both generations) -> ruleset index. Written
- * by the PolicyWriter; read by the egress program. */
+/* Shorter destination prefixes of the families in RP_LOOKUP_TRIE mode (both
+ * generations) -> ruleset index. Written by the PolicyWriter; read by the
+ * egress program. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
