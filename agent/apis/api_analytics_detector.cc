@@ -215,7 +215,8 @@ void ApiAnalyticsDetector::OnRequest(const http::Message& request, const inspect
   const uint64_t service_hash = ServiceHash(service, seed_);
   const SplitTargetResult target = SplitTarget(request.target);
   const std::vector<std::string> query_names = QueryParameterNames(target.query);
-  const Identity identity = identities_.Resolve(request, context.remote_address);
+  const capture::PeerCertificate* peer = context.connection.peer_certificate.get();
+  const Identity identity = identities_.Resolve(request, context.remote_address, peer);
 
   // The spec first, on the path as sent: its templates are the reference.
   const OpenApiSpec* spec = SpecFor(service);
@@ -232,7 +233,7 @@ void ApiAnalyticsDetector::OnRequest(const http::Message& request, const inspect
   facts.method = request.method;
   facts.path = target.path;
   facts.query_parameters = &query_names;
-  facts.auth_schemes = identities_.AuthSchemes(request);
+  facts.auth_schemes = identities_.AuthSchemes(request, peer);
   facts.content_type = ContentType(request);
   facts.bytes = BodyBytes(request);
   facts.spec = status;

@@ -47,7 +47,7 @@ enum AuthScheme : uint32_t {
   kAuthBearer = 1u << 2,  // an opaque bearer token
   kAuthJwt = 1u << 3,     // a bearer (or configured header) JWT
   kAuthApiKey = 1u << 4,  // a configured API key header
-  kAuthMtls = 1u << 5,    // a configured client-certificate header (set by the TLS terminator)
+  kAuthMtls = 1u << 5,    // a client certificate: a configured header (set by the TLS terminator) or the handshake's
   kAuthCookie = 1u << 6,
 };
 std::vector<std::string> AuthSchemeNames(uint32_t schemes);  // {"basic", "jwt", ...}

@@ -240,7 +240,7 @@ class ConfigReader {
   }
 
   absl::Status Identity(const Field& f, IdentityOptions& out) {
-    auto fields = Fields(f.value, f.path, {"apiKeyHeaders", "jwt", "mtlsHeaders", "addressFallback"});
+    auto fields = Fields(f.value, f.path, {"apiKeyHeaders", "jwt", "mtlsHeaders", "mtlsPeer", "addressFallback"});
     if (!fields.ok()) return fields.status();
     for (const Field& g : *fields) {
       absl::Status s;
@@ -248,6 +248,12 @@ class ConfigReader {
         s = HeaderList(g, out.api_key_headers);
       } else if (g.key == "mtlsHeaders") {
         s = HeaderList(g, out.mtls_headers);
+      } else if (g.key == "mtlsPeer") {
+        std::string text;
+        s = String(g, text);
+        if (s.ok() && !text.empty() && !ParseMtlsPeerMode(text, out.mtls_peer)) {
+          s = Fail(g.value, g.path, rampart::StrCat("expected auto, subject, san or off, got ", Quote(text)));
+        }
       } else if (g.key == "jwt") {
         s = Bool(g, out.jwt);
       } else {

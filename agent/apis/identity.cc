@@ -62,8 +62,19 @@ std::string_view IdentityKindName(IdentityKind kind) {
       return "mtls";
     case IdentityKind::kAddress:
       return "address";
+    case IdentityKind::kMtlsPeer:
+      return "mtls_peer";
   }
   return "unknown";
+}
+
+std::string PeerIdentityText(const capture::PeerCertificate& peer, MtlsPeerMode mode) {
+  const bool san = mode == MtlsPeerMode::kAuto || mode == MtlsPeerMode::kSan;
+  const bool subject = mode == MtlsPeerMode::kAuto || mode == MtlsPeerMode::kSubject;
+  if (san && !peer.uri_sans.empty()) return peer.uri_sans.front();
+  if (subject && !peer.subject_cn.empty()) return rampart::StrCat("CN=", peer.subject_cn);
+  if (san && !peer.dns_sans.empty()) return rampart::StrCat("DNS=", peer.dns_sans.front());
+  return "";
 }
 
 IdentityResolver::IdentityResolver(IdentityOptions options, uint64_t seed) : options_(std::move(options)), seed_(seed) {
@@ -71,7 +82,8 @@ IdentityResolver::IdentityResolver(IdentityOptions options, uint64_t seed) : opt
   for (auto& name : options_.mtls_headers) name = Lower(name);
 }
 
-Identity IdentityResolver::Resolve(const http::Message& request, std::string_view remote_address) const {
+Identity IdentityResolver::Resolve(const http::Message& request, std::string_view remote_address,
+                                   const capture::PeerCertificate* peer) const {
   for (const auto& name : options_.api_key_headers) {
     const std::string* value = request.FindHeader(name);
     if (value == nullptr) continue;
@@ -102,13 +114,17 @@ Identity IdentityResolver::Resolve(const http::Message& request, std::string_vie
     if (subject.empty()) continue;
     return Make(IdentityKind::kMtls, subject, seed_, findings::MaskValue(subject, 0, 4));
   }
+  if (peer != nullptr && options_.mtls_peer != MtlsPeerMode::kOff) {
+    const std::string name = PeerIdentityText(*peer, options_.mtls_peer);
+    if (!name.empty()) return Make(IdentityKind::kMtlsPeer, name, seed_, name);
+  }
   if (options_.address_fallback && !remote_address.empty()) {
     return Make(IdentityKind::kAddress, remote_address, seed_, std::string(remote_address));
   }
   return Identity{};
 }
 
-uint32_t IdentityResolver::AuthSchemes(const http::Message& request) const {
+uint32_t IdentityResolver::AuthSchemes(const http::Message& request, const capture::PeerCertificate* peer) const {
   uint32_t schemes = 0;
   if (const std::string* auth = request.FindHeader("authorization"); auth != nullptr) {
     if (!Credentials(*auth, "basic").empty()) schemes |= kAuthBasic;
@@ -120,6 +136,10 @@ uint32_t IdentityResolver::AuthSchemes(const http::Message& request) const {
   }
   for (const auto& name : options_.mtls_headers) {
     if (request.FindHeader(name) != nullptr) schemes |= kAuthMtls;
+  }
+  if (peer != nullptr && options_.mtls_peer != MtlsPeerMode::kOff &&
+      !PeerIdentityText(*peer, options_.mtls_peer).empty()) {
+    schemes |= kAuthMtls;
   }
   if (request.FindHeader("cookie") != nullptr) schemes |= kAuthCookie;
   return schemes == 0 ? kAuthNone : schemes;

@@ -75,6 +75,7 @@ YAML::Node ToYaml(const v1::ApiInspection& in) {
     identity["apiKeyHeaders"] = StringList(in.identity().api_key_headers());
     identity["jwt"] = in.identity().jwt() ? "true" : "false";
     identity["mtlsHeaders"] = StringList(in.identity().mtls_headers());
+    if (!in.identity().mtls_peer().empty()) identity["mtlsPeer"] = in.identity().mtls_peer();
     identity["addressFallback"] = in.identity().address_fallback() ? "true" : "false";
     root["identity"] = identity;
   }
@@ -197,6 +198,7 @@ absl::Status ApiInspectionFromYaml(const YAML::Node& node, std::string_view sour
     for (const std::string& h : config.identity.api_key_headers) identity->add_api_key_headers(h);
     identity->set_jwt(config.identity.jwt);
     for (const std::string& h : config.identity.mtls_headers) identity->add_mtls_headers(h);
+    identity->set_mtls_peer(std::string(MtlsPeerModeName(config.identity.mtls_peer)));
     identity->set_address_fallback(config.identity.address_fallback);
   }
   if (const YAML::Node limits = Child(node, "rateLimits"); Given(node, "rateLimits")) {
@@ -277,6 +279,7 @@ v1::ApiInspection MergeApiInspections(const std::vector<const v1::ApiInspection*
       if (!identity_set) {
         identity->set_jwt(in->identity().jwt());
         identity->set_address_fallback(in->identity().address_fallback());
+        identity->set_mtls_peer(in->identity().mtls_peer());
         identity_set = true;
       }
     } else {
@@ -314,6 +317,7 @@ v1::ApiInspection MergeApiInspections(const std::vector<const v1::ApiInspection*
   if (!identity_set) {
     identity->set_jwt(defaults.jwt);
     identity->set_address_fallback(defaults.address_fallback);
+    identity->set_mtls_peer(std::string(MtlsPeerModeName(defaults.mtls_peer)));
   }
   return merged;
 }

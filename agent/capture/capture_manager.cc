@@ -5,6 +5,16 @@
 #include "agent/common/strings.h"
 
 namespace rampart::capture {
+namespace {
+
+bool HasSslFunctions(const std::map<std::string, uint64_t>& functions) {
+  for (const std::string& name : kSslFunctions) {
+    if (functions.contains(name)) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 void CaptureManager::SetSelection(CaptureSelection selection) {
   std::lock_guard lock(mu_);
@@ -15,7 +25,9 @@ const std::map<std::string, uint64_t>& CaptureManager::FunctionsOf(const MappedF
   auto key = std::make_pair(file.device, file.inode);
   auto it = symbols_.find(key);
   if (it != symbols_.end()) return it->second;
-  auto found = FindFunctions(file.host_path, kSslFunctions);
+  std::vector<std::string> names = kSslFunctions;
+  names.push_back(kPeerCertFunction);
+  auto found = FindFunctions(file.host_path, names);
   return symbols_[key] = found.ok() ? *found : std::map<std::string, uint64_t>{};
 }
 
@@ -39,9 +51,17 @@ void CaptureManager::Rescan() {
   };
   std::map<AttachKey, Target> wanted;
   for (pid_t pid : ListProcesses()) {
-    for (const MappedFile& file : ExecutableMappings(pid)) {
+    // libcrypto (d2i_X509 without SSL functions) is probed only in processes
+    // whose TLS code is: it is how their peers' certificates are seen.
+    std::vector<const MappedFile*> crypto;
+    const std::vector<MappedFile> files = ExecutableMappings(pid);
+    bool selected = false;
+    for (const MappedFile& file : files) {
       const auto& functions = FunctionsOf(file);
-      if (functions.empty()) continue;
+      if (!HasSslFunctions(functions)) {
+        if (functions.contains(kPeerCertFunction)) crypto.push_back(&file);
+        continue;
+      }
       TlsProcess& process = seen[pid];
       process.pid = pid;
       process.comm = ProcessName(pid);
@@ -56,12 +76,25 @@ void CaptureManager::Rescan() {
                          Target{file.host_path, functions});
       process.attached = true;
       process.reason = "attached";
+      selected = true;
+    }
+    if (!selected || !probe_.peer_certificates()) continue;
+    for (const MappedFile* file : crypto) {
+      wanted.try_emplace(AttachKey{file->device, file->inode, selection.all ? -1 : pid},
+                         Target{file->host_path, {{kPeerCertFunction, FunctionsOf(*file).at(kPeerCertFunction)}}});
     }
   }
   for (const auto& [key, target] : wanted) {
     if (attached_.contains(key)) continue;
     const pid_t pid = std::get<2>(key);
     auto probes = probe_.Attach(target.path, pid, target.functions);
+    if (!probes.ok() && !HasSslFunctions(target.functions)) {
+      // libcrypto alone: plaintext capture goes on without peer certificates.
+      // Kept as done, so the failure is not retried (and logged) every second.
+      log->warn("peer certificates: {}", MessageOf(probes.status()));
+      attached_[key] = target.path;
+      continue;
+    }
     if (!probes.ok()) {
       log->warn("{}", MessageOf(probes.status()));
       for (auto& [p, process] : seen) {

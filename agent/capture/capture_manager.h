@@ -1,9 +1,10 @@
 // Decides where the capture probes go: finds TLS code in every process's
 // mappings (shared libssl copies, dlopen'ed ones, statically linked
 // executables), by symbol, once per file (device + inode), and attaches to
-// the processes the policy selects. Rescan() runs once a second, so a process
-// started later, or a library loaded later with dlopen, is captured within
-// about a second of appearing. Thread-safe.
+// the processes the policy selects, together with libcrypto's d2i_X509 in
+// those processes (peer certificates, see capture.bpf.c). Rescan() runs once
+// a second, so a process started later, or a library loaded later with
+// dlopen, is captured within about a second of appearing. Thread-safe.
 #pragma once
 
 #include <sys/types.h>

@@ -59,6 +59,7 @@ absl::Status SslCaptureProbe::LoadWith(const CaptureOptions& options, SocketHook
   skel_->rodata->max_bytes_per_call = std::min<uint32_t>(options.max_bytes_per_call, RP_CAPTURE_MAX_CHUNK);
   skel_->rodata->wakeup_bytes = options.ring_bytes / 4;
   bpf_map__set_max_entries(skel_->maps.rampart_capture, options.ring_bytes);
+  bpf_program__set_autoload(skel_->progs.rampart_d2i_x509, options.peer_certificates);
   struct {
     SocketHook hook;
     bpf_program* send;
@@ -87,9 +88,12 @@ absl::Status SslCaptureProbe::LoadWith(const CaptureOptions& options, SocketHook
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<SslCaptureProbe>> SslCaptureProbe::Load(const CaptureOptions& options, ChunkSink sink) {
+absl::StatusOr<std::unique_ptr<SslCaptureProbe>> SslCaptureProbe::Load(const CaptureOptions& options, ChunkSink sink,
+                                                                     PeerCertSink certs) {
   std::unique_ptr<SslCaptureProbe> probe(new SslCaptureProbe());
   probe->sink_ = std::move(sink);
+  probe->certs_ = std::move(certs);
+  probe->peer_certificates_ = options.peer_certificates;
   std::vector<SocketHook> candidates = {options.socket_hook};
   if (options.socket_hook == SocketHook::kAuto) {
     candidates = {SocketHook::kTracepoint, SocketHook::kFentry, SocketHook::kKprobe};
@@ -153,6 +157,13 @@ int SslCaptureProbe::OnRecord(void* self, void* data, size_t size) {
   if (size < sizeof(rp_capture_header)) return 0;
   const auto* header = static_cast<const rp_capture_header*>(data);
   const size_t captured = std::min<size_t>(header->captured, size - sizeof(rp_capture_header));
+  if (header->flags & RP_CAPTURE_PEER_CERT) {
+    if (probe->certs_) {
+      probe->certs_(*header, std::span<const uint8_t>(static_cast<const uint8_t*>(data) + sizeof(rp_capture_header),
+                                                      captured));
+    }
+    return 0;
+  }
   probe->sink_(*header, std::span<const uint8_t>(static_cast<const uint8_t*>(data) + sizeof(rp_capture_header),
                                                  captured));
   return 0;
@@ -170,6 +181,8 @@ absl::StatusOr<int> SslCaptureProbe::Attach(const std::string& path, pid_t pid,
       // Moves no plaintext; its socket calls name the connection before the
       // first read, and reveal a reused SSL pointer (see capture.bpf.c).
       {"SSL_do_handshake", skel_->progs.rampart_ssl_handshake, skel_->progs.rampart_ssl_handshake_ret},
+      // Entry only: the DER is read before the parse moves `*in`.
+      {kPeerCertFunction, peer_certificates_ ? skel_->progs.rampart_d2i_x509 : nullptr, nullptr},
   };
   std::vector<bpf_link*> links;
   auto undo = [&] {
@@ -177,8 +190,9 @@ absl::StatusOr<int> SslCaptureProbe::Attach(const std::string& path, pid_t pid,
   };
   for (const ProbePair& pair : pairs) {
     auto it = functions.find(pair.function);
-    if (it == functions.end()) continue;
+    if (it == functions.end() || pair.entry == nullptr) continue;
     for (bool retprobe : {false, true}) {
+      if (retprobe && pair.exit == nullptr) continue;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
       bpf_link* link = bpf_program__attach_uprobe_opts(retprobe ? pair.exit : pair.entry, pid, path.c_str(),
                                                        it->second, &opts);
@@ -227,7 +241,10 @@ CaptureStats SslCaptureProbe::Stats() const {
                       .bytes_truncated = sum(RP_CAP_BYTES_TRUNCATED),
                       .chunks_lost = sum(RP_CAP_CHUNKS_LOST),
                       .bytes_lost = sum(RP_CAP_BYTES_LOST),
-                      .tuple_misses = sum(RP_CAP_TUPLE_MISSES)};
+                      .tuple_misses = sum(RP_CAP_TUPLE_MISSES),
+                      .peer_certs = sum(RP_CAP_PEER_CERTS),
+                      .peer_certs_truncated = sum(RP_CAP_PEER_CERTS_TRUNCATED),
+                      .peer_certs_lost = sum(RP_CAP_PEER_CERTS_LOST)};
 }
 
 }  // namespace rampart::capture

@@ -29,6 +29,10 @@ namespace rampart::capture {
 // The OpenSSL entry points Rampart probes (1.1 and 3.x).
 inline const std::vector<std::string> kSslFunctions = {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex",
                                                        "SSL_do_handshake"};
+// libcrypto's certificate parser, probed (entry only) for the peer's
+// certificate during handshakes. It lives in libcrypto, not libssl: a
+// separate file of the same process, or the same static binary.
+inline constexpr char kPeerCertFunction[] = "d2i_X509";
 
 // How an SSL call's socket is learned: BTF tracepoints in the socket layer
 // (since 6.3, preferred: a stable interface), fentry, or kprobes on
@@ -44,6 +48,9 @@ struct CaptureOptions {
   // How often the reader drains the ring buffer when chunks do not wake it:
   // the most a chunk waits before inspection sees it.
   int poll_interval_ms = 2;
+  // Capture the certificate each TLS peer presents (the mTLS client's, on a
+  // server): a uprobe on d2i_X509 that only acts inside SSL calls.
+  bool peer_certificates = true;
 };
 
 struct CaptureStats {
@@ -54,24 +61,35 @@ struct CaptureStats {
   uint64_t chunks_lost = 0;
   uint64_t bytes_lost = 0;
   uint64_t tuple_misses = 0;
+  uint64_t peer_certs = 0;            // peer certificates seen in handshakes
+  uint64_t peer_certs_truncated = 0;  // of which over RP_PEER_CERT_MAX bytes (not parsed)
+  uint64_t peer_certs_lost = 0;       // of which lost to a full ring buffer
 };
 
 // Receives every captured chunk, on the probe's reader thread.
 using ChunkSink = std::function<void(const rp_capture_header& header, std::span<const uint8_t> data)>;
+// Receives peer certificate records (RP_CAPTURE_PEER_CERT; `data` is DER,
+// empty when truncated) on the same thread, in ring-buffer order with the
+// chunks. They never reach the ChunkSink.
+using PeerCertSink = ChunkSink;
 
 class SslCaptureProbe {
  public:
-  static absl::StatusOr<std::unique_ptr<SslCaptureProbe>> Load(const CaptureOptions& options, ChunkSink sink);
+  // `certs` may be empty: certificate records are then dropped.
+  static absl::StatusOr<std::unique_ptr<SslCaptureProbe>> Load(const CaptureOptions& options, ChunkSink sink,
+                                                               PeerCertSink certs = nullptr);
   ~SslCaptureProbe();
 
   // Attaches entry and return probes on each of `functions` (name -> file
-  // offset, from FindFunctions) in the file at `path`, for process `pid`
+  // offset, from FindFunctions; kPeerCertFunction gets an entry probe only,
+  // and none when peer_certificates is off) in the file at `path`, for process `pid`
   // only, or for every process mapping the file when pid is -1. Returns the
   // number of probes attached. Idempotent per (path, pid).
   absl::StatusOr<int> Attach(const std::string& path, pid_t pid, const std::map<std::string, uint64_t>& functions);
   // Drops the probes of (path, pid), e.g. when the process exited.
   void Detach(const std::string& path, pid_t pid);
   size_t attached_probes() const;
+  bool peer_certificates() const { return peer_certificates_; }  // CaptureOptions::peer_certificates
 
   CaptureStats Stats() const;
   // The hook in use, and why the ones before it were not (auto).
@@ -87,6 +105,8 @@ class SslCaptureProbe {
   capture_bpf* skel_ = nullptr;
   ring_buffer* ring_ = nullptr;
   ChunkSink sink_;
+  PeerCertSink certs_;
+  bool peer_certificates_ = true;
   bpf_link* sock_send_ = nullptr;
   bpf_link* sock_recv_ = nullptr;
   SocketHook socket_hook_ = SocketHook::kAuto;

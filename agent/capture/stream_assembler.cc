@@ -4,16 +4,39 @@
 
 namespace rampart::capture {
 
-void StreamAssembler::Add(const rp_capture_header& header, std::span<const uint8_t> data) {
+StreamAssembler::Stream& StreamAssembler::StreamOf(const rp_capture_header& header) {
   const ConnectionKey key{.pid = header.pid, .ssl = header.ssl, .generation = header.generation};
   auto [it, inserted] = streams_.try_emplace(key);
-  if (inserted) EndEarlierGenerations(it);
-  Stream& stream = it->second;
   if (inserted) {
-    stream.info.key = key;
-    stream.info.comm.assign(header.comm, strnlen(header.comm, sizeof(header.comm)));
-    stream.info.cgroup_id = header.cgroup_id;
+    EndEarlierGenerations(it);
+    it->second.info.key = key;
+    it->second.info.comm.assign(header.comm, strnlen(header.comm, sizeof(header.comm)));
+    it->second.info.cgroup_id = header.cgroup_id;
   }
+  return it->second;
+}
+
+void StreamAssembler::AddPeerCertificate(const rp_capture_header& header, std::span<const uint8_t> der) {
+  Stream& stream = StreamOf(header);
+  stream.last_seen_ns = header.timestamp_ns;
+  if ((header.flags & RP_CAPTURE_TUPLE_KNOWN) && !stream.info.tuple_known) {
+    stream.info.tuple = header.tuple;
+    stream.info.tuple_known = true;
+  }
+  if (stream.info.peer_certificate) return;
+  auto parsed = (header.flags & RP_CAPTURE_TRUNCATED) || der.size() != header.len
+                    ? absl::StatusOr<PeerCertificate>(absl::OutOfRangeError("truncated"))
+                    : ParsePeerCertificate(der);
+  if (!parsed.ok()) {
+    ++totals_.peer_certificates_unparsed;
+    return;
+  }
+  stream.info.peer_certificate = std::make_shared<const PeerCertificate>(std::move(*parsed));
+  ++totals_.peer_certificates;
+}
+
+void StreamAssembler::Add(const rp_capture_header& header, std::span<const uint8_t> data) {
+  Stream& stream = StreamOf(header);
   const int dir = header.direction & 1;
   if (!stream.started[dir]) {
     // A stream picked up midway starts where the kernel says it is.

@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <tuple>
 
+#include "agent/capture/peer_certificate.h"
 #include "rampart/abi.h"
 
 namespace rampart::capture {
@@ -35,6 +37,12 @@ struct ConnectionInfo {
   rp_conn_tuple tuple{};
   bool tuple_known = false;
   uint64_t timestamp_ns = 0;  // kernel time (CLOCK_MONOTONIC) of the chunk being delivered
+  // The certificate the peer presented in this connection's handshake; null
+  // when it presented none, the handshake was not seen (attached later, or a
+  // resumed session), or certificate capture is off. On a server-side
+  // connection this is the client's certificate (mTLS); on a client-side one
+  // the server's.
+  std::shared_ptr<const PeerCertificate> peer_certificate;
 };
 
 enum class Direction : uint8_t { kWrite = RP_CAPTURE_WRITE, kRead = RP_CAPTURE_READ };
@@ -56,6 +64,8 @@ class PlaintextConsumer {
 struct StreamTotals {
   uint64_t bytes = 0;      // delivered to the consumer
   uint64_t gap_bytes = 0;  // reported as gaps
+  uint64_t peer_certificates = 0;           // attached to their connection
+  uint64_t peer_certificates_unparsed = 0;  // truncated by the kernel, or not X.509
 };
 
 class StreamAssembler {
@@ -63,6 +73,11 @@ class StreamAssembler {
   explicit StreamAssembler(PlaintextConsumer& consumer) : consumer_(consumer) {}
 
   void Add(const rp_capture_header& header, std::span<const uint8_t> data);
+  // A peer certificate record (RP_CAPTURE_PEER_CERT): parsed here, its names
+  // attached to the connection, the DER dropped. The first certificate of a
+  // connection is kept; later ones (renegotiation) are ignored. Records
+  // arrive in ring-buffer order, before the plaintext the handshake precedes.
+  void AddPeerCertificate(const rp_capture_header& header, std::span<const uint8_t> der);
   // Forgets connections with no chunk for `idle_ns` (SSL objects die without a probe).
   size_t Expire(uint64_t now_ns, uint64_t idle_ns);
 
@@ -77,6 +92,9 @@ class StreamAssembler {
     uint64_t last_seen_ns = 0;
   };
 
+  // The connection of `header`, created (and earlier generations of its SSL
+  // pointer ended) on first sight.
+  Stream& StreamOf(const rp_capture_header& header);
   void EndEarlierGenerations(std::map<ConnectionKey, Stream>::iterator current);
 
   PlaintextConsumer& consumer_;

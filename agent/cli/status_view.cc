@@ -116,7 +116,10 @@ std::string RenderStatus(const v1::AgentStatus& s) {
     out << "\nTLS capture: " << c.probes() << " probes; " << c.calls() << " calls, " << c.bytes() << " bytes, "
         << c.bytes_captured() << " captured, " << c.bytes_truncated() << " truncated, " << c.chunks_lost()
         << " chunks (" << c.bytes_lost() << " bytes) lost to a full ring buffer, " << c.tuple_misses()
-        << " chunks without a 5-tuple; sockets learned by " << c.socket_hook() << "\n";
+        << " chunks without a 5-tuple; sockets learned by " << c.socket_hook() << "\n"
+        << "Peer certificates: " << c.peer_certificates() << " seen in handshakes, " << c.peer_certificates_attached()
+        << " attached to their connection, " << c.peer_certificates_truncated() << " too long, "
+        << c.peer_certificates_lost() << " lost to a full ring buffer\n";
     std::vector<std::vector<std::string>> rows = {{"PID", "PROCESS", "TLS IN", "ATTACHED", "CHUNKS", "WITH 5-TUPLE"}};
     for (const auto& p : c.processes()) {
       rows.push_back({rampart::StrCat(p.pid()), p.comm(), p.file(), p.attached() ? "yes" : "no: " + p.reason(),

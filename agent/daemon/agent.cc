@@ -357,6 +357,10 @@ v1::AgentStatus Agent::Status() {
     capture->set_chunks_lost(stats.chunks_lost);
     capture->set_bytes_lost(stats.bytes_lost);
     capture->set_tuple_misses(stats.tuple_misses);
+    capture->set_peer_certificates(stats.peer_certs);
+    capture->set_peer_certificates_truncated(stats.peer_certs_truncated);
+    capture->set_peer_certificates_lost(stats.peer_certs_lost);
+    capture->set_peer_certificates_attached(assembler_->totals().peer_certificates);
     capture->set_probes(static_cast<uint32_t>(capture_probe_->attached_probes()));
     capture->set_socket_hook(std::string(capture::SocketHookName(capture_probe_->socket_hook())));
     for (const auto& refused : capture_probe_->hooks_refused()) capture->add_socket_hooks_refused(refused);
@@ -392,7 +396,8 @@ absl::Status Agent::ConfigureCapture() {
   if (selection.empty() && !capture_probe_) return absl::OkStatus();
   if (!capture_probe_) {
     auto probe = capture::SslCaptureProbe::Load(
-        options_.capture_options, [this](const rp_capture_header& h, std::span<const uint8_t> data) { OnCaptured(h, data); });
+        options_.capture_options, [this](const rp_capture_header& h, std::span<const uint8_t> data) { OnCaptured(h, data); },
+        [this](const rp_capture_header& h, std::span<const uint8_t> der) { OnPeerCertificate(h, der); });
     if (!probe.ok()) return probe.status();
     std::lock_guard lock(capture_mu_);  // OnCaptured may already run
     capture_probe_ = std::move(*probe);
@@ -451,6 +456,14 @@ void Agent::OnCaptured(const rp_capture_header& h, std::span<const uint8_t> data
       subscriber(event);
     }
   }
+}
+
+void Agent::OnPeerCertificate(const rp_capture_header& h, std::span<const uint8_t> der) {
+  std::lock_guard lock(capture_mu_);
+  if (!capture_manager_) return;
+  // Names only, into the connection; the DER goes no further (not to capture
+  // watchers: it is not plaintext, and not theirs to see).
+  assembler_->AddPeerCertificate(h, der);
 }
 
 absl::StatusOr<int> Agent::SubscribeCapture(const v1::WatchCaptureRequest& request,

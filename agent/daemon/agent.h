@@ -96,6 +96,7 @@ class Agent final : public api::AgentApiBackend {
   absl::Status ConfigureCapture();
   // Every captured chunk passes here, on the capture reader thread.
   void OnCaptured(const rp_capture_header& header, std::span<const uint8_t> data);
+  void OnPeerCertificate(const rp_capture_header& header, std::span<const uint8_t> der);
   void FillInspectionStatus(v1::InspectionStatus& out);
   void FillApiAnalyticsStatus(v1::InspectionStatus& out);  // agent_apis.cc
 

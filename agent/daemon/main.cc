@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
       ("capture-all", "capture TLS plaintext of every process with TLS code")
       ("capture-max-bytes", po::value(&options.capture_options.max_bytes_per_call)->default_value(16384),
        "plaintext bytes captured per SSL call, at most 16384; the rest is counted as truncated")
+      ("capture-peer-certificates", po::value(&options.capture_options.peer_certificates)->default_value(true),
+       "learn the certificate each TLS peer of a captured process presents (mTLS identity): true or false")
       ("capture-socket-hook", po::value<std::string>()->default_value("auto"),
        "how SSL calls learn their socket: auto (probe the kernel), tp_btf, fentry or kprobe")
       ("event-ring-bytes", po::value(&options.datapath.sizes.event_ring_bytes)->default_value(256 * 1024),

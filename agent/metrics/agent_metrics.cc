@@ -87,6 +87,15 @@ std::vector<prometheus::MetricFamily> AgentMetrics(const v1::AgentStatus& s) {
                               "Captured chunks whose connection 5-tuple could not be learned.", MetricType::Counter)
                     .Add(static_cast<double>(c.tuple_misses()))
                     .Build());
+  out.push_back(FamilyBuilder("rampart_capture_peer_certificates_total",
+                              "Peer certificates seen in captured TLS handshakes.", MetricType::Counter)
+                    .Add(static_cast<double>(c.peer_certificates()))
+                    .Build());
+  out.push_back(FamilyBuilder("rampart_capture_peer_certificates_attached_total",
+                              "Peer certificates parsed and attached to their connection as its mTLS identity.",
+                              MetricType::Counter)
+                    .Add(static_cast<double>(c.peer_certificates_attached()))
+                    .Build());
   size_t attached = 0;
   for (const auto& p : c.processes()) attached += p.attached() ? 1 : 0;
   out.push_back(FamilyBuilder("rampart_capture_processes", "Processes with TLS code, by whether they are captured.",

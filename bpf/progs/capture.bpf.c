@@ -4,7 +4,10 @@
  * _ex forms save each call at entry; the socket send or receive the call makes
  * on the same thread (tp_btf/sock_send_length, sock_recv_length) names its
  * connection; the return probe copies the plaintext the call moved into the
- * ring buffer, at most max_bytes_per_call, counting what it could not. */
+ * ring buffer, at most max_bytes_per_call, counting what it could not.
+ * A uprobe on libcrypto's d2i_X509, on threads inside an SSL call, sends
+ * the first certificate the call parses: the peer's leaf (see
+ * rampart_d2i_x509). */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -289,6 +292,79 @@ SEC("uretprobe")
 int BPF_KRETPROBE(rampart_ssl_handshake_ret, int ret)
 {
 	return rp_handshake_end();
+}
+
+/* The peer's certificate. OpenSSL parses each certificate of a received
+ * Certificate message with libcrypto's exported
+ * d2i_X509(X509 **a, const unsigned char **in, long len), leaf first
+ * (tls_process_client_certificate, tls_process_server_certificate; 1.1
+ * passes a NULL `a`, 3.x a fresh X509): `*in` points at exactly `len` bytes
+ * of DER. Only a thread inside an SSL call counts (SSL_do_handshake, which
+ * SSL_accept and SSL_connect run, or SSL_read/SSL_write driving an implicit
+ * handshake or post-handshake auth); elsewhere d2i_X509 is the process's
+ * own business and the probe returns after one lookup. */
+SEC("uprobe")
+int BPF_KPROBE(rampart_d2i_x509, void *out, const unsigned char **in, long len)
+{
+	if (calls_in_flight == 0)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
+	if (!call || call->peer_cert_seen || len <= 0)
+		return 0;
+	call->peer_cert_seen = 1;
+	const unsigned char *der = 0;
+	if (bpf_probe_read_user(&der, sizeof(der), in) != 0 || !der)
+		return 0;
+
+	__u32 zero = 0;
+	struct rp_capture_event *event = bpf_map_lookup_elem(&rampart_capbuf, &zero);
+	if (!event)
+		return 0;
+	struct rp_capture_header *h = &event->header;
+	__builtin_memset(h, 0, sizeof(*h));
+	h->timestamp_ns = bpf_ktime_get_ns();
+	h->ssl = call->ssl;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = pid_tgid >> 32;
+	h->tid = tid;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->direction = RP_CAPTURE_READ;
+	h->flags = RP_CAPTURE_PEER_CERT;
+	h->len = len > 0xffffffffL ? 0xffffffffu : (__u32)len;
+
+	/* Learning the tuple here bumps the generation of a reused SSL pointer
+	 * before the certificate is filed, so it lands on the new connection. */
+	struct rp_ssl_state *state = rp_ssl_state(call->ssl, h->pid);
+	if (call->tuple_known) {
+		h->tuple = call->tuple;
+		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
+		if (state)
+			rp_learn_tuple(state, &call->tuple);
+	} else if (state && state->tuple_known) {
+		h->tuple = state->tuple;
+		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
+	}
+	if (state)
+		h->generation = state->generation;
+
+	__u32 n = h->len < RP_PEER_CERT_MAX ? h->len : RP_PEER_CERT_MAX;
+	n &= (RP_PEER_CERT_MAX * 2 - 1); /* a bound the verifier can see */
+	if (n > RP_PEER_CERT_MAX)
+		n = RP_PEER_CERT_MAX;
+	rp_stat_add(RP_CAP_PEER_CERTS, 1);
+	if (n < h->len) {
+		h->flags |= RP_CAPTURE_TRUNCATED;
+		rp_stat_add(RP_CAP_PEER_CERTS_TRUNCATED, 1);
+		n = 0; /* a cut certificate cannot be parsed: send the count only */
+	}
+	if (n && bpf_probe_read_user(event->data, n, der) != 0)
+		n = 0;
+	h->captured = n;
+	if (bpf_ringbuf_output(&rampart_capture, event, sizeof(*h) + n, BPF_RB_NO_WAKEUP) != 0)
+		rp_stat_add(RP_CAP_PEER_CERTS_LOST, 1);
+	return 0;
 }
 
 SEC("tp_btf/sock_send_length")

@@ -54,6 +54,18 @@ void CaptureRecorder::OnChunk(const rp_capture_header& h, std::span<const uint8_
   assembler_.Add(h, data);
 }
 
+void CaptureRecorder::OnPeerCertificate(const rp_capture_header& h, std::span<const uint8_t> der) {
+  std::unique_lock lock(mu_);
+  released_.wait_for(lock, std::chrono::seconds(30), [&] { return !held_; });
+  ++peer_certificates_;
+  assembler_.AddPeerCertificate(h, der);
+}
+
+uint64_t CaptureRecorder::peer_certificates() const {
+  std::lock_guard lock(mu_);
+  return peer_certificates_;
+}
+
 void CaptureRecorder::Hold() {
   std::lock_guard lock(mu_);
   held_ = true;

@@ -56,6 +56,10 @@ struct RecordedStream {
 class CaptureRecorder final : public capture::PlaintextConsumer {
  public:
   void OnChunk(const rp_capture_header& header, std::span<const uint8_t> data);
+  // Peer certificate records (SslCaptureProbe's PeerCertSink): into the
+  // assembler, which hangs the names on the connection (RecordedStream::info).
+  void OnPeerCertificate(const rp_capture_header& header, std::span<const uint8_t> der);
+  uint64_t peer_certificates() const;  // records received
 
   // While held, OnChunk (the probe's reader thread) blocks, so the ring
   // buffer fills up as it would behind a slow consumer.
@@ -86,6 +90,7 @@ class CaptureRecorder final : public capture::PlaintextConsumer {
   capture::StreamAssembler assembler_{*this};
   std::map<Key, RecordedStream> streams_;
   uint64_t chunks_ = 0;
+  uint64_t peer_certificates_ = 0;
   uint64_t captured_bytes_ = 0;
   std::map<uint32_t, uint64_t> chunks_by_pid_;
 };

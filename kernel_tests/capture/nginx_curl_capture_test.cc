@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -167,21 +168,25 @@ class NginxCurlCapture : public ::testing::Test {
 
   void LoadProbe(const capture::CaptureOptions& options = {}) {
     auto probe = capture::SslCaptureProbe::Load(
-        options, [this](const rp_capture_header& h, std::span<const uint8_t> data) { recorder_.OnChunk(h, data); });
+        options, [this](const rp_capture_header& h, std::span<const uint8_t> data) { recorder_.OnChunk(h, data); },
+        [this](const rp_capture_header& h, std::span<const uint8_t> der) { recorder_.OnPeerCertificate(h, der); });
     ASSERT_TRUE(probe.ok()) << probe.status();
     probe_ = std::move(*probe);
   }
 
   // nginx 1.22 with its defaults but for the TLS versions: TLS 1.2 unless a
   // test asks for 1.3 (see RequestReadWithTheHandshake... below for why).
-  void StartNginx(const std::string& protocols = "TLSv1.2") {
+  void StartNginx(const std::string& protocols = "TLSv1.2", const std::string& server_extra = "",
+                  const std::string& log_format = "combined") {
     const std::string& d = dir_->path();
     // One process that both accepts and serves (no master): the "1 worker",
     // and its pid is the ChildProcess's. Everything it writes stays in the temp dir.
     std::ofstream(d + "/nginx.conf") << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
                                      << "error_log " << d << "/error.log info;\npid " << d << "/nginx.pid;\n"
                                      << "events { worker_connections 64; }\n"
-                                     << "http {\n  access_log " << d << "/access.log;\n"
+                                     << "http {\n  log_format test '$remote_port $ssl_session_reused "
+                                        "$ssl_client_s_dn';\n"
+                                     << "  access_log " << d << "/access.log " << log_format << ";\n"
                                      << "  client_body_temp_path " << d << "/body;\n  proxy_temp_path " << d
                                      << "/proxy;\n  fastcgi_temp_path " << d << "/fastcgi;\n  uwsgi_temp_path " << d
                                      << "/uwsgi;\n  scgi_temp_path " << d << "/scgi;\n"
@@ -189,7 +194,7 @@ class NginxCurlCapture : public ::testing::Test {
                                      << "  server {\n    listen 127.0.0.1:" << kPort << " ssl;\n"
                                      << "    ssl_protocols " << protocols << ";\n"
                                      << "    ssl_certificate " << d << "/cert.pem;\n    ssl_certificate_key " << d
-                                     << "/key.pem;\n    root " << d << "/www;\n  }\n}\n";
+                                     << "/key.pem;\n    root " << d << "/www;\n" << server_extra << "  }\n}\n";
     nginx_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{"ip", "netns", "exec", ns_->name(), "nginx", "-c", d + "/nginx.conf", "-p", d, "-e",
                                  d + "/error.log"},
@@ -602,6 +607,120 @@ TEST_F(NginxCurlCapture, PerCallCapTruncatesAndCountsEveryByte) {
   std::cout << "[ figures  ] cap 1000 B/call: " << response.chunks << " SSL_write calls, " << response.truncated_chunks
             << " truncated; captured " << response.captured << " of " << response.moved << " bytes; truncated "
             << stats.bytes_truncated << " = gaps " << response.gap_bytes + request.gap_bytes << "\n";
+}
+
+// Two TLS 1.2 connections with client-a's certificate, the second resuming
+// the first's session (a ticket); each sends one request and prints
+// "N REUSED BYTES". argv: HOST PORT CERT KEY.
+constexpr char kResumingClient[] = R"(
+import socket, ssl, sys
+host, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.load_cert_chain(cert, key)
+session = None
+for i in range(2):
+    s = ctx.wrap_socket(socket.create_connection((host, port)), session=session)
+    s.sendall(b"GET /file.txt?n=%d HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (i, host.encode()))
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    print(i, s.session_reused, len(data), flush=True)
+    session = s.session
+    s.close()
+)";
+
+// Peer certificates (docs/capture.md): nginx requires a client certificate.
+// curl presents client-a's: each side learns its peer's certificate from the
+// handshake through the d2i_X509 probe, nginx's connection carries client-a,
+// curl's the server's "localhost", and no certificate byte reaches the
+// plaintext streams. Then a client resumes its TLS session: the resumed
+// connection sends no certificate and carries none (the documented limit).
+TEST_F(NginxCurlCapture, EachSideLearnsItsPeersCertificateAndAResumedSessionCarriesNone) {
+  const std::string& d = dir_->path();
+  ASSERT_EQ(Shell("cd " + d + " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key && "
+                  "openssl req -x509 -new -key ca.key -days 1 -subj '/CN=test client CA' "
+                  "-addext basicConstraints=critical,CA:TRUE -out ca.pem && "
+                  "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out client-a.key && "
+                  "openssl req -new -key client-a.key -subj /CN=client-a -out client-a.csr && "
+                  "echo subjectAltName=URI:spiffe://rampart.test/client-a > client-a.ext && "
+                  "openssl x509 -req -in client-a.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+                  "-extfile client-a.ext -out client-a.pem > certs.log 2>&1"),
+            0)
+      << testing::ReadFile(d + "/certs.log");
+  std::ofstream(d + "/resume.py") << kResumingClient;
+  ASSERT_NO_FATAL_FAILURE(StartNginx("TLSv1.2",
+                                     "    ssl_client_certificate " + d + "/ca.pem;\n    ssl_verify_client on;\n",
+                                     "test"));
+  ASSERT_NO_FATAL_FAILURE(LoadProbe());
+  manager_ = std::make_unique<capture::CaptureManager>(*probe_);
+  capture::CaptureSelection everything;  // the clients too, from their first call (see BothSides... above)
+  everything.all = true;
+  manager_->SetSelection(everything);
+  manager_->Rescan();
+  const uint32_t nginx = nginx_->pid();
+
+  // curl: one full handshake; both sides learn the other's certificate.
+  testing::Finished curl =
+      Curl({"/file.txt"}, {"--cert", d + "/client-a.pem", "--key", d + "/client-a.key"});
+  ASSERT_EQ(curl.status, 0) << Logs();
+  ASSERT_EQ(testing::ReadFile(d + "/curl.out"), kSmallBody);
+  RecordedStream server = WaitForStream(nginx, Direction::kRead, 1);
+  ASSERT_NE(server.info.peer_certificate, nullptr) << "nginx's connection carries no client certificate";
+  EXPECT_EQ(server.info.peer_certificate->subject_cn, "client-a");
+  EXPECT_EQ(server.info.peer_certificate->uri_sans, std::vector<std::string>{"spiffe://rampart.test/client-a"});
+  EXPECT_EQ(server.Bytes().rfind("GET /file.txt HTTP/1.1\r\n", 0), 0u) << "plaintext only: " << server.Bytes();
+  RecordedStream client = WaitForStream(curl.pid, Direction::kRead, 1);
+  ASSERT_NE(client.info.peer_certificate, nullptr) << "curl's connection carries no server certificate";
+  EXPECT_EQ(client.info.peer_certificate->subject_cn, "localhost") << "curl's peer is the server";
+  EXPECT_EQ(client.Bytes().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << "plaintext only";
+  ASSERT_TRUE(WaitFor([&] { return Capture(ns_->Exec() + "ss -Htn state established") == ""; }, 5s));
+
+  // A resumed session: nginx logs "r", and the connection has no certificate.
+  testing::Finished resume = testing::RunToExit(
+      {"ip", "netns", "exec", ns_->name(), "python3", d + "/resume.py", "127.0.0.1", std::to_string(kPort),
+       d + "/client-a.pem", d + "/client-a.key"},
+      d + "/resume.out", d + "/resume.err", 30s);
+  ASSERT_EQ(resume.status, 0) << testing::ReadFile(d + "/resume.err");
+  const std::string resumed_out = testing::ReadFile(d + "/resume.out");
+  ASSERT_EQ(resumed_out.rfind("0 False ", 0), 0u) << resumed_out;
+  ASSERT_NE(resumed_out.find("\n1 True "), std::string::npos) << "the second did not resume: " << resumed_out;
+  std::map<uint16_t, bool> reused;  // nginx's record: client port -> session reused
+  std::istringstream log(testing::ReadFile(d + "/access.log"));
+  for (std::string line; std::getline(log, line);) {
+    std::istringstream fields(line);
+    uint16_t port = 0;
+    std::string flag, subject;
+    fields >> port >> flag >> subject;
+    EXPECT_EQ(subject, "CN=client-a") << "nginx knows the client of a resumed session from the session: " << line;
+    reused[port] = flag == "r";
+  }
+  ASSERT_EQ(reused.size(), 3u) << testing::ReadFile(d + "/access.log");
+  std::vector<RecordedStream> streams;
+  ASSERT_TRUE(WaitFor([&] { return (streams = recorder_.Streams(nginx, Direction::kRead)).size() == 3; }, 5s));
+  int with_certificate = 0, resumed = 0;
+  for (const auto& s : streams) {
+    ASSERT_TRUE(s.info.tuple_known);
+    ASSERT_TRUE(reused.contains(s.info.tuple.remote_port)) << s.info.tuple.remote_port;
+    if (reused[s.info.tuple.remote_port]) {
+      ++resumed;
+      EXPECT_EQ(s.info.peer_certificate, nullptr) << "a resumed session sends no certificate";
+    } else {
+      ASSERT_NE(s.info.peer_certificate, nullptr) << "full handshake from port " << s.info.tuple.remote_port;
+      EXPECT_EQ(s.info.peer_certificate->subject_cn, "client-a");
+      ++with_certificate;
+    }
+  }
+  EXPECT_EQ(resumed, 1);
+  EXPECT_EQ(with_certificate, 2);
+  std::cout << "[ figures  ] peer certificate records " << recorder_.peer_certificates()
+            << " (every process: selection all), attached " << recorder_.totals().peer_certificates
+            << "; nginx: 2 full handshakes with client-a, 1 resumed without a certificate\n";
 }
 
 }  // namespace

@@ -295,6 +295,34 @@ TEST(ApiAnalyticsDetectorTest, DlpFindingsOnResponsesTellWhatDataAnEndpointRetur
   EXPECT_THAT(endpoints[0].sensitive_data, ::testing::ElementsAre("dlp.email"));
 }
 
+// Two clients behind one address (a NAT, a shared egress proxy) with their
+// own client certificates: the limit counts each certificate, not the
+// address, and the inventory records mTLS.
+TEST(ApiAnalyticsDetectorTest, ClientCertificatesOnTheConnectionAreSeparateIdentitiesBehindOneAddress) {
+  ApiAnalyticsConfig config;
+  config.rate_limits.reads = RateLimit{5, seconds(60)};
+  Harness h(config);
+  auto send = [&](const char* cn, uint16_t port) {
+    capture::ConnectionInfo conn = ServerConnection("10.0.0.7", port, 0x1000 + port);
+    conn.peer_certificate = std::make_shared<const capture::PeerCertificate>(capture::PeerCertificate{.subject_cn = cn});
+    std::vector<Finding> out;
+    h.detector->Inspect(Request("GET", "/items/1"), Context(conn, T0(), "10.0.0.7"), out);
+    return out;
+  };
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(send("client-a", 50000 + i), IsEmpty());
+    EXPECT_THAT(send("client-b", 51000 + i), IsEmpty()) << "client-b's reads are not client-a's";
+  }
+  const auto over = send("client-a", 50100);
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0].detector, "api.rate_limit");
+  EXPECT_EQ(over[0].masked_value, "mtls_peer CN=client-a");
+  EXPECT_THAT(over[0].reason, HasSubstr("request 6 in the current window"));
+  const auto endpoints = h.inventory->Snapshot().at(0).endpoints;
+  ASSERT_EQ(endpoints.size(), 1u);
+  EXPECT_EQ(endpoints[0].auth_schemes, kAuthMtls);
+}
+
 TEST(ApiAnalyticsDetectorTest, MessagesWhereTheProcessIsTheClientAreNotAnalysed) {
   Harness h(WithUsersSpec());
   const capture::ConnectionInfo conn = ServerConnection();

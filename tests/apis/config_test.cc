@@ -16,6 +16,7 @@ TEST(ApiAnalyticsConfigTest, DefaultsWhenEmpty) {
   EXPECT_TRUE(config->openapi.empty());
   EXPECT_THAT(config->identity.api_key_headers, ElementsAre("x-api-key"));
   EXPECT_TRUE(config->identity.jwt);
+  EXPECT_EQ(config->identity.mtls_peer, MtlsPeerMode::kAuto);
   EXPECT_FALSE(config->rate_limits.reads.has_value());
   EXPECT_FALSE(config->alerts.bola.block);
   EXPECT_EQ(config->bola.min_distinct, 100u);
@@ -34,6 +35,7 @@ identity:
   apiKeyHeaders: [X-Api-Key, x-partner-key]
   jwt: false
   mtlsHeaders: [x-forwarded-client-cert]
+  mtlsPeer: san
   addressFallback: false
 rateLimits:
   reads: 100/minute
@@ -63,6 +65,7 @@ realertAfter: 1h
   EXPECT_THAT(config->identity.api_key_headers, ElementsAre("x-api-key", "x-partner-key"));
   EXPECT_FALSE(config->identity.jwt);
   EXPECT_THAT(config->identity.mtls_headers, ElementsAre("x-forwarded-client-cert"));
+  EXPECT_EQ(config->identity.mtls_peer, MtlsPeerMode::kSan);
   EXPECT_FALSE(config->identity.address_fallback);
   EXPECT_EQ(*config->rate_limits.reads, (RateLimit{100, std::chrono::seconds(60)}));
   EXPECT_EQ(*config->rate_limits.writes, (RateLimit{10, std::chrono::seconds(1)}));
@@ -126,6 +129,8 @@ TEST(ApiAnalyticsConfigTest, ErrorsAreOneLineNamingFileLineFieldAndValue) {
        "token characters (e.g. x-api-key)"},
       {"identity:\n  jwt: yes\n",
        "policy.yaml:2: spec.inspection.apis.identity.jwt: expected true or false, got \"yes\""},
+      {"identity:\n  mtlsPeer: cn\n",
+       "policy.yaml:2: spec.inspection.apis.identity.mtlsPeer: expected auto, subject, san or off, got \"cn\""},
       {"bola: {}\nbola: {}\n", "policy.yaml:2: spec.inspection.apis.bola: duplicate field \"bola\" (first at line 1)"},
       {"- a\n", "policy.yaml:1: spec.inspection.apis: expected a map, got a list"},
       {"bola: {\n", "policy.yaml:"},

@@ -120,5 +120,93 @@ TEST(IdentityResolverTest, AuthSchemesSeen) {
               ElementsAre("api_key", "mtls"));
 }
 
+capture::PeerCertificate Peer(std::string cn, std::vector<std::string> uris, std::vector<std::string> dns) {
+  return capture::PeerCertificate{.subject_cn = std::move(cn), .uri_sans = std::move(uris), .dns_sans = std::move(dns)};
+}
+
+TEST(IdentityResolverTest, TheConnectionsClientCertificateComesAfterHeadersAndBeforeTheAddress) {
+  const IdentityResolver resolver(WithMtls(), 1);
+  const capture::PeerCertificate peer = Peer("client-a", {}, {});
+  struct Case {
+    std::vector<http::Header> headers;
+    IdentityKind kind;
+  };
+  const Case cases[] = {
+      {{{"x-api-key", "k-123456789"}}, IdentityKind::kApiKey},
+      {{{"authorization", "Bearer " + Jwt(R"({"sub":"user-8812"})")}}, IdentityKind::kJwtSubject},
+      // Behind a terminator the connection's peer is the proxy; its header names the client.
+      {{{"x-forwarded-client-cert", "URI=spiffe://cluster/ns/batch"}}, IdentityKind::kMtls},
+      {{{"authorization", "Basic dXNlcjpwYXNz"}}, IdentityKind::kMtlsPeer},
+      {{}, IdentityKind::kMtlsPeer},
+  };
+  for (const auto& c : cases) {
+    const Identity id = resolver.Resolve(Request("GET", "/x", c.headers), "10.0.0.7", &peer);
+    EXPECT_EQ(IdentityKindName(id.kind), IdentityKindName(c.kind)) << id.masked;
+  }
+  const Identity id = resolver.Resolve(Request("GET", "/x", {}), "10.0.0.7", &peer);
+  EXPECT_EQ(id.masked, "mtls_peer CN=client-a") << "a certificate name names the client; it is not a secret";
+  EXPECT_EQ(resolver.Resolve(Request("GET", "/x", {}), "10.0.0.7", nullptr).kind, IdentityKind::kAddress)
+      << "no certificate on the connection: the address";
+}
+
+TEST(IdentityResolverTest, TwoCertificatesFromOneAddressAreTwoIdentities) {
+  const IdentityResolver resolver(IdentityOptions{}, 1);
+  const capture::PeerCertificate a = Peer("client-a", {}, {});
+  const capture::PeerCertificate b = Peer("client-b", {}, {});
+  const Identity ida = resolver.Resolve(Request("GET", "/x", {}), "10.0.0.7", &a);
+  const Identity idb = resolver.Resolve(Request("GET", "/x", {}), "10.0.0.7", &b);
+  EXPECT_NE(ida.key, idb.key);
+  EXPECT_EQ(ida.key, resolver.Resolve(Request("POST", "/y", {}), "10.0.0.9", &a).key)
+      << "the same certificate from another address is the same client";
+}
+
+TEST(IdentityResolverTest, MtlsPeerModeChoosesTheName) {
+  const capture::PeerCertificate full =
+      Peer("client-a", {"spiffe://example.org/ns/prod/sa/billing"}, {"billing.example", "b.example"});
+  const capture::PeerCertificate dns_only = Peer("", {}, {"billing.example"});
+  const capture::PeerCertificate cn_only = Peer("client-a", {}, {});
+  struct Case {
+    MtlsPeerMode mode;
+    const capture::PeerCertificate* peer;
+    std::string text;
+  };
+  const Case cases[] = {
+      {MtlsPeerMode::kAuto, &full, "spiffe://example.org/ns/prod/sa/billing"},
+      {MtlsPeerMode::kAuto, &cn_only, "CN=client-a"},
+      {MtlsPeerMode::kAuto, &dns_only, "DNS=billing.example"},
+      {MtlsPeerMode::kSubject, &full, "CN=client-a"},
+      {MtlsPeerMode::kSubject, &dns_only, ""},
+      {MtlsPeerMode::kSan, &full, "spiffe://example.org/ns/prod/sa/billing"},
+      {MtlsPeerMode::kSan, &dns_only, "DNS=billing.example"},
+      {MtlsPeerMode::kSan, &cn_only, ""},
+      {MtlsPeerMode::kOff, &full, ""},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(PeerIdentityText(*c.peer, c.mode), c.text) << MtlsPeerModeName(c.mode);
+    IdentityOptions options;
+    options.mtls_peer = c.mode;
+    const IdentityResolver resolver(options, 1);
+    const Identity id = resolver.Resolve(Request("GET", "/x", {}), "10.0.0.7", c.peer);
+    if (c.text.empty()) {
+      EXPECT_EQ(id.kind, IdentityKind::kAddress) << MtlsPeerModeName(c.mode) << ": no name, the address";
+      EXPECT_EQ(resolver.AuthSchemes(Request("GET", "/x", {}), c.peer), kAuthNone);
+    } else {
+      EXPECT_EQ(id.masked, "mtls_peer " + c.text);
+      EXPECT_EQ(resolver.AuthSchemes(Request("GET", "/x", {}), c.peer), kAuthMtls);
+    }
+  }
+}
+
+TEST(IdentityResolverTest, MtlsPeerModeNamesRoundTrip) {
+  for (MtlsPeerMode mode : {MtlsPeerMode::kOff, MtlsPeerMode::kAuto, MtlsPeerMode::kSubject, MtlsPeerMode::kSan}) {
+    MtlsPeerMode parsed = MtlsPeerMode::kOff;
+    EXPECT_TRUE(ParseMtlsPeerMode(MtlsPeerModeName(mode), parsed));
+    EXPECT_EQ(parsed, mode);
+  }
+  MtlsPeerMode untouched = MtlsPeerMode::kSan;
+  EXPECT_FALSE(ParseMtlsPeerMode("cn", untouched));
+  EXPECT_EQ(untouched, MtlsPeerMode::kSan);
+}
+
 }  // namespace
 }  // namespace rampart::apis

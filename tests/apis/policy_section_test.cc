@@ -34,7 +34,7 @@ constexpr char kEveryField[] = R"(
 openapi:
   - {process: api-server, host: API.example.com, port: 8443, spec: /etc/rampart/users.yaml}
   - {spec: /etc/rampart/default.json}
-identity: {apiKeyHeaders: [X-Api-Key, x-partner-key], jwt: false, mtlsHeaders: [x-forwarded-client-cert]}
+identity: {apiKeyHeaders: [X-Api-Key, x-partner-key], jwt: false, mtlsHeaders: [x-forwarded-client-cert], mtlsPeer: subject}
 rateLimits: {reads: 100/m, writes: 10/second, maxIdentities: 5000}
 bola: {window: 2m, minDistinct: 40, baselineFactor: 2.5, precision: 11, maxTracked: 1000}
 bulkExtraction: {warmup: 5, factor: 4, minRecords: 50, minBytes: 2Mi, maxTracked: 300}
@@ -58,6 +58,7 @@ TEST(ApiPolicySectionTest, TheModelHoldsWhatTheYamlSays) {
       jwt: false
       mtls_headers: "x-forwarded-client-cert"
       address_fallback: true
+      mtls_peer: "subject"
     }
     rate_limits { reads: "100/minute" writes: "10/second" max_identities: 5000 }
     bola { window_seconds: 120 min_distinct: 40 baseline_factor: 2.5 precision: 11 max_tracked: 1000 }
@@ -109,6 +110,7 @@ TEST(ApiPolicySectionTest, TheModelReadsBackAsTheSameConfiguration) {
     EXPECT_EQ(a.identity.mtls_headers, b.identity.mtls_headers);
     EXPECT_EQ(a.identity.jwt, b.identity.jwt);
     EXPECT_EQ(a.identity.address_fallback, b.identity.address_fallback);
+    EXPECT_EQ(a.identity.mtls_peer, b.identity.mtls_peer) << yaml;
     EXPECT_EQ(a.rate_limits.reads, b.rate_limits.reads);
     EXPECT_EQ(a.rate_limits.writes, b.rate_limits.writes);
     EXPECT_EQ(a.max_identities, b.max_identities);
@@ -203,7 +205,7 @@ TEST(ApiPolicySectionTest, MergeTakesEachThresholdFromTheFirstPolicyThatSetsIt) 
 
 TEST(ApiPolicySectionTest, MergeUnitesListsInPolicyOrder) {
   const v1::ApiInspection a = FromYaml(
-      "openapi: [{port: 8443, spec: /etc/rampart/a.yaml}]\nidentity: {apiKeyHeaders: [x-a], jwt: false}\n");
+      "openapi: [{port: 8443, spec: /etc/rampart/a.yaml}]\nidentity: {apiKeyHeaders: [x-a], jwt: false, mtlsPeer: off}\n");
   const v1::ApiInspection b = FromYaml(
       "openapi: [{spec: /etc/rampart/b.yaml}, {port: 8443, spec: /etc/rampart/a.yaml}]\n"
       "identity: {apiKeyHeaders: [x-b, x-a], mtlsHeaders: [x-cert]}\n");
@@ -216,9 +218,11 @@ TEST(ApiPolicySectionTest, MergeUnitesListsInPolicyOrder) {
   EXPECT_THAT(merged.identity().mtls_headers(), ElementsAre("x-cert"));
   EXPECT_FALSE(merged.identity().jwt()) << "from the first policy with an identity section";
   EXPECT_TRUE(merged.identity().address_fallback());
+  EXPECT_EQ(merged.identity().mtls_peer(), "off") << "from the first policy with an identity section";
   const v1::ApiInspection only_defaults = MergeApiInspections({&c});
   EXPECT_THAT(only_defaults.identity().api_key_headers(), ElementsAre("x-api-key"));
   EXPECT_TRUE(only_defaults.identity().jwt());
+  EXPECT_EQ(only_defaults.identity().mtls_peer(), "auto");
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ struct rp_ssl_call {
 	__u64 size_out;  /* SSL_*_ex: where the byte count is written; 0 otherwise */
 	__u8 direction;  /* enum rp_capture_direction, or RP_CAPTURE_HANDSHAKE */
 	__u8 tuple_known;
-	__u8 pad[6];
+	__u8 peer_cert_seen; /* d2i_X509 ran in this call: later ones are the chain */
+	__u8 pad[5];
 	struct rp_conn_tuple tuple;
 };
 
