@@ -2,14 +2,16 @@
 # Builds and runs Rampart's datapath benchmarks (BENCHMARKS.md), printing their
 # tables. Needs root (BPF, network namespaces); installs iperf3 when missing.
 #
-#   sudo scripts/bench.sh [xdp] [lookup] [throughput] [capture] [block] [fleet]
+#   sudo scripts/bench.sh [xdp] [lookup] [throughput] [capture] [mtls] [block] [fleet]
 #   (default: the first four; block needs rampart-cp too; fleet, the control
 #   plane with thousands of simulated agents, takes several minutes)
 #
 # Knobs (environment): XDP_ROUNDS (15), LOOKUP_ROUNDS (11), REPEAT (1000000),
 # ROUNDS and DURATION for the throughput benchmark (10 rounds of 3 s),
 # CAPTURE_ROUNDS and CAPTURE_DURATION for the capture benchmark (5 rounds of
-# 5 s; its other knobs are in kernel_tests/bench/capture_bench.sh). The capture
+# 5 s; its other knobs are in kernel_tests/bench/capture_bench.sh);
+# MTLS_ROUNDS and MTLS_DURATION for the peer-certificate probe's cost on mTLS
+# handshakes (5 rounds of 4 s, kernel_tests/bench/mtls_handshake_bench.sh). The capture
 # benchmark needs nginx (scripts/install-deps.sh installs nginx-light) and wrk
 # (installed here when missing). BLOCK_ROUNDS and BLOCK_REQUESTS for the
 # detection-to-block benchmark (3 rounds of 100 requests per variant; its
@@ -48,7 +50,8 @@ fi
 
 [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=(bpf_objects benchmarks)
-[[ " ${which[*]} " == *" capture "* ]] && targets+=(rampartd rampartctl)  # capture measures the real agent
+[[ " ${which[*]} " == *" capture "* || " ${which[*]} " == *" mtls "* ]] &&
+  targets+=(rampartd rampartctl)  # capture and mtls measure the real agent
 if [[ " ${which[*]} " == *" block "* ]]; then  # the real agent, its policy pushed by the real control plane
   targets+=(rampartd rampartctl)
   [[ -n ${RAMPART_CP:-} ]] || targets+=(rampart-cp)
@@ -75,6 +78,10 @@ for b in "${which[@]}"; do
       echo "== TLS capture (kernel_tests/bench/capture_bench.sh) =="
       ROUNDS=${CAPTURE_ROUNDS:-5} DURATION=${CAPTURE_DURATION:-5} \
         bash "$root/kernel_tests/bench/capture_bench.sh" "$build" ;;
+    mtls)
+      echo "== Peer-certificate probe on mTLS handshakes (kernel_tests/bench/mtls_handshake_bench.sh) =="
+      ROUNDS=${MTLS_ROUNDS:-5} DURATION=${MTLS_DURATION:-4} \
+        bash "$root/kernel_tests/bench/mtls_handshake_bench.sh" "$build" ;;
     block)
       echo "== Detection-to-block latency (kernel_tests/bench/block_latency_bench.sh) =="
       ROUNDS=${BLOCK_ROUNDS:-3} REQUESTS=${BLOCK_REQUESTS:-100} \
@@ -88,7 +95,7 @@ for b in "${which[@]}"; do
       "$build/controlplane/loadtest/rampart-cp-load" --rampart-cp "${RAMPART_CP:-$build/controlplane/rampart-cp}" \
         "${fleet_args[@]}" ;;
     *)
-      echo "bench: unknown benchmark $b (xdp, lookup, throughput, capture, block, fleet)" >&2
+      echo "bench: unknown benchmark $b (xdp, lookup, throughput, capture, mtls, block, fleet)" >&2
       exit 2 ;;
   esac
 done
