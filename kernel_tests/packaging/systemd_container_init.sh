@@ -19,9 +19,13 @@
 #     services enabled there) with container=rampart-test; its own messages go
 #     to standard error (the caller's log).
 #
-#   systemd_container_init.sh WORK_DIR
+#   - the source and build trees are bound in at their own paths: the overlay
+#     shows only the root file system, not the mounts below it, and /tmp is
+#     fresh here (a clone under /tmp would otherwise vanish);
+#
+#   systemd_container_init.sh WORK_DIR SOURCE_DIR BUILD_DIR
 set -euo pipefail
-work=$1
+work=$1 src=$2 build=$3
 r=$work/root
 mount -t tmpfs -o mode=0755 tmpfs "$work/layers"
 mkdir "$work/layers/upper" "$work/layers/work"
@@ -48,6 +52,10 @@ ln -s /proc/self/fd "$r/dev/fd"
 for i in 0 1 2; do ln -s "/proc/self/fd/$i" "$r/dev/$(cut -d' ' -f$((i + 1)) <<<"stdin stdout stderr")"; done
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$r/run"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$r/tmp"
+for tree in "$src" "$build"; do
+  mkdir -p "$r$tree"
+  mount --rbind "$tree" "$r$tree"
+done
 
 : >"$r/etc/fstab"
 for unit in systemd-udevd.service systemd-udev-trigger.service systemd-udev-settle.service \

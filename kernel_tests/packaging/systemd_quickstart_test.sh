@@ -101,7 +101,7 @@ mkdir "$cgroup"
 (
   echo 0 >"$cgroup/cgroup.procs"
   exec setpriv --pdeathsig KILL unshare --pid --mount --uts --ipc --net --cgroup --fork --kill-child --propagation private \
-    "$here/systemd_container_init.sh" "$work"
+    "$here/systemd_container_init.sh" "$work" "$src" "$build"
 ) >"$work/console.log" 2>&1 &
 unshare_pid=$!
 for _ in $(seq 100); do
