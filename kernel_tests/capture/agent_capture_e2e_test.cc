@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -19,6 +18,7 @@
 
 #include "kernel_tests/capture/capture_fixture.h"
 #include "kernel_tests/fixtures/kernel_env.h"
+#include "kernel_tests/fixtures/managed_node.h"
 #include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
 #include "rampart/v1/agent_api.pb.h"
@@ -34,7 +34,6 @@ using testing::Shell;
 using testing::WaitFor;
 
 const std::string kBuild = RAMPART_BUILD_DIR;
-const std::string kSource = RAMPART_SOURCE_DIR;
 constexpr uint16_t kPort = 14436;
 
 class AgentCapture : public ::testing::Test {
@@ -58,7 +57,7 @@ class AgentCapture : public ::testing::Test {
     client_.reset();
     server_.reset();
     agent_.reset();
-    control_plane_.reset();
+    node_.reset();  // rampartd, rampart-cp, the pins
     if (!pin_dir_.empty()) Shell("rm -rf " + pin_dir_);
     ns_.reset();
     if (dir_ && HasFailure()) {
@@ -185,39 +184,16 @@ class AgentCapture : public ::testing::Test {
 
   // rampart-cp and a rampartd that captures nothing until a policy says so.
   void StartControlPlaneAndAgent() {
-    const std::string& d = dir_->path();
-    ASSERT_EQ(Shell("bash " + kSource + "/scripts/make-demo-certs.sh " + d + "/certs capture-node > " + d +
-                    "/certs.log 2>&1"),
-              0);
-    control_plane_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", "--net=" + ns_->Path(), kBuild + "/controlplane/rampart-cp", "serve",
-                                 "--listen", "127.0.0.1:7443", "--cert", d + "/certs/server.crt", "--key",
-                                 d + "/certs/server.key", "--client-ca", d + "/certs/ca.crt", "--state-dir", d + "/cp",
-                                 "--admin-socket", d + "/cp-admin.sock"},
-        d + "/cp.log");
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", "--net=" + ns_->Path(), kBuild + "/agent/rampartd", "--control-plane",
-                                 "127.0.0.1:7443", "--server-name", "localhost", "--ca", d + "/certs/ca.crt",
-                                 "--cert", d + "/certs/node.crt", "--key", d + "/certs/node.key", "--node-name",
-                                 "capture-node", "--state-dir", d + "/agent", "--socket", d + "/agent.sock",
-                                 "--pin-dir", pin_dir_},
-        d + "/agent.log");
-    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(d + "/cp-admin.sock"); }, 10s)) << Logs();
-    ASSERT_TRUE(
-        WaitFor([&] { return Status().control_plane().state() == v1::CONNECTION_STATE_CONNECTED; }, 15s))
-        << Logs();
+    node_ = std::make_unique<testing::ManagedNode>(*ns_, dir_->path(),
+                                                   testing::ManagedNode::Options{.node_name = "capture-node"});
+    ASSERT_NO_FATAL_FAILURE(node_->Start());
   }
 
   // Pushes a policy whose only content is the capture selection.
   void ApplyCapturePolicy(const std::string& capture, uint64_t version) {
-    const std::string path = dir_->path() + "/policy-" + std::to_string(version) + ".yaml";
-    std::ofstream(path) << "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: capture}\nspec:\n"
-                        << "  inspection:\n    capture: " << capture << "\n";
-    ASSERT_EQ(Shell(kBuild + "/controlplane/rampart-cp policy apply -f " + path + " --admin-socket " + dir_->path() +
-                    "/cp-admin.sock > /dev/null"),
-              0);
-    ASSERT_TRUE(WaitFor([&] { return Status().policy_version() == version; }, 15s))
-        << "policy version " << version << " not applied: " << Status().last_policy_error() << Logs();
+    ASSERT_NO_FATAL_FAILURE(node_->ApplyPolicy("apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: capture}\n"
+                                               "spec:\n  inspection:\n    capture: " + capture + "\n",
+                                               version));
   }
 
   std::string Logs() {
@@ -330,7 +306,8 @@ class AgentCapture : public ::testing::Test {
   std::unique_ptr<testing::TempDir> dir_;
   std::string pin_dir_;
   std::unique_ptr<NetNs> ns_;
-  std::unique_ptr<ChildProcess> agent_, control_plane_, server_, client_;
+  std::unique_ptr<ChildProcess> agent_, server_, client_;  // agent_: rampartd alone, by flags
+  std::unique_ptr<testing::ManagedNode> node_;             // or rampart-cp and rampartd
   std::unique_ptr<std::ofstream> server_in_, client_in_;
   std::vector<std::unique_ptr<ChildProcess>> followers_;
   std::vector<std::string> follower_names_;

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "kernel_tests/fixtures/kernel_env.h"
+#include "kernel_tests/fixtures/managed_node.h"
 #include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
 #include "rampart/v1/agent_api.pb.h"
@@ -31,7 +32,6 @@ using testing::VethPair;
 using testing::WaitFor;
 
 const std::string kBuild = RAMPART_BUILD_DIR;
-const std::string kSource = RAMPART_SOURCE_DIR;
 constexpr char kServerIp[] = "10.231.0.1";
 
 // A TCP listener on each port given, and a UDP socket on 5353 that counts nothing.
@@ -56,66 +56,37 @@ class AllowlistEndToEnd : public ::testing::Test {
     char tmpl[] = "/tmp/rampart-e2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    pin_dir_ = "/sys/fs/bpf/" + testing::UniqueName("rampart-e");
     server_ = std::make_unique<NetNs>(testing::UniqueName("rps"));
     client_ = std::make_unique<NetNs>(testing::UniqueName("rpc"));
     server_if_ = testing::UniqueName("rpv");
     veth_ = std::make_unique<VethPair>(testing::VethEnd{server_.get(), server_if_, "10.231.0.1/24", ""},
                                        testing::VethEnd{client_.get(), "eth0", "10.231.0.2/24", ""});
-    ASSERT_EQ(Shell("bash " + kSource + "/scripts/make-demo-certs.sh " + dir_ + "/certs e2e-node"), 0);
     std::ofstream(dir_ + "/listeners.py") << kListeners;
-
-    const std::string in_server = "--net=" + server_->Path();
     listeners_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, "python3", dir_ + "/listeners.py", "8080", "9090"},
+        std::vector<std::string>{"nsenter", "--net=" + server_->Path(), "python3", dir_ + "/listeners.py", "8080",
+                                 "9090"},
         dir_ + "/listeners.log");
-    control_plane_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, kBuild + "/controlplane/rampart-cp", "serve", "--listen",
-                                 "127.0.0.1:7443", "--cert", dir_ + "/certs/server.crt", "--key",
-                                 dir_ + "/certs/server.key", "--client-ca", dir_ + "/certs/ca.crt", "--state-dir",
-                                 dir_ + "/cp", "--admin-socket", dir_ + "/cp-admin.sock", "--metrics-address",
-                                 "127.0.0.1:9971"},
-        dir_ + "/cp.log");
-    StartAgent();
-    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ + "/cp-admin.sock"); }, 10s)) << Logs();
-    ASSERT_TRUE(WaitFor([&] { return Status().control_plane().state() == v1::CONNECTION_STATE_CONNECTED; }, 15s))
-        << Logs();
+    // Both daemons serve metrics; rampartd sends drop summaries every second.
+    node_ = std::make_unique<testing::ManagedNode>(
+        *server_, dir_,
+        testing::ManagedNode::Options{.node_name = "e2e-node",
+                                      .extra_agent_flags = {"--label", "role=web", "--drop-summary-interval", "1",
+                                                            "--metrics-address", "127.0.0.1:9970"},
+                                      .extra_cp_flags = {"--metrics-address", "127.0.0.1:9971"}});
+    ASSERT_NO_FATAL_FAILURE(node_->Start());
   }
 
   void TearDown() override {
-    agent_.reset();
-    control_plane_.reset();
+    node_.reset();  // rampartd, rampart-cp, the pins
     listeners_.reset();
-    if (!pin_dir_.empty()) Shell("rm -rf " + pin_dir_);
     veth_.reset();
     client_.reset();
     server_.reset();
     if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
   }
 
-  void StartAgent() {
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", "--net=" + server_->Path(), kBuild + "/agent/rampartd",
-                                 "--control-plane", "127.0.0.1:7443", "--server-name", "localhost", "--ca",
-                                 dir_ + "/certs/ca.crt", "--cert", dir_ + "/certs/node.crt", "--key",
-                                 dir_ + "/certs/node.key", "--node-name", "e2e-node", "--label", "role=web",
-                                 "--state-dir", dir_ + "/agent", "--socket", dir_ + "/agent.sock", "--pin-dir",
-                                 pin_dir_, "--drop-summary-interval", "1", "--metrics-address", "127.0.0.1:9970"},
-        dir_ + "/agent.log");
-  }
-
-  std::string Logs() {
-    return "\n--- agent.log\n" + Capture("tail -20 " + dir_ + "/agent.log") + "--- cp.log\n" +
-           Capture("tail -20 " + dir_ + "/cp.log");
-  }
-
-  // `rampartctl status --json`, parsed; an empty status when the agent does not answer.
-  v1::AgentStatus Status() {
-    std::string json = Capture(kBuild + "/agent/rampartctl --socket " + dir_ + "/agent.sock status --json 2>/dev/null");
-    v1::AgentStatus status;
-    if (!google::protobuf::util::JsonStringToMessage(json, &status).ok()) return v1::AgentStatus();
-    return status;
-  }
+  std::string Logs() { return node_->Logs(); }
+  v1::AgentStatus Status() { return node_->Status(); }
 
   std::string WritePolicy(const std::string& name, const std::string& interface, const std::string& allow) {
     const std::string path = dir_ + "/" + name + ".yaml";
@@ -161,10 +132,11 @@ class AllowlistEndToEnd : public ::testing::Test {
     return 0;
   }
 
-  std::string dir_, pin_dir_, server_if_;
+  std::string dir_, server_if_;
   std::unique_ptr<NetNs> server_, client_;
   std::unique_ptr<VethPair> veth_;
-  std::unique_ptr<ChildProcess> listeners_, control_plane_, agent_;
+  std::unique_ptr<ChildProcess> listeners_;
+  std::unique_ptr<testing::ManagedNode> node_;
 };
 
 TEST_F(AllowlistEndToEnd, PushedPolicyAllowsOnePortDropsAnotherAndCountersAgree) {
@@ -240,12 +212,12 @@ TEST_F(AllowlistEndToEnd, AgentKilledHardKeepsEnforcingAndRestartsFromLastKnownG
             0);
   ASSERT_TRUE(WaitForVersion(1)) << Logs();
 
-  agent_->Kill9();
+  node_->KillAgent();
   EXPECT_TRUE(Connects(8080));
   EXPECT_FALSE(Connects(9090));  // the pinned program still drops
 
-  control_plane_->Stop();  // the restarted agent must not need it
-  StartAgent();
+  node_->StopControlPlane();  // the restarted agent must not need it
+  node_->StartAgent();
   ASSERT_TRUE(WaitForVersion(1)) << Logs();
   v1::AgentStatus status = Status();
   EXPECT_EQ(status.policy_source(), "last-known-good");

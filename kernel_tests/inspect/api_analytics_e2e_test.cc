@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -35,24 +34,18 @@
 
 #include "kernel_tests/capture/capture_fixture.h"
 #include "kernel_tests/fixtures/kernel_env.h"
-#include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
+#include "kernel_tests/inspect/inspect_e2e_fixture.h"
 #include "rampart/v1/agent_api.pb.h"
 
 namespace rampart {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Capture;
-using testing::ChildProcess;
-using testing::NetNs;
 using testing::ReadFile;
 using testing::Shell;
-using testing::VethPair;
 using testing::WaitFor;
 
-const std::string kBuild = RAMPART_BUILD_DIR;
-const std::string kSource = RAMPART_SOURCE_DIR;
 constexpr uint16_t kPort = 8443;
 constexpr int kReadLimit = 50;  // rateLimits.reads: 50/minute
 constexpr int kMinDistinct = 20;
@@ -66,9 +59,9 @@ constexpr char kLimitedKey[] = "limited-key-c6e82RATE";
 // GET each path over a new TLS connection (nginx closes after each
 // response), from SOURCE with the API key KEY ("-": none); one JSON line per
 // request: the path and the HTTP status, 0 when it failed (a connection the
-// datapath drops times out).
+// datapath drops times out). PAUSE (environment, seconds) between requests.
 constexpr char kClientPy[] = R"py(
-import http.client, json, ssl, sys
+import http.client, json, os, ssl, sys, time
 server, port, source, key, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
@@ -85,6 +78,7 @@ for path in sys.argv[6:]:
     except Exception:
         pass
     print(json.dumps({"path": path, "status": status}), flush=True)
+    time.sleep(float(os.environ.get("PAUSE", "0")))
 )py";
 
 constexpr char kOpenApi[] = R"(openapi: 3.0.3
@@ -106,30 +100,24 @@ paths:
       responses: {"200": {description: ok}}
 )";
 
-class ApiAnalytics : public ::testing::Test {
+class ApiAnalytics : public testing::InspectEndToEnd {
  protected:
   void SetUp() override {
     RAMPART_REQUIRE_KERNEL_OR_SKIP();
-    dir_ = std::make_unique<testing::TempDir>("rampart-apis");
-    const std::string& d = dir_->path();
     // 10.X.Y.0/24 from our pid, only ever on our own veth.
     const pid_t pid = getpid();
     const std::string net = "10." + std::to_string(192 + (pid >> 8) % 48) + "." + std::to_string(pid % 256) + ".";
-    server_ip_ = net + "2";
     browse_ip_ = net + "11";
     scraper_ip_ = net + "12";
     normal_ip_ = net + "13";
     limited_ip_ = net + "14";
-    server_ = std::make_unique<NetNs>(testing::UniqueName("rpas"));
-    client_ = std::make_unique<NetNs>(testing::UniqueName("rpac"));
-    server_if_ = testing::UniqueName("rpvs");
-    const std::string client_if = testing::UniqueName("rpvc");
-    veth_ = std::make_unique<VethPair>(testing::VethEnd{server_.get(), server_if_, server_ip_ + "/24", ""},
-                                       testing::VethEnd{client_.get(), client_if, browse_ip_ + "/24", ""});
+    ASSERT_NO_FATAL_FAILURE(SetUpLab(
+        {.dir_prefix = "rampart-apis", .tag = "a", .server_ip = net + "2", .client_ip = browse_ip_,
+         .node_name = "apis-node"}));
     for (const std::string& ip : {scraper_ip_, normal_ip_, limited_ip_}) {
-      ASSERT_EQ(Shell(client_->Exec() + "ip addr add " + ip + "/24 dev " + client_if), 0);
+      ASSERT_EQ(Shell(client_->Exec() + "ip addr add " + ip + "/24 dev " + client_if_), 0);
     }
-    pin_dir_ = "/sys/fs/bpf/" + testing::UniqueName("rampart-a");
+    const std::string& d = dir_->path();
     std::ofstream(d + "/client.py") << kClientPy;
     std::ofstream(d + "/users-openapi.yaml") << kOpenApi;
     ASSERT_EQ(Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
@@ -137,117 +125,46 @@ class ApiAnalytics : public ::testing::Test {
               0);
   }
 
-  void TearDown() override {
-    nginx_.reset();
-    agent_.reset();
-    control_plane_.reset();
-    if (!pin_dir_.empty()) Shell("rm -rf " + pin_dir_);
-    veth_.reset();
-    client_.reset();
-    server_.reset();
-    if (dir_ && HasFailure()) {
-      dir_->keep();
-      std::cerr << "logs kept in " << dir_->path() << "\n";
-    }
-    dir_.reset();
-  }
-
-  // nginx, one process, HTTPS on the server's address: a users API in JSON,
-  // one request per connection.
-  void StartNginx() {
-    const std::string& d = dir_->path();
-    std::ofstream(d + "/nginx.conf")
-        << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
-        << "error_log " << d << "/error.log info;\npid " << d << "/nginx.pid;\n"
-        << "events { worker_connections 64; }\n"
-        << "http {\n  access_log " << d << "/access.log;\n"
-        << "  client_body_temp_path " << d << "/body;\n  proxy_temp_path " << d << "/proxy;\n  fastcgi_temp_path "
-        << d << "/fastcgi;\n  uwsgi_temp_path " << d << "/uwsgi;\n  scgi_temp_path " << d << "/scgi;\n"
-        << "  default_type application/json;\n  keepalive_timeout 0;\n"
-        << "  server {\n    listen " << server_ip_ << ":" << kPort << " ssl;\n"
-        << "    ssl_certificate " << d << "/cert.pem;\n    ssl_certificate_key " << d << "/key.pem;\n"
-        << "    location ~ ^/users/([0-9]+)$ { return 200 '{\"id\": $1, \"name\": \"user $1\"}\\n'; }\n"
-        << "    location = /users { return 200 '[{\"id\": 1}, {\"id\": 2}]\\n'; }\n"
-        << "    location = /legacy/profile { return 200 '{\"profile\": \"old\"}\\n'; }\n"
-        << "    location = /internal/debug { return 200 '{\"debug\": true}\\n'; }\n"
-        << "    location = /health { return 200 '{\"status\": \"ok\"}\\n'; }\n"
-        << "  }\n}\n";
-    nginx_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"ip", "netns", "exec", server_->name(), "nginx", "-c", d + "/nginx.conf", "-p", d,
-                                 "-e", d + "/error.log"},
-        d + "/nginx.out");
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          return ReadFile("/proc/" + std::to_string(nginx_->pid()) + "/comm") == "nginx\n" &&
-                 Capture(server_->Exec() + "ss -Hltn 'sport = :" + std::to_string(kPort) + "'") != "";
-        },
-        10s))
-        << "nginx did not come up:\n"
-        << Capture("cat " + d + "/nginx.out " + d + "/error.log");
-  }
-
-  // rampart-cp and rampartd in the server namespace, the policy applied and
-  // nginx attached for capture.
+  // nginx, HTTPS on the server's address: a users API in JSON, one request
+  // per connection. Then rampart-cp and rampartd in the server namespace, the
+  // policy applied and nginx attached for capture.
   void Start() {
-    ASSERT_NO_FATAL_FAILURE(StartNginx());
     const std::string& d = dir_->path();
-    ASSERT_EQ(Shell("bash " + kSource + "/scripts/make-demo-certs.sh " + d + "/certs apis-node > " + d +
-                    "/certs.log 2>&1"),
-              0);
-    const std::string in_server = "--net=" + server_->Path();
-    control_plane_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, kBuild + "/controlplane/rampart-cp", "serve", "--listen",
-                                 "127.0.0.1:7443", "--cert", d + "/certs/server.crt", "--key", d + "/certs/server.key",
-                                 "--client-ca", d + "/certs/ca.crt", "--state-dir", d + "/cp", "--admin-socket",
-                                 d + "/cp-admin.sock"},
-        d + "/cp.log");
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, kBuild + "/agent/rampartd", "--control-plane",
-                                 "127.0.0.1:7443", "--server-name", "localhost", "--ca", d + "/certs/ca.crt", "--cert",
-                                 d + "/certs/node.crt", "--key", d + "/certs/node.key", "--node-name", "apis-node",
-                                 "--state-dir", d + "/agent", "--socket", d + "/agent.sock", "--pin-dir", pin_dir_},
-        d + "/agent.log");
-    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(d + "/cp-admin.sock"); }, 10s)) << Logs();
-    ASSERT_TRUE(WaitFor([&] { return Status().control_plane().state() == v1::CONNECTION_STATE_CONNECTED; }, 15s))
-        << Logs();
-    const std::string path = d + "/policy.yaml";
-    std::ofstream(path) << "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: users-api}\nspec:\n"
-                        << "  interfaces: [" << server_if_ << "]\n"
-                        << "  segmentation:\n    ingress: {default: allow}\n"
-                        << "  inspection:\n    capture: {processes: [nginx]}\n"
-                        << "    apis:\n"
-                        << "      openapi: [{process: nginx, port: " << kPort << ", spec: " << d
-                        << "/users-openapi.yaml}]\n"
-                        << "      rateLimits: {reads: " << kReadLimit << "/minute}\n"
-                        << "      bola: {minDistinct: " << kMinDistinct << ", window: 1m}\n"
-                        << "      alerts: {rateLimit: block, bola: monitor, shadowEndpoint: monitor,"
-                        << " zombieEndpoint: monitor}\n";
-    ASSERT_EQ(Shell(kBuild + "/controlplane/rampart-cp policy apply -f " + path + " --admin-socket " + d +
-                    "/cp-admin.sock > " + d + "/apply.log 2>&1"),
-              0)
-        << ReadFile(d + "/apply.log");
-    ASSERT_TRUE(WaitFor([&] { return Status().policy_version() == 1; }, 15s))
-        << "policy not applied: " << Status().last_policy_error() << Logs();
-    const uint32_t nginx = static_cast<uint32_t>(nginx_->pid());
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          const v1::AgentStatus status = Status();
-          for (const auto& p : status.capture().processes()) {
-            if (p.pid() == nginx && p.attached()) return true;
-          }
-          return false;
-        },
-        5s))
-        << "nginx not attached for capture: " << Status().capture().ShortDebugString() << Logs();
+    ASSERT_NO_FATAL_FAILURE(nginx_->Start(
+        "  access_log " + d + "/access.log;\n"
+        "  default_type application/json;\n  keepalive_timeout 0;\n"
+        "  server {\n    listen " + server_ip_ + ":" + std::to_string(kPort) + " ssl;\n"
+        "    ssl_certificate " + d + "/cert.pem;\n    ssl_certificate_key " + d + "/key.pem;\n"
+        "    location ~ ^/users/([0-9]+)$ { return 200 '{\"id\": $1, \"name\": \"user $1\"}\\n'; }\n"
+        "    location = /users { return 200 '[{\"id\": 1}, {\"id\": 2}]\\n'; }\n"
+        "    location = /legacy/profile { return 200 '{\"profile\": \"old\"}\\n'; }\n"
+        "    location = /internal/debug { return 200 '{\"debug\": true}\\n'; }\n"
+        "    location = /health { return 200 '{\"status\": \"ok\"}\\n'; }\n"
+        "  }\n",
+        kPort));
+    ASSERT_NO_FATAL_FAILURE(node_->Start());
+    ASSERT_NO_FATAL_FAILURE(node_->ApplyPolicy(
+        "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: users-api}\nspec:\n"
+        "  interfaces: [" + server_if_ + "]\n"
+        "  segmentation:\n    ingress: {default: allow}\n"
+        "  inspection:\n    capture: {processes: [nginx]}\n"
+        "    apis:\n"
+        "      openapi: [{process: nginx, port: " + std::to_string(kPort) + ", spec: " + d +
+        "/users-openapi.yaml}]\n"
+        "      rateLimits: {reads: " + std::to_string(kReadLimit) + "/minute}\n"
+        "      bola: {minDistinct: " + std::to_string(kMinDistinct) + ", window: 1m}\n"
+        "      alerts: {rateLimit: block, bola: monitor, shadowEndpoint: monitor,"
+        " zombieEndpoint: monitor}\n"));
+    ASSERT_NO_FATAL_FAILURE(node_->WaitCaptureAttached(nginx_->pid()));
   }
 
   // The statuses of GETs of `paths` from `source` with `key`.
   std::vector<int> Get(const std::string& source, const std::string& key, const std::vector<std::string>& paths,
-                       const std::string& timeout = "2") {
+                       const std::string& timeout = "2", const std::string& pause = "0") {
     const std::string base = dir_->path() + "/client-" + std::to_string(++clients_);
-    std::vector<std::string> argv = {"ip",        "netns",       "exec",        client_->name(),
-                                     "python3",   dir_->path() + "/client.py", server_ip_, std::to_string(kPort),
-                                     source,      key,           timeout};
+    std::vector<std::string> argv = {"ip",     "netns", "exec", client_->name(), "env", "PAUSE=" + pause, "python3",
+                                     dir_->path() + "/client.py", server_ip_, std::to_string(kPort), source, key,
+                                     timeout};
     argv.insert(argv.end(), paths.begin(), paths.end());
     const testing::Finished finished = testing::RunToExit(argv, base + ".out", base + ".err", 120s);
     EXPECT_EQ(finished.status, 0) << ReadFile(base + ".err");
@@ -266,25 +183,12 @@ class ApiAnalytics : public ::testing::Test {
     return static_cast<int>(std::count(statuses.begin(), statuses.end(), status));
   }
 
-  std::string Rampartctl(const std::string& args) {
-    std::string out = Capture(kBuild + "/agent/rampartctl --socket " + dir_->path() + "/agent.sock " + args + " 2>&1");
-    ctl_output_ += out;
-    return out;
-  }
-
   template <typename Message>
   Message Json(const std::string& args) {
     const std::string json = Rampartctl(args);
     Message message;
     EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message).ok()) << args << ": " << json;
     return message;
-  }
-
-  v1::AgentStatus Status() {
-    const std::string json = Rampartctl("status --json");
-    v1::AgentStatus status;
-    if (!google::protobuf::util::JsonStringToMessage(json, &status).ok()) return v1::AgentStatus();
-    return status;
   }
 
   std::vector<v1::Finding> Findings() {
@@ -321,26 +225,14 @@ class ApiAnalytics : public ::testing::Test {
     return nullptr;
   }
 
-  std::string Logs() {
-    const std::string& d = dir_->path();
-    return "\n--- agent.log\n" + Capture("tail -20 " + d + "/agent.log") + "--- cp.log\n" +
-           Capture("tail -5 " + d + "/cp.log 2>/dev/null") + "--- nginx error.log\n" +
-           Capture("tail -5 " + d + "/error.log 2>/dev/null");
-  }
-
   static std::string Dump(const std::vector<v1::Finding>& findings) {
     std::string out;
     for (const auto& f : findings) out += "\n  " + f.ShortDebugString();
     return out.empty() ? " (none)" : out;
   }
 
-  std::unique_ptr<testing::TempDir> dir_;
-  std::string server_ip_, browse_ip_, scraper_ip_, normal_ip_, limited_ip_, server_if_, pin_dir_;
-  std::unique_ptr<NetNs> server_, client_;
-  std::unique_ptr<VethPair> veth_;
-  std::unique_ptr<ChildProcess> nginx_, agent_, control_plane_;
+  std::string browse_ip_, scraper_ip_, normal_ip_, limited_ip_;  // one client identity each
   int clients_ = 0;
-  std::string ctl_output_;
 };
 
 std::vector<std::string> UserPaths(int first, int last) {
@@ -353,7 +245,11 @@ TEST_F(ApiAnalytics, InventoryShadowZombieBolaAndPerIdentityRateLimitOnRealTraff
   ASSERT_NO_FATAL_FAILURE(Start());
   const auto started = std::chrono::steady_clock::now();
 
-  // (d) first: 80 reads with one key, from its own address. Windows are
+  // (d) first: 80 reads with one key, from its own address, 20 ms apart: the
+  // limiter counts request 51 as over the limit the moment it is parsed, and
+  // the pause lets the block reach the maps before the next connection (4x
+  // the 5 ms detection-to-block goal, which BENCHMARKS.md measures), so this
+  // checks the limiter's count, not how busy the machine is. Windows are
   // wall-clock minutes, and the block lasts until the window ends: all 80
   // (the refused ones take the client's 0.3 s timeout each) must fall in one
   // window, so a window with less than 20 s left is let pass.
@@ -363,7 +259,7 @@ TEST_F(ApiAnalytics, InventoryShadowZombieBolaAndPerIdentityRateLimitOnRealTraff
     if (into_minute > 40s) std::this_thread::sleep_for(61s - into_minute);
   }
   const auto window_start = std::chrono::system_clock::now();
-  const std::vector<int> limited = Get(limited_ip_, kLimitedKey, std::vector<std::string>(80, "/users/5"), "0.3");
+  const std::vector<int> limited = Get(limited_ip_, kLimitedKey, std::vector<std::string>(80, "/users/5"), "0.3", "0.02");
   const auto window_used = std::chrono::system_clock::now() - window_start;
   const int served = Count(limited, 200);
   const int refused = Count(limited, 0);
@@ -546,7 +442,7 @@ TEST_F(ApiAnalytics, InventoryShadowZombieBolaAndPerIdentityRateLimitOnRealTraff
 
   // No key in clear anywhere the agent writes or answers.
   const std::map<std::string, std::string> places = {
-      {"rampartctl output", ctl_output_},
+      {"rampartctl output", node_->transcript()},
       {"findings log", ReadFile(inspection.findings_log())},
       {"agent.log", ReadFile(dir_->path() + "/agent.log")}};
   for (const auto& [place, text] : places) {

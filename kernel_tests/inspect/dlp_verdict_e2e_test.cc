@@ -30,8 +30,8 @@
 
 #include "kernel_tests/capture/capture_fixture.h"
 #include "kernel_tests/fixtures/kernel_env.h"
-#include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
+#include "kernel_tests/inspect/inspect_e2e_fixture.h"
 #include "rampart/v1/agent_api.pb.h"
 #include "rampart/v1/events.pb.h"
 
@@ -44,14 +44,11 @@ using std::chrono::milliseconds;
 using std::chrono::system_clock;
 using testing::Capture;
 using testing::ChildProcess;
-using testing::NetNs;
 using testing::ReadFile;
 using testing::Shell;
-using testing::VethPair;
 using testing::WaitFor;
 
 const std::string kBuild = RAMPART_BUILD_DIR;
-const std::string kSource = RAMPART_SOURCE_DIR;
 constexpr uint16_t kPort = 8443;
 constexpr auto kBlockTtl = 4s;
 constexpr size_t kBigBodyBytes = size_t{8} << 20;
@@ -162,26 +159,19 @@ system_clock::time_point FromUnixNs(int64_t ns) {
   return system_clock::time_point(duration_cast<system_clock::duration>(std::chrono::nanoseconds(ns)));
 }
 
-class DlpVerdicts : public ::testing::Test {
+class DlpVerdicts : public testing::InspectEndToEnd {
  protected:
   void SetUp() override {
     RAMPART_REQUIRE_KERNEL_OR_SKIP();
-    dir_ = std::make_unique<testing::TempDir>("rampart-dlp");
-    const std::string& d = dir_->path();
     // 10.X.Y.0/24 from our pid: unique per run, and only ever on our own veth.
     const pid_t pid = getpid();
     const std::string net = "10." + std::to_string(64 + (pid >> 8) % 128) + "." + std::to_string(pid % 256) + ".";
-    client_ip_ = net + "1";
-    server_ip_ = net + "2";
+    ASSERT_NO_FATAL_FAILURE(SetUpLab(
+        {.dir_prefix = "rampart-dlp", .tag = "i", .server_ip = net + "2", .client_ip = net + "1",
+         .node_name = "dlp-node"}));
     other_ip_ = net + "3";
-    server_ = std::make_unique<NetNs>(testing::UniqueName("rpis"));
-    client_ = std::make_unique<NetNs>(testing::UniqueName("rpic"));
-    server_if_ = testing::UniqueName("rpvs");
-    const std::string client_if = testing::UniqueName("rpvc");
-    veth_ = std::make_unique<VethPair>(testing::VethEnd{server_.get(), server_if_, server_ip_ + "/24", ""},
-                                       testing::VethEnd{client_.get(), client_if, client_ip_ + "/24", ""});
-    ASSERT_EQ(Shell(client_->Exec() + "ip addr add " + other_ip_ + "/24 dev " + client_if), 0);
-    pin_dir_ = "/sys/fs/bpf/" + testing::UniqueName("rampart-i");
+    ASSERT_EQ(Shell(client_->Exec() + "ip addr add " + other_ip_ + "/24 dev " + client_if_), 0);
+    const std::string& d = dir_->path();
 
     cards_ = TenCards();
     cards_json_ = CustomersJson(cards_) + "}\n";
@@ -196,105 +186,32 @@ class DlpVerdicts : public ::testing::Test {
   }
 
   void TearDown() override {
-    followers_.clear();
-    nginx_.reset();
-    agent_.reset();
-    control_plane_.reset();
-    if (!pin_dir_.empty()) Shell("rm -rf " + pin_dir_);
-    veth_.reset();
-    client_.reset();
-    server_.reset();
-    if (dir_ && HasFailure()) {
-      dir_->keep();
-      std::cerr << "logs kept in " << dir_->path() << "\n";
-    }
-    dir_.reset();
+    followers_.clear();  // before the agent they follow
+    InspectEndToEnd::TearDown();
   }
 
-  // nginx, one process (no master), HTTPS on the server's veth address,
-  // every file served as application/json, one request per connection;
-  // `http2` offers h2 by ALPN (and curl then takes it).
-  void StartNginx(bool http2) {
-    const std::string& d = dir_->path();
-    std::ofstream(d + "/nginx.conf") << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
-                                     << "error_log " << d << "/error.log info;\npid " << d << "/nginx.pid;\n"
-                                     << "events { worker_connections 64; }\n"
-                                     << "http {\n  access_log " << d << "/access.log;\n"
-                                     << "  client_body_temp_path " << d << "/body;\n  proxy_temp_path " << d
-                                     << "/proxy;\n  fastcgi_temp_path " << d << "/fastcgi;\n  uwsgi_temp_path " << d
-                                     << "/uwsgi;\n  scgi_temp_path " << d << "/scgi;\n"
-                                     << "  default_type application/json;\n  keepalive_timeout 0;\n"
-                                     << "  server {\n    listen " << server_ip_ << ":" << kPort << (http2 ? " ssl http2;\n" : " ssl;\n")
-                                     << "    ssl_certificate " << d << "/cert.pem;\n    ssl_certificate_key " << d
-                                     << "/key.pem;\n    root " << d << "/www;\n  }\n}\n";
-    nginx_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"ip", "netns", "exec", server_->name(), "nginx", "-c", d + "/nginx.conf", "-p", d,
-                                 "-e", d + "/error.log"},
-        d + "/nginx.out");
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          return ReadFile("/proc/" + std::to_string(nginx_->pid()) + "/comm") == "nginx\n" &&
-                 Capture(server_->Exec() + "ss -Hltn 'sport = :" + std::to_string(kPort) + "'") != "";
-        },
-        10s))
-        << "nginx did not come up:\n"
-        << Capture("cat " + d + "/nginx.out " + d + "/error.log");
-  }
-
-  // rampart-cp and rampartd in the server namespace, over its loopback with
-  // mutual TLS; rampartd's datapath goes where the policy says.
-  void StartControlPlaneAndAgent() {
-    const std::string& d = dir_->path();
-    ASSERT_EQ(Shell("bash " + kSource + "/scripts/make-demo-certs.sh " + d + "/certs dlp-node > " + d +
-                    "/certs.log 2>&1"),
-              0);
-    const std::string in_server = "--net=" + server_->Path();
-    control_plane_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, kBuild + "/controlplane/rampart-cp", "serve", "--listen",
-                                 "127.0.0.1:7443", "--cert", d + "/certs/server.crt", "--key", d + "/certs/server.key",
-                                 "--client-ca", d + "/certs/ca.crt", "--state-dir", d + "/cp", "--admin-socket",
-                                 d + "/cp-admin.sock"},
-        d + "/cp.log");
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, kBuild + "/agent/rampartd", "--control-plane",
-                                 "127.0.0.1:7443", "--server-name", "localhost", "--ca", d + "/certs/ca.crt", "--cert",
-                                 d + "/certs/node.crt", "--key", d + "/certs/node.key", "--node-name", "dlp-node",
-                                 "--state-dir", d + "/agent", "--socket", d + "/agent.sock", "--pin-dir", pin_dir_},
-        d + "/agent.log");
-    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(d + "/cp-admin.sock"); }, 10s)) << Logs();
-    ASSERT_TRUE(
-        WaitFor([&] { return Status().control_plane().state() == v1::CONNECTION_STATE_CONNECTED; }, 15s))
-        << Logs();
-  }
-
-  // Everything up, the policy applied with `dlp` as its spec.inspection.dlp,
-  // and nginx attached for capture.
+  // nginx, HTTPS on the server's veth address, every file served as
+  // application/json, one request per connection; `http2` offers h2 by ALPN
+  // (and curl then takes it). Then rampart-cp and rampartd in the server
+  // namespace, over its loopback with mutual TLS, the policy applied with
+  // `dlp` as its spec.inspection.dlp, and nginx attached for capture.
   void Start(const std::string& dlp, bool http2 = false) {
-    ASSERT_NO_FATAL_FAILURE(StartNginx(http2));
-    ASSERT_NO_FATAL_FAILURE(StartControlPlaneAndAgent());
-    const std::string path = dir_->path() + "/policy.yaml";
+    const std::string& d = dir_->path();
+    ASSERT_NO_FATAL_FAILURE(nginx_->Start(
+        "  access_log " + d + "/access.log;\n"
+        "  default_type application/json;\n  keepalive_timeout 0;\n"
+        "  server {\n    listen " + server_ip_ + ":" + std::to_string(kPort) + (http2 ? " ssl http2;\n" : " ssl;\n") +
+        "    ssl_certificate " + d + "/cert.pem;\n    ssl_certificate_key " + d + "/key.pem;\n"
+        "    root " + d + "/www;\n  }\n",
+        kPort));
+    ASSERT_NO_FATAL_FAILURE(node_->Start());
     // Ingress default allow: only the blocklist drops anything.
-    std::ofstream(path) << "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: card-leaks}\nspec:\n"
-                        << "  interfaces: [" << server_if_ << "]\n"
-                        << "  segmentation:\n    ingress: {default: allow}\n"
-                        << "  inspection:\n    capture: {processes: [nginx]}\n    dlp: " << dlp << "\n";
-    ASSERT_EQ(Shell(kBuild + "/controlplane/rampart-cp policy apply -f " + path + " --admin-socket " + dir_->path() +
-                    "/cp-admin.sock > " + dir_->path() + "/apply.log 2>&1"),
-              0)
-        << ReadFile(dir_->path() + "/apply.log");
-    ASSERT_TRUE(WaitFor([&] { return Status().policy_version() == 1; }, 15s))
-        << "policy not applied: " << Status().last_policy_error() << Logs();
-    const uint32_t nginx = static_cast<uint32_t>(nginx_->pid());
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          const v1::AgentStatus status = Status();
-          for (const auto& p : status.capture().processes()) {
-            if (p.pid() == nginx && p.attached()) return true;
-          }
-          return false;
-        },
-        5s))
-        << "nginx not attached for capture: " << Status().capture().ShortDebugString() << Logs();
+    ASSERT_NO_FATAL_FAILURE(node_->ApplyPolicy(
+        "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: card-leaks}\nspec:\n"
+        "  interfaces: [" + server_if_ + "]\n"
+        "  segmentation:\n    ingress: {default: allow}\n"
+        "  inspection:\n    capture: {processes: [nginx]}\n    dlp: " + dlp + "\n"));
+    ASSERT_NO_FATAL_FAILURE(node_->WaitCaptureAttached(nginx_->pid()));
     const v1::InspectionStatus inspection = Status().inspection();
     ASSERT_TRUE(inspection.enabled()) << inspection.ShortDebugString();
   }
@@ -320,21 +237,6 @@ class DlpVerdicts : public ::testing::Test {
     fetch.error = ReadFile(base + ".err");
     fetch.out = ReadFile(base + ".out");
     return fetch;
-  }
-
-  // rampartctl against the agent; its output (stderr too) is kept for the
-  // check that no card number ever appears in it.
-  std::string Rampartctl(const std::string& args) {
-    std::string out = Capture(kBuild + "/agent/rampartctl --socket " + dir_->path() + "/agent.sock " + args + " 2>&1");
-    ctl_output_ += out;
-    return out;
-  }
-
-  v1::AgentStatus Status() {
-    const std::string json = Rampartctl("status --json");
-    v1::AgentStatus status;
-    if (!google::protobuf::util::JsonStringToMessage(json, &status).ok()) return v1::AgentStatus();
-    return status;
   }
 
   // Every JSON object line of `text` as a Finding.
@@ -367,13 +269,6 @@ class DlpVerdicts : public ::testing::Test {
       if (b.kind() == "source" && b.source() == address) return &b;
     }
     return nullptr;
-  }
-
-  std::string Logs() {
-    const std::string& d = dir_->path();
-    return "\n--- agent.log\n" + Capture("tail -20 " + d + "/agent.log") + "--- cp.log\n" +
-           Capture("tail -5 " + d + "/cp.log 2>/dev/null") + "--- nginx error.log\n" +
-           Capture("tail -5 " + d + "/error.log 2>/dev/null");
   }
 
   static std::string Dump(const std::vector<v1::Finding>& findings) {
@@ -413,7 +308,7 @@ class DlpVerdicts : public ::testing::Test {
     ASSERT_FALSE(log_path.empty()) << "status.inspection.findings_log is empty";
     const std::string findings_log = ReadFile(log_path);
     EXPECT_FALSE(findings_log.empty()) << log_path << " is empty though findings were recorded";
-    std::map<std::string, std::string> places = {{"rampartctl output", ctl_output_},
+    std::map<std::string, std::string> places = {{"rampartctl output", node_->transcript()},
                                                  {"findings log " + log_path, findings_log},
                                                  {"agent.log", ReadFile(dir_->path() + "/agent.log")},
                                                  {"cp.log", ReadFile(dir_->path() + "/cp.log")},
@@ -432,18 +327,13 @@ class DlpVerdicts : public ::testing::Test {
     EXPECT_EQ(logged, answered) << "the findings log and `rampartctl findings` disagree";
   }
 
-  std::unique_ptr<testing::TempDir> dir_;
-  std::string client_ip_, server_ip_, other_ip_, server_if_, pin_dir_;
-  std::unique_ptr<NetNs> server_, client_;
-  std::unique_ptr<VethPair> veth_;
-  std::unique_ptr<ChildProcess> nginx_, agent_, control_plane_;
+  std::string other_ip_;  // a second address of the client namespace, never blocked
   std::vector<std::unique_ptr<ChildProcess>> followers_;
   std::vector<std::string> follower_files_;
   std::vector<Card> cards_;
   std::string cp_findings_;  // `rampart-cp findings --json`, when a test read it
   std::string cards_json_, big_json_;
   int curls_ = 0;
-  std::string ctl_output_;
 };
 
 TEST_F(DlpVerdicts, BlockPolicyCutsTheLeakingResponseAndBlocksTheClientForTheTtl) {
@@ -678,7 +568,7 @@ TEST_F(DlpVerdicts, MonitorPolicyRecordsTheFindingAndLeavesTheConnectionAlone) {
   ASSERT_TRUE(WaitFor(
       [&] {
         cp_findings_ = Capture(kBuild + "/controlplane/rampart-cp findings --json --limit 100000 --admin-socket " +
-                               dir_->path() + "/cp-admin.sock");
+                               node_->admin_socket());
         at_cp = 0;
         std::istringstream lines(cp_findings_);
         for (std::string line; std::getline(lines, line);) {

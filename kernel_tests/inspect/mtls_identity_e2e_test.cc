@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -31,24 +30,18 @@
 
 #include "kernel_tests/capture/capture_fixture.h"
 #include "kernel_tests/fixtures/kernel_env.h"
-#include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
+#include "kernel_tests/inspect/inspect_e2e_fixture.h"
 #include "rampart/v1/agent_api.pb.h"
 
 namespace rampart {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Capture;
-using testing::ChildProcess;
-using testing::NetNs;
 using testing::ReadFile;
 using testing::Shell;
-using testing::VethPair;
 using testing::WaitFor;
 
-const std::string kBuild = RAMPART_BUILD_DIR;
-const std::string kSource = RAMPART_SOURCE_DIR;
 constexpr uint16_t kPort = 8443;
 constexpr int kReadLimit = 20;  // rateLimits.reads: 20/minute
 constexpr char kClientB[] = "spiffe://rampart.test/ns/prod/sa/client-b";
@@ -78,23 +71,17 @@ for path in sys.argv[7:]:
     print(status, flush=True)
 )py";
 
-class MtlsIdentity : public ::testing::Test {
+class MtlsIdentity : public testing::InspectEndToEnd {
  protected:
   void SetUp() override {
     RAMPART_REQUIRE_KERNEL_OR_SKIP();
-    dir_ = std::make_unique<testing::TempDir>("rampart-mtls");
-    const std::string& d = dir_->path();
+    // 10.X.Y.0/24 from our pid, only ever on our own veth.
     const pid_t pid = getpid();
     const std::string net = "10." + std::to_string(192 + (pid >> 8) % 48) + "." + std::to_string(pid % 256) + ".";
-    server_ip_ = net + "2";
-    client_ip_ = net + "11";
-    server_ = std::make_unique<NetNs>(testing::UniqueName("rpms"));
-    client_ = std::make_unique<NetNs>(testing::UniqueName("rpmc"));
-    server_if_ = testing::UniqueName("rpvs");
-    veth_ = std::make_unique<VethPair>(testing::VethEnd{server_.get(), server_if_, server_ip_ + "/24", ""},
-                                       testing::VethEnd{client_.get(), testing::UniqueName("rpvc"),
-                                                        client_ip_ + "/24", ""});
-    pin_dir_ = "/sys/fs/bpf/" + testing::UniqueName("rampart-m");
+    ASSERT_NO_FATAL_FAILURE(SetUpLab(
+        {.dir_prefix = "rampart-mtls", .tag = "m", .server_ip = net + "2", .client_ip = net + "11",
+         .node_name = "mtls-node"}));
+    const std::string& d = dir_->path();
     std::ofstream(d + "/client.py") << kClientPy;
     // A client CA, the server's certificate, and two client certificates.
     std::ofstream(d + "/certs.sh")
@@ -114,100 +101,34 @@ class MtlsIdentity : public ::testing::Test {
     ASSERT_EQ(Shell("bash " + d + "/certs.sh > " + d + "/certs.log 2>&1"), 0) << ReadFile(d + "/certs.log");
   }
 
-  void TearDown() override {
-    nginx_.reset();
-    agent_.reset();
-    control_plane_.reset();
-    if (!pin_dir_.empty()) Shell("rm -rf " + pin_dir_);
-    veth_.reset();
-    client_.reset();
-    server_.reset();
-    if (dir_ && HasFailure()) {
-      dir_->keep();
-      std::cerr << "logs kept in " << dir_->path() << "\n";
-    }
-    dir_.reset();
-  }
-
-  void StartNginx() {
-    const std::string& d = dir_->path();
-    std::ofstream(d + "/nginx.conf")
-        << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
-        << "error_log " << d << "/error.log info;\npid " << d << "/nginx.pid;\n"
-        << "events { worker_connections 64; }\n"
-        << "http {\n  log_format peer '$ssl_protocol $ssl_client_s_dn $request';\n"
-        << "  access_log " << d << "/access.log peer;\n"
-        << "  client_body_temp_path " << d << "/body;\n  proxy_temp_path " << d << "/proxy;\n  fastcgi_temp_path "
-        << d << "/fastcgi;\n  uwsgi_temp_path " << d << "/uwsgi;\n  scgi_temp_path " << d << "/scgi;\n"
-        << "  default_type application/json;\n  keepalive_timeout 0;\n  ssl_session_tickets off;\n"
-        << "  ssl_protocols TLSv1.2 TLSv1.3;\n"
-        << "  server {\n    listen " << server_ip_ << ":" << kPort << " ssl;\n"
-        << "    ssl_certificate " << d << "/server.pem;\n    ssl_certificate_key " << d << "/server.key;\n"
-        << "    ssl_client_certificate " << d << "/ca.pem;\n    ssl_verify_client on;\n"
-        << "    location ~ ^/users/([0-9]+)$ { return 200 '{\"id\": $1}\\n'; }\n"
-        << "  }\n}\n";
-    nginx_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"ip", "netns", "exec", server_->name(), "nginx", "-c", d + "/nginx.conf", "-p", d,
-                                 "-e", d + "/error.log"},
-        d + "/nginx.out");
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          return ReadFile("/proc/" + std::to_string(nginx_->pid()) + "/comm") == "nginx\n" &&
-                 Capture(server_->Exec() + "ss -Hltn 'sport = :" + std::to_string(kPort) + "'") != "";
-        },
-        10s))
-        << "nginx did not come up:\n"
-        << Capture("cat " + d + "/nginx.out " + d + "/error.log");
-  }
-
+  // nginx requires a client certificate signed by the test CA and logs the
+  // protocol and the client's subject of every request; one request per
+  // connection, no session tickets. Then rampart-cp and rampartd, the policy
+  // applied and nginx attached for capture.
   void Start() {
-    ASSERT_NO_FATAL_FAILURE(StartNginx());
     const std::string& d = dir_->path();
-    ASSERT_EQ(Shell("bash " + kSource + "/scripts/make-demo-certs.sh " + d + "/certs mtls-node > " + d +
-                    "/certs.log 2>&1"),
-              0);
-    const std::string in_server = "--net=" + server_->Path();
-    control_plane_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, kBuild + "/controlplane/rampart-cp", "serve", "--listen",
-                                 "127.0.0.1:7443", "--cert", d + "/certs/server.crt", "--key", d + "/certs/server.key",
-                                 "--client-ca", d + "/certs/ca.crt", "--state-dir", d + "/cp", "--admin-socket",
-                                 d + "/cp-admin.sock"},
-        d + "/cp.log");
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", in_server, kBuild + "/agent/rampartd", "--control-plane",
-                                 "127.0.0.1:7443", "--server-name", "localhost", "--ca", d + "/certs/ca.crt", "--cert",
-                                 d + "/certs/node.crt", "--key", d + "/certs/node.key", "--node-name", "mtls-node",
-                                 "--state-dir", d + "/agent", "--socket", d + "/agent.sock", "--pin-dir", pin_dir_},
-        d + "/agent.log");
-    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(d + "/cp-admin.sock"); }, 10s)) << Logs();
-    ASSERT_TRUE(WaitFor([&] { return Status().control_plane().state() == v1::CONNECTION_STATE_CONNECTED; }, 15s))
-        << Logs();
-    const std::string path = d + "/policy.yaml";
-    std::ofstream(path) << "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: mtls-api}\nspec:\n"
-                        << "  interfaces: [" << server_if_ << "]\n"
-                        << "  segmentation:\n    ingress: {default: allow}\n"
-                        << "  inspection:\n    capture: {processes: [nginx]}\n"
-                        << "    apis:\n"
-                        << "      identity: {mtlsPeer: auto}\n"
-                        << "      rateLimits: {reads: " << kReadLimit << "/minute}\n"
-                        << "      alerts: {rateLimit: monitor}\n";
-    ASSERT_EQ(Shell(kBuild + "/controlplane/rampart-cp policy apply -f " + path + " --admin-socket " + d +
-                    "/cp-admin.sock > " + d + "/apply.log 2>&1"),
-              0)
-        << ReadFile(d + "/apply.log");
-    ASSERT_TRUE(WaitFor([&] { return Status().policy_version() == 1; }, 15s))
-        << "policy not applied: " << Status().last_policy_error() << Logs();
-    const uint32_t nginx = static_cast<uint32_t>(nginx_->pid());
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          const v1::AgentStatus status = Status();
-          for (const auto& p : status.capture().processes()) {
-            if (p.pid() == nginx && p.attached()) return true;
-          }
-          return false;
-        },
-        5s))
-        << "nginx not attached for capture: " << Status().capture().ShortDebugString() << Logs();
+    ASSERT_NO_FATAL_FAILURE(nginx_->Start(
+        "  log_format peer '$ssl_protocol $ssl_client_s_dn $request';\n"
+        "  access_log " + d + "/access.log peer;\n"
+        "  default_type application/json;\n  keepalive_timeout 0;\n  ssl_session_tickets off;\n"
+        "  ssl_protocols TLSv1.2 TLSv1.3;\n"
+        "  server {\n    listen " + server_ip_ + ":" + std::to_string(kPort) + " ssl;\n"
+        "    ssl_certificate " + d + "/server.pem;\n    ssl_certificate_key " + d + "/server.key;\n"
+        "    ssl_client_certificate " + d + "/ca.pem;\n    ssl_verify_client on;\n"
+        "    location ~ ^/users/([0-9]+)$ { return 200 '{\"id\": $1}\\n'; }\n"
+        "  }\n",
+        kPort));
+    ASSERT_NO_FATAL_FAILURE(node_->Start());
+    ASSERT_NO_FATAL_FAILURE(node_->ApplyPolicy(
+        "apiVersion: rampart/v1\nkind: Policy\nmetadata: {name: mtls-api}\nspec:\n"
+        "  interfaces: [" + server_if_ + "]\n"
+        "  segmentation:\n    ingress: {default: allow}\n"
+        "  inspection:\n    capture: {processes: [nginx]}\n"
+        "    apis:\n"
+        "      identity: {mtlsPeer: auto}\n"
+        "      rateLimits: {reads: " + std::to_string(kReadLimit) + "/minute}\n"
+        "      alerts: {rateLimit: monitor}\n"));
+    ASSERT_NO_FATAL_FAILURE(node_->WaitCaptureAttached(nginx_->pid()));
   }
 
   // The statuses of `count` GETs of /users/ID with client certificate NAME.
@@ -226,18 +147,6 @@ class MtlsIdentity : public ::testing::Test {
     return statuses;
   }
 
-  std::string Rampartctl(const std::string& args) {
-    return Capture(kBuild + "/agent/rampartctl --socket " + dir_->path() + "/agent.sock " + args + " 2>&1");
-  }
-
-  v1::AgentStatus Status() {
-    v1::AgentStatus status;
-    if (!google::protobuf::util::JsonStringToMessage(Rampartctl("status --json"), &status).ok()) {
-      return v1::AgentStatus();
-    }
-    return status;
-  }
-
   std::vector<v1::Finding> Findings(const std::string& detector) {
     std::vector<v1::Finding> out;
     std::istringstream in(Rampartctl("findings --json --limit 10000"));
@@ -249,18 +158,6 @@ class MtlsIdentity : public ::testing::Test {
     }
     return out;
   }
-
-  std::string Logs() {
-    const std::string& d = dir_->path();
-    return "\n--- agent.log\n" + Capture("tail -20 " + d + "/agent.log") + "--- nginx error.log\n" +
-           Capture("tail -5 " + d + "/error.log 2>/dev/null");
-  }
-
-  std::unique_ptr<testing::TempDir> dir_;
-  std::string server_ip_, client_ip_, server_if_, pin_dir_;
-  std::unique_ptr<NetNs> server_, client_;
-  std::unique_ptr<VethPair> veth_;
-  std::unique_ptr<ChildProcess> nginx_, agent_, control_plane_;
 };
 
 TEST_F(MtlsIdentity, RequestsAreAttributedToTheClientCertificateNotTheAddress) {
