@@ -138,6 +138,39 @@ static __always_inline void rp_learn_tuple(struct rp_ssl_state *state, const str
 	state->tuple_known = 1;
 }
 
+/* The header every record shares: who, when, which SSL and, when known, the
+ * connection's 5-tuple (learned into the SSL's state on the way, which bumps
+ * the generation of a reused SSL pointer before the record is filed). Returns
+ * the SSL's state; NULL when its map had no room. */
+static __always_inline struct rp_ssl_state *rp_fill_header(struct rp_capture_header *h,
+							    const struct rp_ssl_call *call, __u64 pid_tgid,
+							    __u8 direction, __u32 len)
+{
+	__builtin_memset(h, 0, sizeof(*h));
+	h->timestamp_ns = bpf_ktime_get_ns();
+	h->ssl = call->ssl;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->direction = direction;
+	h->len = len;
+
+	struct rp_ssl_state *state = rp_ssl_state(call->ssl, h->pid);
+	if (call->tuple_known) {
+		h->tuple = call->tuple;
+		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
+		if (state)
+			rp_learn_tuple(state, &call->tuple);
+	} else if (state && state->tuple_known) {
+		h->tuple = state->tuple;
+		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
+	}
+	if (state)
+		h->generation = state->generation;
+	return state;
+}
+
 static __always_inline int rp_handshake_end(void)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -176,31 +209,12 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 	if (!event)
 		goto done;
 	struct rp_capture_header *h = &event->header;
-	__builtin_memset(h, 0, sizeof(*h));
-	h->timestamp_ns = bpf_ktime_get_ns();
-	h->ssl = call->ssl;
-	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->pid = pid_tgid >> 32;
-	h->tid = tid;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	h->direction = call->direction;
-	h->len = moved > 0xffffffffu ? 0xffffffffu : (__u32)moved;
-
-	struct rp_ssl_state *state = rp_ssl_state(call->ssl, h->pid);
-	if (call->tuple_known) {
-		h->tuple = call->tuple;
-		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
-		if (state)
-			rp_learn_tuple(state, &call->tuple);
-	} else if (state && state->tuple_known) {
-		h->tuple = state->tuple;
-		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
-	} else {
+	struct rp_ssl_state *state = rp_fill_header(h, call, pid_tgid, call->direction,
+						    moved > 0xffffffffu ? 0xffffffffu : (__u32)moved);
+	if (!(h->flags & RP_CAPTURE_TUPLE_KNOWN))
 		rp_stat_add(RP_CAP_TUPLE_MISSES, 1);
-	}
 	if (state) {
 		__u32 dir = call->direction & 1;
-		h->generation = state->generation;
 		h->stream_offset = state->offset[dir];
 		state->offset[dir] += moved;
 	}
@@ -323,31 +337,10 @@ int BPF_KPROBE(rampart_d2i_x509, void *out, const unsigned char **in, long len)
 	if (!event)
 		return 0;
 	struct rp_capture_header *h = &event->header;
-	__builtin_memset(h, 0, sizeof(*h));
-	h->timestamp_ns = bpf_ktime_get_ns();
-	h->ssl = call->ssl;
-	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->pid = pid_tgid >> 32;
-	h->tid = tid;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	h->direction = RP_CAPTURE_READ;
-	h->flags = RP_CAPTURE_PEER_CERT;
-	h->len = len > 0xffffffffL ? 0xffffffffu : (__u32)len;
-
-	/* Learning the tuple here bumps the generation of a reused SSL pointer
-	 * before the certificate is filed, so it lands on the new connection. */
-	struct rp_ssl_state *state = rp_ssl_state(call->ssl, h->pid);
-	if (call->tuple_known) {
-		h->tuple = call->tuple;
-		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
-		if (state)
-			rp_learn_tuple(state, &call->tuple);
-	} else if (state && state->tuple_known) {
-		h->tuple = state->tuple;
-		h->flags |= RP_CAPTURE_TUPLE_KNOWN;
-	}
-	if (state)
-		h->generation = state->generation;
+	/* Filed under the connection's generation: a reused SSL pointer's
+	 * certificate lands on the new connection. */
+	rp_fill_header(h, call, pid_tgid, RP_CAPTURE_READ, len > 0xffffffffL ? 0xffffffffu : (__u32)len);
+	h->flags |= RP_CAPTURE_PEER_CERT;
 
 	__u32 n = h->len < RP_PEER_CERT_MAX ? h->len : RP_PEER_CERT_MAX;
 	n &= (RP_PEER_CERT_MAX * 2 - 1); /* a bound the verifier can see */
