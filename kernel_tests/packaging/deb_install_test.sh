@@ -18,14 +18,8 @@ build=$1 src=$2
 here=$(cd "$(dirname "$0")" && pwd)
 packages=(rampart-agent rampart-controlplane)
 
-skip() {
-  if [[ ${RAMPART_REQUIRE_KERNEL:-} == 1 ]]; then
-    echo "FAIL: $* (RAMPART_REQUIRE_KERNEL=1)" >&2
-    exit 1
-  fi
-  echo "SKIP: $*"
-  exit 77
-}
+# shellcheck source=kernel_tests/packaging/checks.sh
+source "$here/checks.sh"
 [[ $(id -u) -eq 0 ]] || skip "installs packages with dpkg: needs root"
 features=$(bpftool feature probe kernel 2>/dev/null || true)
 grep -q "program_type xdp is available" <<<"$features" ||
@@ -52,17 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failures=0
-check() {  # DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what" >&2
-    failures=$((failures + 1))
-  fi
-}
 installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 absent() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "installed"; }
 
@@ -131,7 +114,7 @@ if agent_pid=$("$here/run_until_ready.py" 30 "$work/agent.log" /usr/bin/rampartd
 else
   echo "FAIL rampartd sent no READY=1; its log:" >&2
   cat "$work/agent.log" >&2
-  failures=$((failures + 1))
+  failed
 fi
 
 # rampart-cp as the unit runs it: user rampart, a fleet CA made by that user.
@@ -150,7 +133,7 @@ if cp_pid=$(runuser -u rampart -- "$work/run_until_ready.py" 30 "$work/cp/cp.log
 else
   echo "FAIL rampart-cp sent no READY=1; its log:" >&2
   cat "$work/cp/cp.log" >&2
-  failures=$((failures + 1))
+  failed
 fi
 for pid in "${pids[@]}"; do kill "$pid" && tail --pid="$pid" -f /dev/null; done
 pids=()
@@ -165,8 +148,4 @@ for f in /usr/bin/rampartd /usr/bin/rampart-cp /lib/systemd/system/rampart-agent
 done
 check "/run/rampart/cp-admin.sock link removed" test ! -L /run/rampart/cp-admin.sock
 
-if ((failures)); then
-  echo "$failures check(s) failed" >&2
-  exit 1
-fi
-echo "all checks passed"
+finish

@@ -22,14 +22,8 @@ set -euo pipefail
 build=$1 src=$2
 here=$(cd "$(dirname "$0")" && pwd)
 
-skip() {
-  if [[ ${RAMPART_REQUIRE_KERNEL:-} == 1 ]]; then
-    echo "FAIL: $* (RAMPART_REQUIRE_KERNEL=1)" >&2
-    exit 1
-  fi
-  echo "SKIP: $*"
-  exit 77
-}
+# shellcheck source=kernel_tests/packaging/checks.sh
+source "$here/checks.sh"
 [[ $(id -u) -eq 0 ]] || skip "boots systemd in namespaces: needs root"
 [[ -x /lib/systemd/systemd ]] || skip "no /lib/systemd/systemd (package systemd)"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || true
@@ -80,17 +74,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failures=0
-check() {  # DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what" >&2
-    failures=$((failures + 1))
-  fi
-}
 
 echo "== booting systemd in namespaces of its own (cgroup $cgroup)"
 mkdir "$cgroup"
@@ -127,7 +110,7 @@ echo "systemd $(inside systemctl --version | head -n 1 | cut -d' ' -f2) is PID 1
 if [[ $boot_state != running ]]; then
   inside systemctl --failed --no-pager >&2 || true
   cat "$work/console.log" >&2
-  failures=$((failures + 1))
+  failed
 fi
 
 # This machine's own state shows through the overlay; inside, it goes (the
@@ -199,8 +182,4 @@ check "the units are gone" test -z "$(inside systemctl list-units --no-legend --
 check "the agent's pins are gone" inside test ! -e /sys/fs/bpf/rampart
 check "the demo's network namespaces are gone" test -z "$(inside ip netns list)"
 
-if ((failures)); then
-  echo "$failures check(s) failed" >&2
-  exit 1
-fi
-echo "all checks passed"
+finish
