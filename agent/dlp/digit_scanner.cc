@@ -4,8 +4,13 @@
 #include <array>
 #include <cstdint>
 
+#include "agent/dlp/simd.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(RAMPART_DLP_HAVE_AVX2)
+#include <immintrin.h>
 #endif
 
 namespace rampart::dlp {
@@ -45,7 +50,11 @@ __m128i Equal(__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
 
 // The masks of the 64 bytes at `p`; only the digit mask when there is no
 // digit, and the anchor masks (plus, upper) only when `anchors`.
-BlockMasks Masks(const char* p, bool anchors) {
+struct Sse2 {
+  static BlockMasks Masks(const char* p, bool anchors);
+};
+
+__attribute__((always_inline)) inline BlockMasks Sse2::Masks(const char* p, bool anchors) {
   BlockMasks m;
 #if defined(__SSE2__)
   __m128i v[4];
@@ -69,6 +78,37 @@ BlockMasks Masks(const char* p, bool anchors) {
   return m;
 }
 
+#if defined(RAMPART_DLP_HAVE_AVX2)
+// The same masks from two 32-byte loads.
+struct Avx2 {
+  RAMPART_DLP_AVX2 static inline uint64_t Bits(__m256i low, __m256i high) {
+    return static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(low))) |
+           static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(high))) << 32;
+  }
+  RAMPART_DLP_AVX2 static inline __m256i InRange(__m256i v, char low, int count) {
+    return _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(0x80 + count)),
+                             _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(low + 0x80))));
+  }
+  RAMPART_DLP_AVX2 static inline __m256i Equal(__m256i v, char c) {
+    return _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c));
+  }
+  RAMPART_DLP_AVX2 static inline BlockMasks Masks(const char* p, bool anchors) {
+    BlockMasks m;
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    m.digit = Bits(InRange(low, '0', 10), InRange(high, '0', 10));
+    if (m.digit == 0) return m;
+    m.separator = Bits(_mm256_or_si256(Equal(low, ' '), Equal(low, '-')),
+                       _mm256_or_si256(Equal(high, ' '), Equal(high, '-')));
+    if (anchors) {
+      m.plus = Bits(Equal(low, '+'), Equal(high, '+'));
+      m.upper = Bits(InRange(low, 'A', 26), InRange(high, 'A', 26));
+    }
+    return m;
+  }
+};
+#endif
+
 // Blocks overlap so that every run of kMinChain bytes starting in one block
 // also ends in it.
 constexpr size_t kMinChain = 11;
@@ -82,8 +122,9 @@ constexpr size_t kBlockStep = 64 - (kMinChain - 1);
 // two separators, a card has 13+ digits) or starts right after "+" (phone)
 // or two capitals (IBAN). Other digit runs (those in hex ids, times, SKUs,
 // prices) are skipped 64 bytes at a time.
-uint64_t Candidates(const char* t, size_t pos, bool anchors) {
-  const BlockMasks m = Masks(t + pos, anchors);
+// `m`: the masks of that block.
+__attribute__((always_inline)) inline uint64_t Candidates(const BlockMasks& m, const char* t, size_t pos,
+                                                          bool anchors) {
   if (m.digit == 0) return 0;
   // A card holds a 4-digit group or 13+ digits in one, an SSN ends in 4
   // digits: without four digits in a row only an anchor can matter.
@@ -138,6 +179,44 @@ class Emitter {
   std::array<size_t, kPatternCount> last_;
 };
 
+// Where the run of bytes `accept` takes, from `i`, ends; at most `limit`.
+// Sixteen bytes at a time (`mask16`: bit k for byte k taken): a byte loop
+// mispredicts at the end of every digit group, and in a body full of phone
+// numbers and cards the chains are read as often as the blocks.
+template <typename Mask16>
+size_t RunEnd(const char* t, size_t n, size_t i, size_t limit, bool (*accept)(char), Mask16 mask16) {
+#if defined(__SSE2__)
+  while (i < limit && i + 16 <= n) {
+    const unsigned other = ~mask16(t + i) & 0xFFFFu;
+    if (other != 0) return std::min(limit, i + static_cast<size_t>(__builtin_ctz(other)));
+    i += 16;
+  }
+#endif
+  while (i < limit && accept(t[i])) ++i;
+  return std::min(i, limit);
+}
+
+#if defined(__SSE2__)
+unsigned DigitMask16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return static_cast<unsigned>(_mm_movemask_epi8(InRange(v, '0', 10)));
+}
+
+unsigned PhoneMask16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i separator = _mm_or_si128(_mm_or_si128(Equal(v, ' '), Equal(v, '-')), Equal(v, '.'));
+  const __m128i parenthesis = _mm_or_si128(Equal(v, '('), Equal(v, ')'));
+  return static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_or_si128(InRange(v, '0', 10), _mm_or_si128(separator, parenthesis))));
+}
+#else
+// Never called: without SSE2, RunEnd reads byte by byte.
+unsigned DigitMask16(const char*) { return 0; }
+unsigned PhoneMask16(const char*) { return 0; }
+#endif
+
+size_t DigitRunEnd(const char* t, size_t n, size_t i) { return RunEnd(t, n, i, n, IsDigit, DigitMask16); }
+
 // Reads the chain starting at `begin` and emits what it holds; returns its
 // end.
 size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& enabled, Emitter& emit) {
@@ -150,8 +229,7 @@ size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& ena
     }
   }
   if (enabled.phone && i >= 1 && t[i - 1] == '+' && t[i] != '0') {
-    size_t k = i + 1;
-    while (k < n && k - (i + 1) < 22 && IsPhoneChar(t[k])) ++k;
+    const size_t k = RunEnd(t, n, i + 1, std::min(n, i + 1 + 22), IsPhoneChar, PhoneMask16);
     if (k - (i + 1) >= 6) emit.Emit(Pattern::kPhoneInternational, i - 1, k);
   }
   // Lengths and starts of the last two groups, for the SSN shape 3-2-4.
@@ -159,7 +237,7 @@ size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& ena
   size_t digits = 0;
   while (true) {
     const size_t group_begin = i;
-    while (i < n && IsDigit(t[i])) ++i;
+    i = DigitRunEnd(t, n, i);
     const size_t length = i - group_begin;
     digits += length;
     if (enabled.ssn && length2 == 3 && length1 == 2 && length >= 4) {
@@ -178,9 +256,11 @@ size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& ena
   return i;
 }
 
-}  // namespace
-
-void ScanDigitPatterns(std::string_view text, const DigitPatterns& enabled, std::vector<PrefilterMatch>& out) {
+// The block pass with the masks of `Simd`; inlined into one function per
+// instruction set, so that the masks are computed inline.
+template <typename Simd>
+__attribute__((always_inline)) inline void ScanBlocks(std::string_view text, const DigitPatterns& enabled,
+                                                      std::vector<PrefilterMatch>& out) {
   const char* t = text.data();
   const size_t n = text.size();
   const bool anchors = enabled.iban || enabled.phone;
@@ -188,7 +268,7 @@ void ScanDigitPatterns(std::string_view text, const DigitPatterns& enabled, std:
   size_t resume = 0;  // where the last chain read ended
   size_t pos = 0;
   while (pos + 64 <= n) {
-    uint64_t candidates = Candidates(t, pos, anchors);
+    uint64_t candidates = Candidates(Simd::Masks(t + pos, anchors), t, pos, anchors);
     auto drop_read = [&] {
       if (resume > pos) candidates &= resume - pos >= 64 ? 0 : ~uint64_t{0} << (resume - pos);
     };
@@ -204,6 +284,27 @@ void ScanDigitPatterns(std::string_view text, const DigitPatterns& enabled, std:
   for (size_t i = std::max(pos, resume); i < n; ++i) {
     if (IsDigit(t[i])) i = ReadChain(t, n, ChainStart(t, i), enabled, emit);
   }
+}
+
+void ScanSse2(std::string_view text, const DigitPatterns& enabled, std::vector<PrefilterMatch>& out) {
+  ScanBlocks<Sse2>(text, enabled, out);
+}
+
+#if defined(RAMPART_DLP_HAVE_AVX2)
+// flatten: the masks can only be inlined into a function compiled for AVX2.
+RAMPART_DLP_AVX2 __attribute__((flatten)) void ScanAvx2(std::string_view text, const DigitPatterns& enabled,
+                                                        std::vector<PrefilterMatch>& out) {
+  ScanBlocks<Avx2>(text, enabled, out);
+}
+#endif
+
+}  // namespace
+
+void ScanDigitPatterns(std::string_view text, const DigitPatterns& enabled, std::vector<PrefilterMatch>& out) {
+#if defined(RAMPART_DLP_HAVE_AVX2)
+  if (ActiveSimdLevel() == SimdLevel::kAvx2) return ScanAvx2(text, enabled, out);
+#endif
+  ScanSse2(text, enabled, out);
 }
 
 }  // namespace rampart::dlp

@@ -76,34 +76,59 @@ int Specificity(Detector detector) {
 }
 constexpr int kSpecificityLevels = 7;
 
-// Drops duplicates (several keywords naming one value) and detections that
-// overlap a more specific one. Works on compact keys: detections carry
-// strings, and a body full of PII has thousands of them.
-void ResolveOverlaps(std::vector<Detection>& detections) {
-  // Most specific level first; within a level by begin, longer first, then
-  // in the order recognizers emitted them (the first of duplicates stays).
+}  // namespace
+
+// ResolveOverlaps's working memory, kept by the scanner: a body full of PII
+// needs hundreds of kilobytes of it, allocated and freed on every scan
+// otherwise.
+struct OverlapBuffers {
   struct Key {
     uint32_t begin, end, index;
     Detector detector;
+    uint8_t level;  // Specificity(detector)
   };
+  // An accepted span and the running maximum of the ends so far.
+  struct Span {
+    uint32_t begin, max_end;
+  };
+  std::vector<Key> emitted, keys;
+  std::vector<Span> accepted[kSpecificityLevels];
+  std::vector<bool> keep;
+};
+
+namespace {
+
+// Drops duplicates (several keywords naming one value) and detections that
+// overlap a more specific one. Works on compact keys: a body full of PII has
+// thousands of detections.
+void ResolveOverlaps(std::vector<Detection>& detections, OverlapBuffers& buffers) {
+  // Most specific level first; within a level by begin, longer first, then
+  // in the order recognizers emitted them (the first of duplicates stays).
+  using Key = OverlapBuffers::Key;
   auto before = [](const Key& a, const Key& b) {
     if (a.begin != b.begin) return a.begin < b.begin;
     if (a.end != b.end) return a.end > b.end;
     return a.index < b.index;
   };
   // A stable distribution by level; recognizers emit in match order, close
-  // to text order, so a level's keys are usually sorted already.
+  // to text order, so a level's keys are usually sorted already. The
+  // detections themselves are read once, into keys in their order.
   size_t level_begin[kSpecificityLevels + 1] = {};
-  for (const Detection& d : detections) ++level_begin[kSpecificityLevels - 1 - Specificity(d.detector) + 1];
+  std::vector<Key>& emitted = buffers.emitted;
+  emitted.resize(detections.size());
+  for (uint32_t i = 0; i < detections.size(); ++i) {
+    const Detection& d = detections[i];
+    const auto level = static_cast<uint8_t>(Specificity(d.detector));
+    emitted[i] = {d.begin, d.end, i, d.detector, level};
+    ++level_begin[kSpecificityLevels - 1 - level + 1];
+  }
   for (int l = 1; l <= kSpecificityLevels; ++l) level_begin[l] += level_begin[l - 1];
-  std::vector<Key> keys(detections.size());
+  std::vector<Key>& keys = buffers.keys;
+  keys.resize(detections.size());
   {
     size_t next[kSpecificityLevels];
     std::copy(level_begin, level_begin + kSpecificityLevels, next);
-    for (uint32_t i = 0; i < detections.size(); ++i) {
-      const Detection& d = detections[i];
-      keys[next[kSpecificityLevels - 1 - Specificity(d.detector)]++] = {d.begin, d.end, i, d.detector};
-    }
+    for (const Key& key : emitted) keys[next[kSpecificityLevels - 1 - key.level]++] = key;
   }
   for (int l = 0; l < kSpecificityLevels; ++l) {
     auto first = keys.begin() + static_cast<std::ptrdiff_t>(level_begin[l]);
@@ -113,17 +138,17 @@ void ResolveOverlaps(std::vector<Detection>& detections) {
   // Per level: accepted spans in begin order (each level is accepted in one
   // sorted sweep) with the running maximum of their ends, so "does any span
   // of a more specific level overlap [b, e)" is one binary search per level.
-  struct Span {
-    uint32_t begin, max_end;
-  };
-  std::vector<Span> accepted[kSpecificityLevels];
-  std::vector<bool> keep(detections.size(), false);
+  using Span = OverlapBuffers::Span;
+  std::vector<Span>* accepted = buffers.accepted;
+  for (int l = 0; l < kSpecificityLevels; ++l) accepted[l].clear();
+  std::vector<bool>& keep = buffers.keep;
+  keep.assign(detections.size(), false);
   // The keys with the current level, begin and end accepted so far.
   size_t same_span_from = 0;
   for (size_t k = 0; k < keys.size(); ++k) {
     const Key& d = keys[k];
-    const int level = Specificity(d.detector);
-    if (k == 0 || Specificity(keys[k - 1].detector) != level || keys[k - 1].begin != d.begin ||
+    const int level = d.level;
+    if (k == 0 || keys[k - 1].level != level || keys[k - 1].begin != d.begin ||
         keys[k - 1].end != d.end) {
       same_span_from = k;
     }
@@ -193,6 +218,13 @@ struct DlpScanner::Part {
   Offsets offsets = Offsets::kUnknown;
 };
 
+// Working memory reused from scan to scan.
+struct DlpScanner::Scratch {
+  std::vector<Document::Span> spans;  // of the prefilter matches, for the JSON index
+  OverlapBuffers overlaps;
+  std::vector<uint64_t> ranks;  // KeepReportable
+};
+
 struct DlpScanner::Candidate {
   uint32_t detection = 0;  // index in detections_
   const Document::Field* field = nullptr;
@@ -242,7 +274,10 @@ absl::StatusOr<std::unique_ptr<DlpScanner>> DlpScanner::Create(const DlpOptions&
 }
 
 DlpScanner::DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled)
-    : options_(options), prefilter_(std::move(prefilter)), card_enabled_(card_enabled) {}
+    : options_(options),
+      prefilter_(std::move(prefilter)),
+      card_enabled_(card_enabled),
+      scratch_(std::make_unique<Scratch>()) {}
 
 DlpScanner::~DlpScanner() = default;
 
@@ -269,8 +304,8 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
   }
   if (matches_.empty()) return;
   if (document.is_json()) {
-    std::vector<Document::Span> spans;
-    spans.reserve(matches_.size());
+    std::vector<Document::Span>& spans = scratch_->spans;
+    spans.clear();
     for (const PrefilterMatch& m : matches_) spans.push_back({m.from, m.to});
     auto by_begin = [](const Document::Span& a, const Document::Span& b) { return a.begin < b.begin; };
     if (!std::is_sorted(spans.begin(), spans.end(), by_begin)) std::sort(spans.begin(), spans.end(), by_begin);
@@ -282,7 +317,7 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
     if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
     Recognize(m, document, detections_, Wording::kSkip);
   }
-  ResolveOverlaps(detections_);
+  ResolveOverlaps(detections_, scratch_->overlaps);
   // Scored by ceiling, highest first, so that a detection that cannot be
   // reported (at least max_findings_per_message findings are already more
   // severe than it can ever be) is not scored at all; cards always are, the
@@ -330,8 +365,8 @@ void DlpScanner::KeepReportable(MessageState& state) {
   // Finish keeps the first `limit` in rank order of every finding the
   // message adds; one outside the first `limit` of those known so far stays
   // outside whatever comes later, since later findings only add ranks.
-  std::vector<uint64_t> ranks;
-  ranks.reserve(state.findings.size() + candidates_.size());
+  std::vector<uint64_t>& ranks = scratch_->ranks;
+  ranks.clear();
   uint64_t sequence = 0;
   for (const Finding& f : state.findings) ranks.push_back(RankOf(f.severity, f.confidence, sequence++));
   for (const Candidate& c : candidates_) ranks.push_back(RankOf(c.severity, c.confidence, sequence++));
@@ -405,7 +440,10 @@ Finding DlpScanner::Write(const Candidate& candidate, const Document& document, 
   Detection& d = detections_[candidate.detection];
   Describe(document, d);
   const Document::Field* field = candidate.field;
-  std::string reason = std::move(d.reason);
+  // Describe always finds it again (same match, same document); no words
+  // would leave the finding without a reason rather than fail the scan.
+  DetectionWords words = d.words != nullptr ? std::move(*d.words) : DetectionWords{};
+  std::string reason = std::move(words.reason);
   if (const std::string explanation = candidate.effect.Explanation(); !explanation.empty()) {
     reason += "; context: " + explanation;
   }
@@ -422,7 +460,7 @@ Finding DlpScanner::Write(const Candidate& candidate, const Document& document, 
   finding.detector = std::string(info.finding_name);
   finding.confidence = candidate.confidence;
   finding.severity = candidate.severity;
-  finding.masked_value = std::move(d.masked_value);
+  finding.masked_value = std::move(words.masked_value);
   finding.reason = std::move(reason);
   finding.location = part.location;
   if (field != nullptr) {

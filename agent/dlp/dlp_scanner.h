@@ -84,6 +84,7 @@ class DlpScanner {
   struct Part;
   struct MessageState;
   struct Candidate;
+  struct Scratch;
 
   DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled);
   void ScanDocument(Document& document, const Part& part, MessageState& state);
@@ -116,6 +117,7 @@ class DlpScanner {
   std::vector<uint32_t> order_;
   ContextCache context_cache_;
   std::unique_ptr<Document> spare_json_;  // the last JSON body's index memory
+  std::unique_ptr<Scratch> scratch_;
 };
 
 }  // namespace rampart::dlp

@@ -6,6 +6,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include "agent/dlp/simd.h"
+#if defined(RAMPART_DLP_HAVE_AVX2)
+#include <immintrin.h>
+#endif
 
 #include "agent/common/text_codec.h"
 #include "agent/dlp/validators.h"
@@ -112,6 +116,7 @@ Document Document::Json(std::string_view text, Document&& spare) {
   doc.stack_.clear();
   doc.walked_ = 0;
   doc.walk_done_ = false;
+  doc.lookup_hint_ = 0;
   doc.last_value_begin_ = kNoValue;
   doc.fields_.reserve(text.size() / 24);
   return doc;
@@ -341,32 +346,15 @@ size_t Document::OnToken(size_t i, size_t limit, bool& stop) {
 #if defined(__SSE2__)
 namespace {
 
-// Masks of the 64 bytes at `p`.
+// Masks of a 64-byte block. No member initializers: SkipTo keeps a batch
+// of them on the stack, and zeroing it cost more than a short skip.
 struct StructureMasks {
-  uint64_t brace = 0;  // { [ } ]
-  uint64_t comma = 0, quote = 0, backslash = 0;
+  uint64_t brace;  // { [ } ]
+  uint64_t comma, quote, backslash;
+  // Bit k: an odd number of quotes at or below k (inside a string if the
+  // block starts outside one and holds no escape).
+  uint64_t quote_prefix;
 };
-
-StructureMasks Structure(const char* p) {
-  StructureMasks m;
-  for (int i = 0; i < 4; ++i) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-    // '[' and '{', ']' and '}' differ only in bit 0x20.
-    const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i brace =
-        _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}')));
-    const int shift = 16 * i;
-    m.brace |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(brace))) << shift;
-    m.comma |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
-               << shift;
-    m.quote |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')))))
-               << shift;
-    m.backslash |=
-        static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))))
-        << shift;
-  }
-  return m;
-}
 
 // Bit k: an odd number of set bits at or below k.
 uint64_t PrefixXor(uint64_t x) {
@@ -379,8 +367,87 @@ uint64_t PrefixXor(uint64_t x) {
   return x;
 }
 
-}  // namespace
+// Set bits of x. Without a popcount instruction in the baseline x86-64
+// target, __builtin_popcountll is a library call that costs more than this.
+int32_t PopCount(uint64_t x) {
+  x -= (x >> 1) & 0x5555555555555555;
+  x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F;
+  return static_cast<int32_t>((x * 0x0101010101010101) >> 56);
+}
+
+// Blocks whose masks are computed per call, so that choosing the
+// instruction set costs nothing per block.
+constexpr size_t kStructureBatch = 16;
+
+void StructureSse2(const char* p, size_t blocks, StructureMasks* out) {
+  for (size_t b = 0; b < blocks; ++b, p += 64) {
+    StructureMasks m{};
+    for (int i = 0; i < 4; ++i) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+      // '[' and '{', ']' and '}' differ only in bit 0x20.
+      const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+      const __m128i brace =
+          _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}')));
+      const int shift = 16 * i;
+      m.brace |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(brace))) << shift;
+      m.comma |=
+          static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
+          << shift;
+      m.quote |=
+          static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')))))
+          << shift;
+      m.backslash |=
+          static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))))
+          << shift;
+    }
+    m.quote_prefix = PrefixXor(m.quote);
+    out[b] = m;
+  }
+}
+
+#if defined(RAMPART_DLP_HAVE_AVX2)
+// Helpers of StructureAvx2 (a lambda would not be compiled for AVX2).
+RAMPART_DLP_AVX2 inline uint64_t Bits(__m256i low, __m256i high) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(low))) |
+         static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(high))) << 32;
+}
+
+RAMPART_DLP_AVX2 inline __m256i Brace(__m256i v) {
+  const __m256i folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+  return _mm256_or_si256(_mm256_cmpeq_epi8(folded, _mm256_set1_epi8('{')),
+                         _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('}')));
+}
+
+RAMPART_DLP_AVX2 inline __m256i Equal(__m256i v, char c) { return _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c)); }
+
+RAMPART_DLP_AVX2 void StructureAvx2(const char* p, size_t blocks, StructureMasks* out) {
+  for (size_t b = 0; b < blocks; ++b, p += 64) {
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    StructureMasks m{};
+    m.brace = Bits(Brace(low), Brace(high));
+    m.comma = Bits(Equal(low, ','), Equal(high, ','));
+    m.quote = Bits(Equal(low, '"'), Equal(high, '"'));
+    m.backslash = Bits(Equal(low, '\\'), Equal(high, '\\'));
+    // The prefix XOR is a carry-less multiplication by all ones.
+    m.quote_prefix = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_clmulepi64_si128(
+        _mm_set_epi64x(0, static_cast<int64_t>(m.quote)), _mm_set1_epi8(static_cast<char>(0xFF)), 0)));
+    out[b] = m;
+  }
+}
 #endif
+
+// The masks of `blocks` (at most kStructureBatch) blocks from `p`.
+void Structure(const char* p, size_t blocks, StructureMasks* out) {
+#if defined(RAMPART_DLP_HAVE_AVX2)
+  if (ActiveSimdLevel() == SimdLevel::kAvx2) return StructureAvx2(p, blocks, out);
+#endif
+  StructureSse2(p, blocks, out);
+}
+
+}  // namespace
+#endif  // __SSE2__
 
 size_t Document::SkipTo(size_t i, size_t until) {
   const std::string_view t = text();
@@ -398,15 +465,31 @@ size_t Document::SkipTo(size_t i, size_t until) {
     after_last = at + 1;
   };
 #if defined(__SSE2__)
-  for (; i + 64 <= until; i += 64) {
-    const StructureMasks m = Structure(t.data() + i);
-    uint64_t quotes = m.quote;
-    if (escaped || m.backslash != 0) {
+  // Blocks of 64 bytes up to `until`; the last one usually ends past it (the
+  // next match is rarely 64-byte aligned), and its bytes from `until` on are
+  // read but not used, so that no byte is read one at a time. Only at the
+  // end of the text, where a whole block cannot be loaded, does the loop
+  // below take over.
+  StructureMasks batch[kStructureBatch];
+  const size_t n = t.size();
+  for (size_t in_batch = 0, batch_size = 0; i < until && i + 64 <= n; ++in_batch) {
+    if (in_batch == batch_size) {
+      batch_size = std::min({kStructureBatch, (until - i + 63) / 64, (n - i) / 64});
+      Structure(t.data() + i, batch_size, batch);
+      in_batch = 0;
+    }
+    const StructureMasks& m = batch[in_batch];
+    const size_t length = std::min<size_t>(64, until - i);
+    const uint64_t used = length == 64 ? ~uint64_t{0} : (uint64_t{1} << length) - 1;
+    // Bit k of the prefix depends only on bits up to k: those past `until`
+    // do not change the used ones.
+    uint64_t quote_prefix = m.quote_prefix;
+    if (escaped || (m.backslash & used) != 0) {
       // Escapes: find the quotes that count one byte at a time, as rare as
       // backslashes are in API bodies.
-      quotes = 0;
+      uint64_t quotes = 0;
       bool inside = in_string;
-      for (int k = 0; k < 64; ++k) {
+      for (size_t k = 0; k < length; ++k) {
         const char c = t[i + k];
         if (escaped) {
           escaped = false;
@@ -417,26 +500,28 @@ size_t Document::SkipTo(size_t i, size_t until) {
           escaped = true;
         }
       }
+      quote_prefix = PrefixXor(quotes);
     }
-    const uint64_t inside = PrefixXor(quotes) ^ (in_string ? ~uint64_t{0} : 0);
-    in_string = (inside >> 63) != 0;
+    const uint64_t inside = quote_prefix ^ (in_string ? ~uint64_t{0} : 0);
+    in_string = ((inside >> (length - 1)) & 1) != 0;
     // Braces one by one; commas only count elements of arrays, so those
     // between two braces are added at once to the array they are in.
-    uint64_t commas = m.comma & ~inside;
+    uint64_t commas = m.comma & ~inside & used;
     auto count_commas = [&](uint64_t below) {
       if (!stack_.empty() && stack_.back().is_array) {
-        stack_.back().element += static_cast<int32_t>(__builtin_popcountll(commas & below));
+        stack_.back().element += PopCount(commas & below);
       }
       commas &= ~below;
     };
-    for (uint64_t braces = m.brace & ~inside; braces != 0; braces &= braces - 1) {
+    for (uint64_t braces = m.brace & ~inside & used; braces != 0; braces &= braces - 1) {
       const size_t k = static_cast<size_t>(__builtin_ctzll(braces));
       count_commas((uint64_t{1} << k) - 1);
       apply(i + k);
     }
     count_commas(~uint64_t{0});
-    const uint64_t structural = (m.brace | m.comma) & ~inside;
+    const uint64_t structural = (m.brace | m.comma) & ~inside & used;
     if (structural != 0) after_last = i + 64 - static_cast<size_t>(__builtin_clzll(structural));
+    i += length;
   }
 #endif
   for (; i < until; ++i) {
@@ -454,6 +539,7 @@ size_t Document::SkipTo(size_t i, size_t until) {
   }
   return after_last;
 }
+
 
 void Document::WalkJson(size_t limit) {
   const std::string_view t = text();
@@ -488,19 +574,37 @@ void Document::WalkJson(size_t limit) {
   walk_done_ = walked_ >= n;
 }
 
-const Document::Field* Document::FieldContaining(size_t offset) const {
-  auto it = std::upper_bound(fields_.begin(), fields_.end(), offset,
+size_t Document::FirstValueAfter(size_t offset) const {
+  // Lookups come in text order, a few fields apart: from the last answer a
+  // few fields forward, then a binary search over what is left.
+  const size_t hint = std::min(lookup_hint_, fields_.size());
+  auto first = fields_.begin();
+  if (hint == 0 || fields_[hint - 1].value_begin <= offset) {  // the answer is at or after the hint
+    constexpr size_t kProbes = 8;
+    const size_t probe_end = std::min(fields_.size(), hint + kProbes);
+    for (size_t k = hint; k < probe_end; ++k) {
+      if (offset < fields_[k].value_begin) return lookup_hint_ = k;
+    }
+    if (probe_end == fields_.size()) return lookup_hint_ = probe_end;
+    first += static_cast<std::ptrdiff_t>(probe_end);
+  }
+  auto it = std::upper_bound(first, fields_.end(), offset,
                              [](size_t off, const Field& f) { return off < f.value_begin; });
-  if (it == fields_.begin()) return nullptr;
-  --it;
-  return offset < it->value_end ? &*it : nullptr;
+  return lookup_hint_ = static_cast<size_t>(it - fields_.begin());
+}
+
+const Document::Field* Document::FieldContaining(size_t offset) const {
+  const size_t k = FirstValueAfter(offset);
+  if (k == 0) return nullptr;
+  const Field& field = fields_[k - 1];
+  return offset < field.value_end ? &field : nullptr;
 }
 
 const Document::Field* Document::FieldNamedAt(size_t offset) const {
-  auto it = std::upper_bound(fields_.begin(), fields_.end(), offset,
-                             [](size_t off, const Field& f) { return off < f.value_begin; });
-  if (it == fields_.end()) return nullptr;
-  return it->key_begin <= offset && offset < it->key_end ? &*it : nullptr;
+  const size_t k = FirstValueAfter(offset);
+  if (k == fields_.size()) return nullptr;
+  const Field& field = fields_[k];
+  return field.key_begin <= offset && offset < field.key_end ? &field : nullptr;
 }
 
 std::vector<const Document::Field*> Document::Siblings(const Field& field) const {

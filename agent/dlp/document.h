@@ -129,6 +129,9 @@ class Document {
   void WriteContainers();
   // The member name before the '{' or '[' at `open`, found by reading back.
   std::pair<uint32_t, uint32_t> KeyBefore(uint32_t open, uint32_t floor) const;
+  // The index of the first field whose value begins after `offset`
+  // (fields_.size() if none): where FieldContaining and FieldNamedAt look.
+  size_t FirstValueAfter(size_t offset) const;
 
   std::string storage_;
   std::string_view external_;
@@ -147,6 +150,11 @@ class Document {
   const std::vector<Span>* touching_ = nullptr;
   size_t touching_next_ = 0;
   uint32_t touching_end_ = 0;
+  // The last FirstValueAfter answer. Lookups come nearly in text order
+  // (matches by end, then the detections made of them), so the next answer
+  // is usually a few fields on, found without a binary search over a large
+  // index.
+  mutable size_t lookup_hint_ = 0;
 };
 
 // A name fit for a finding's location, or "*" when it could be data.

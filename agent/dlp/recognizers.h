@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,27 +17,33 @@
 
 namespace rampart::dlp {
 
-struct Detection {
-  Detector detector;
-  uint32_t begin = 0, end = 0;  // span in the document text
-  double confidence = 0;        // from validation alone
-  findings::Severity ceiling = findings::Severity::kInfo;
-  Vocabulary vocabulary = Vocabulary::kNone;
-  // The words, empty until asked for (Wording::kWrite, Describe): the value
-  // masked, and what the validation established. A reason is never empty
-  // once written.
+// What a detection says in a finding: the value masked, and what the
+// validation established. A reason is never empty once written.
+struct DetectionWords {
   std::string masked_value;
   std::string reason;
+};
+
+// Laid out small (56 bytes): a body full of PII yields thousands, each read
+// several times (overlaps, scoring order), more than the caches hold.
+struct Detection {
+  Detector detector;
+  findings::Severity ceiling = findings::Severity::kInfo;
+  Vocabulary vocabulary = Vocabulary::kNone;
   // A credential: lowered where credentials are expected (request
   // Authorization headers, cookies).
   bool credential = false;
+  uint32_t begin = 0, end = 0;  // span in the document text
   // For keyword-introduced values in plain text ("client_secret=..."): the
   // name, which then counts as the key for context. Empty otherwise.
   uint32_t name_begin = 0, name_end = 0;
-  // Cards: a hash of the digits, to count distinct numbers without keeping them.
-  uint64_t fingerprint = 0;
   // The prefilter match it came from, to recognize it again with words.
   PrefilterMatch match{};
+  double confidence = 0;  // from validation alone
+  // Cards: a hash of the digits, to count distinct numbers without keeping them.
+  uint64_t fingerprint = 0;
+  // The words, null until asked for (Wording::kWrite, Describe).
+  std::unique_ptr<DetectionWords> words;
 };
 
 // Whether Recognize writes masked values and reasons. A body full of PII
@@ -50,7 +57,8 @@ void Recognize(const PrefilterMatch& match, const Document& document, std::vecto
 
 // Writes the words of a detection Recognize appended without them, by
 // recognizing its match again (recognizers depend only on the match and the
-// document). Does nothing when it has them.
+// document, so the same match yields the same detection). Does nothing when
+// it has them.
 void Describe(const Document& document, Detection& detection);
 
 }  // namespace rampart::dlp

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "agent/dlp/document.h"
+#include "agent/dlp/simd.h"
+#include "tests/dlp/with_simd_level.h"
 
 namespace rampart::dlp {
 namespace {
@@ -92,7 +94,7 @@ std::string Describe(const Document& doc, const Document::Field* field) {
          std::to_string(field->array_index);
 }
 
-TEST(JsonIndexTest, TheIndexOfTouchedFieldsAnswersLikeTheFullIndex) {
+void ExpectTheAnswersOfTheFullIndex() {
   RandomJson generator(99);
   std::mt19937_64 rng(5);
   size_t compared = 0, found = 0;
@@ -129,6 +131,18 @@ TEST(JsonIndexTest, TheIndexOfTouchedFieldsAnswersLikeTheFullIndex) {
     }
   }
   EXPECT_GT(found, compared / 5);  // the spans do land in fields
+}
+
+TEST(JsonIndexTest, TheIndexOfTouchedFieldsAnswersLikeTheFullIndex) { ExpectTheAnswersOfTheFullIndex(); }
+
+// The skip between spans reads 64-byte blocks with SSE2 or with AVX2 where
+// the CPU has it; each must give the same answers.
+TEST(JsonIndexTest, TheSse2AndAvx2SkipsGiveTheSameAnswers) {
+  for (SimdLevel level : {SimdLevel::kSse2, SimdLevel::kAvx2}) {
+    WithSimdLevel with(level);
+    if (!with.taken()) GTEST_SKIP() << "AVX2 not available (CPU, or a build without SSE2)";
+    ExpectTheAnswersOfTheFullIndex();
+  }
 }
 
 TEST(JsonIndexTest, SkippingReusedMemoryGivesTheSameAnswers) {

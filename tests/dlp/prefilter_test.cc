@@ -17,6 +17,8 @@
 #include "agent/dlp/digit_scanner.h"
 #include "agent/dlp/document.h"
 #include "agent/dlp/recognizers.h"
+#include "agent/dlp/simd.h"
+#include "tests/dlp/with_simd_level.h"
 
 namespace rampart::dlp {
 namespace {
@@ -36,7 +38,7 @@ std::set<DetectionKey> Detections(Prefilter& prefilter, std::string_view text) {
   std::vector<Detection> detections;
   for (const PrefilterMatch& m : matches) Recognize(m, document, detections);
   std::set<DetectionKey> out;
-  for (const Detection& d : detections) out.emplace(d.detector, d.begin, d.end, d.masked_value);
+  for (const Detection& d : detections) out.emplace(d.detector, d.begin, d.end, d.words->masked_value);
   return out;
 }
 
@@ -96,7 +98,7 @@ std::string DigitHeavyText(std::mt19937_64& rng, size_t pieces) {
   return text;
 }
 
-TEST(DigitScannerTest, YieldsTheSameDetectionsAsTheVectorscanExpressions) {
+void ExpectTheDetectionsOfTheVectorscanExpressions() {
   auto scanner = Prefilter::Create(AllDetectors(), DigitPatternEngine::kDigitScanner);
   auto reference = Prefilter::Create(AllDetectors(), DigitPatternEngine::kVectorscan);
   ASSERT_TRUE(scanner.ok() && reference.ok());
@@ -109,6 +111,38 @@ TEST(DigitScannerTest, YieldsTheSameDetectionsAsTheVectorscanExpressions) {
     detections += expected.size();
   }
   EXPECT_GT(detections, 1000u);  // the texts do hold what is looked for
+}
+
+TEST(DigitScannerTest, YieldsTheSameDetectionsAsTheVectorscanExpressions) {
+  ExpectTheDetectionsOfTheVectorscanExpressions();
+}
+
+// Each block pass on its own: SSE2, which every x86-64 runs, and AVX2, taken
+// where the CPU has it.
+TEST(DigitScannerTest, TheSse2AndAvx2PassesYieldTheSameDetections) {
+  for (SimdLevel level : {SimdLevel::kSse2, SimdLevel::kAvx2}) {
+    WithSimdLevel with(level);
+    if (!with.taken()) GTEST_SKIP() << "AVX2 not available (CPU, or a build without SSE2)";
+    ExpectTheDetectionsOfTheVectorscanExpressions();
+    for (size_t offset = 0; offset < 130; ++offset) {
+      std::vector<PrefilterMatch> all, sse2;
+      const std::string text = std::string(offset, 'a') + "4539 5260 1815 9083 +44 20 7946 0958 " +
+                               std::string(200, '1') + " 536-22-1234 DE89370400440532013000";
+      DigitPatterns every;
+      every.card = every.ssn = every.iban = every.phone = true;
+      ScanDigitPatterns(text, every, all);
+      {
+        WithSimdLevel baseline(SimdLevel::kSse2);
+        ScanDigitPatterns(text, every, sse2);
+      }
+      ASSERT_EQ(all.size(), sse2.size()) << offset;
+      for (size_t i = 0; i < all.size(); ++i) {
+        EXPECT_EQ(all[i].pattern, sse2[i].pattern);
+        EXPECT_EQ(all[i].from, sse2[i].from);
+        EXPECT_EQ(all[i].to, sse2[i].to);
+      }
+    }
+  }
 }
 
 TEST(DigitScannerTest, ReadsChainsLongerThanABlockAndAcrossBlockEnds) {

@@ -50,12 +50,13 @@ TEST(RecognizeTest, WordsWrittenLaterAreTheWordsWrittenAtOnce) {
     EXPECT_EQ(bare[i].end, worded[i].end) << name;
     EXPECT_EQ(bare[i].confidence, worded[i].confidence) << name;
     EXPECT_EQ(bare[i].ceiling, worded[i].ceiling) << name;
-    EXPECT_TRUE(bare[i].masked_value.empty()) << name;
-    EXPECT_TRUE(bare[i].reason.empty()) << name;
-    EXPECT_FALSE(worded[i].reason.empty()) << name;
+    EXPECT_EQ(bare[i].words, nullptr) << name;
+    ASSERT_NE(worded[i].words, nullptr) << name;
+    EXPECT_FALSE(worded[i].words->reason.empty()) << name;
     Describe(document, bare[i]);
-    EXPECT_EQ(bare[i].masked_value, worded[i].masked_value) << name;
-    EXPECT_EQ(bare[i].reason, worded[i].reason) << name;
+    ASSERT_NE(bare[i].words, nullptr) << name;
+    EXPECT_EQ(bare[i].words->masked_value, worded[i].words->masked_value) << name;
+    EXPECT_EQ(bare[i].words->reason, worded[i].words->reason) << name;
   }
 }
 
