@@ -39,66 +39,89 @@ static __always_inline void rp_stat_add(__u32 key, __u64 value)
  * any map lookup. */
 __u64 calls_in_flight = 0;
 
+/* This thread's call record, created on its first SSL call. */
+static __always_inline struct rp_ssl_call *rp_thread_call(__u64 create)
+{
+	return bpf_task_storage_get(&rampart_sslcall, bpf_get_current_task_btf(), 0, create);
+}
+
 static __always_inline int rp_call_begin(__u64 ssl, __u64 buf, __u64 size_out, __u8 direction)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct rp_ssl_call call = {
-		.ssl = ssl,
-		.buf = buf,
-		.size_out = size_out,
-		.direction = direction,
-	};
-	if (bpf_map_update_elem(&rampart_sslcall, &tid, &call, BPF_NOEXIST) == 0)
+	struct rp_ssl_call *call = rp_thread_call(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!call)
+		return 0; /* no memory for the thread's slot: the call goes uncaptured */
+	/* Active already: a call whose return never came (the thread longjmp'd
+	 * out of it), or an SSL call made from inside another; the newer one
+	 * takes the record, as the return probes pair with the innermost call. */
+	if (!call->active)
 		__sync_fetch_and_add(&calls_in_flight, 1);
-	else /* a call whose return never came (the thread died in it) */
-		bpf_map_update_elem(&rampart_sslcall, &tid, &call, BPF_ANY);
+	call->ssl = ssl;
+	call->buf = buf;
+	call->size_out = size_out;
+	call->direction = direction;
+	call->tuple_known = 0;
+	call->peer_cert_seen = 0;
+	call->active = 1;
 	return 0;
 }
 
-static __always_inline void rp_call_forget(__u32 tid)
+static __always_inline void rp_call_forget(struct rp_ssl_call *call)
 {
-	if (bpf_map_delete_elem(&rampart_sslcall, &tid) == 0)
+	if (call->active) {
+		call->active = 0;
 		__sync_fetch_and_sub(&calls_in_flight, 1);
+	}
 }
 
-static __always_inline void rp_fill_tuple(struct sock *sk, struct rp_conn_tuple *tuple, int *ok)
+/* A field of the socket: a plain load where sk is a pointer the verifier
+ * knows by its BTF type (tp_btf and fentry arguments), else a probe read
+ * (kprobes). The load saves a helper call per field, which is most of what a
+ * socket hook costs, and the hooks run on every send and receive of an SSL
+ * call. Both forms are CO-RE relocated. */
+#define RP_SK_READ(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
+
+static __always_inline void rp_fill_tuple(struct sock *sk, const int btf, struct rp_conn_tuple *tuple, int *ok)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = RP_SK_READ(btf, sk, __sk_common.skc_family);
 	__builtin_memset(tuple, 0, sizeof(*tuple));
 	if (family == RP_AF_INET) {
-		__be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__be32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__be32 local = RP_SK_READ(btf, sk, __sk_common.skc_rcv_saddr);
+		__be32 remote = RP_SK_READ(btf, sk, __sk_common.skc_daddr);
 		tuple->local_addr[10] = tuple->local_addr[11] = 0xff;
 		tuple->remote_addr[10] = tuple->remote_addr[11] = 0xff;
 		__builtin_memcpy(tuple->local_addr + 12, &local, 4);
 		__builtin_memcpy(tuple->remote_addr + 12, &remote, 4);
 	} else if (family == RP_AF_INET6) {
-		BPF_CORE_READ_INTO(&tuple->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&tuple->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		__u32 *local = (__u32 *)tuple->local_addr, *remote = (__u32 *)tuple->remote_addr;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			local[i] = RP_SK_READ(btf, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i]);
+			remote[i] = RP_SK_READ(btf, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[i]);
+		}
 	} else {
 		*ok = 0;
 		return;
 	}
-	tuple->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	tuple->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	tuple->proto = BPF_CORE_READ(sk, sk_protocol);
+	tuple->local_port = RP_SK_READ(btf, sk, __sk_common.skc_num);
+	tuple->remote_port = bpf_ntohs(RP_SK_READ(btf, sk, __sk_common.skc_dport));
+	tuple->proto = RP_SK_READ(btf, sk, sk_protocol);
 	*ok = 1;
 }
 
 /* The socket an SSL call touches: remember it for the call and the SSL object. */
-static __always_inline int rp_on_socket(struct sock *sk, __u8 direction)
+static __always_inline int rp_on_socket(struct sock *sk, const int btf, __u8 direction)
 {
 	if (calls_in_flight == 0)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
-	if (!call || call->tuple_known)
+	struct rp_ssl_call *call = rp_thread_call(0);
+	if (!call || !call->active || call->tuple_known)
 		return 0;
 	if (call->direction != direction && call->direction != RP_CAPTURE_HANDSHAKE)
 		return 0;
+	if (btf && !sk)
+		return 0;
 	int ok = 0;
-	rp_fill_tuple(sk, &call->tuple, &ok);
+	rp_fill_tuple(sk, btf, &call->tuple, &ok);
 	if (!ok)
 		return 0;
 	call->tuple_known = 1;
@@ -173,27 +196,66 @@ static __always_inline struct rp_ssl_state *rp_fill_header(struct rp_capture_hea
 
 static __always_inline int rp_handshake_end(void)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
-	if (!call)
+	struct rp_ssl_call *call = rp_thread_call(0);
+	if (!call || !call->active)
 		return 0;
 	if (call->tuple_known) {
-		struct rp_ssl_state *state = rp_ssl_state(call->ssl, pid_tgid >> 32);
+		struct rp_ssl_state *state = rp_ssl_state(call->ssl, bpf_get_current_pid_tgid() >> 32);
 		if (state)
 			rp_learn_tuple(state, &call->tuple);
 	}
-	rp_call_forget(tid);
+	rp_call_forget(call);
 	return 0;
+}
+
+/* Sends a record: the header, then n bytes read from user memory at src,
+ * in a ring-buffer reservation of room bytes of payload. The ring's reserve
+ * takes only a constant size, so callers pick the smallest of a few sizes
+ * (rp_send_chunk); reading the plaintext straight into the reservation
+ * saves copying it through a per-CPU buffer. Returns the bytes sent, or -1
+ * when the ring had no room. */
+static __always_inline long rp_send(const struct rp_capture_header *h, const void *src, __u32 n, const __u32 room,
+				    __u64 wake)
+{
+	struct rp_capture_header *rec = bpf_ringbuf_reserve(&rampart_capture, sizeof(*h) + room, 0);
+	if (!rec)
+		return -1;
+	__builtin_memcpy(rec, h, sizeof(*h));
+	n &= (room * 2 - 1); /* bounds the verifier can see */
+	if (n > room)
+		n = room;
+	if (n && bpf_probe_read_user((__u8 *)(rec + 1), n, src) != 0)
+		n = 0; /* unreadable buffer: header only, all bytes counted as not captured */
+	rec->captured = n;
+	bpf_ringbuf_submit(rec, wake);
+	return n;
+}
+
+/* Reservation sizes double from 256 bytes, so padding is less than half a
+ * record above that; the reader skips it (header.captured says what
+ * follows). */
+static __always_inline long rp_send_sized(const struct rp_capture_header *h, const void *src, __u32 n, __u64 wake)
+{
+	if (n <= 256)
+		return rp_send(h, src, n, 256, wake);
+	if (n <= 1024)
+		return rp_send(h, src, n, 1024, wake);
+	if (n <= 2048)
+		return rp_send(h, src, n, 2048, wake);
+	if (n <= 4096)
+		return rp_send(h, src, n, 4096, wake);
+	if (n <= 8192)
+		return rp_send(h, src, n, 8192, wake);
+	return rp_send(h, src, n, RP_CAPTURE_MAX_CHUNK, wake);
 }
 
 static __always_inline int rp_call_end(long ret, int is_ex)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
-	if (!call || call->direction == RP_CAPTURE_HANDSHAKE)
+	struct rp_ssl_call *call = rp_thread_call(0);
+	if (!call || !call->active)
 		return 0;
+	if (call->direction == RP_CAPTURE_HANDSHAKE)
+		return 0; /* an SSL_read/SSL_write inside a handshake: the handshake's return forgets it */
 	__u64 moved = 0;
 	if (is_ex) {
 		if (ret == 1 && call->size_out)
@@ -204,18 +266,15 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 	if (moved == 0)
 		goto done;
 
-	__u32 zero = 0;
-	struct rp_capture_event *event = bpf_map_lookup_elem(&rampart_capbuf, &zero);
-	if (!event)
-		goto done;
-	struct rp_capture_header *h = &event->header;
-	struct rp_ssl_state *state = rp_fill_header(h, call, pid_tgid, call->direction,
+	struct rp_capture_header h;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct rp_ssl_state *state = rp_fill_header(&h, call, pid_tgid, call->direction,
 						    moved > 0xffffffffu ? 0xffffffffu : (__u32)moved);
-	if (!(h->flags & RP_CAPTURE_TUPLE_KNOWN))
+	if (!(h.flags & RP_CAPTURE_TUPLE_KNOWN))
 		rp_stat_add(RP_CAP_TUPLE_MISSES, 1);
 	if (state) {
 		__u32 dir = call->direction & 1;
-		h->stream_offset = state->offset[dir];
+		h.stream_offset = state->offset[dir];
 		state->offset[dir] += moved;
 	}
 
@@ -224,27 +283,23 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 		cap = RP_CAPTURE_MAX_CHUNK;
 	__u32 n = moved < cap ? (__u32)moved : cap;
 	if (n < moved)
-		h->flags |= RP_CAPTURE_TRUNCATED;
-	n &= (RP_CAPTURE_MAX_CHUNK * 2 - 1); /* a bound the verifier can see */
-	if (n > RP_CAPTURE_MAX_CHUNK)
-		n = RP_CAPTURE_MAX_CHUNK;
-	if (bpf_probe_read_user(event->data, n, (void *)call->buf) != 0)
-		n = 0; /* unreadable buffer: header only, all bytes counted as truncated */
-	h->captured = n;
+		h.flags |= RP_CAPTURE_TRUNCATED;
 
 	rp_stat_add(RP_CAP_CALLS, 1);
 	rp_stat_add(RP_CAP_BYTES, moved);
-	rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - n);
 	__u64 wake = bpf_ringbuf_query(&rampart_capture, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 											  : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&rampart_capture, event, sizeof(*h) + n, wake) != 0) {
+	long sent = rp_send_sized(&h, (const void *)call->buf, n, wake);
+	if (sent < 0) {
 		rp_stat_add(RP_CAP_CHUNKS_LOST, 1);
 		rp_stat_add(RP_CAP_BYTES_LOST, n);
+		rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - n);
 	} else {
-		rp_stat_add(RP_CAP_BYTES_CAPTURED, n);
+		rp_stat_add(RP_CAP_BYTES_CAPTURED, sent);
+		rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - sent);
 	}
 done:
-	rp_call_forget(tid);
+	rp_call_forget(call);
 	return 0;
 }
 
@@ -322,40 +377,30 @@ int BPF_KPROBE(rampart_d2i_x509, void *out, const unsigned char **in, long len)
 {
 	if (calls_in_flight == 0)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct rp_ssl_call *call = bpf_map_lookup_elem(&rampart_sslcall, &tid);
-	if (!call || call->peer_cert_seen || len <= 0)
+	struct rp_ssl_call *call = rp_thread_call(0);
+	if (!call || !call->active || call->peer_cert_seen || len <= 0)
 		return 0;
 	call->peer_cert_seen = 1;
 	const unsigned char *der = 0;
 	if (bpf_probe_read_user(&der, sizeof(der), in) != 0 || !der)
 		return 0;
 
-	__u32 zero = 0;
-	struct rp_capture_event *event = bpf_map_lookup_elem(&rampart_capbuf, &zero);
-	if (!event)
-		return 0;
-	struct rp_capture_header *h = &event->header;
+	struct rp_capture_header h;
 	/* Filed under the connection's generation: a reused SSL pointer's
 	 * certificate lands on the new connection. */
-	rp_fill_header(h, call, pid_tgid, RP_CAPTURE_READ, len > 0xffffffffL ? 0xffffffffu : (__u32)len);
-	h->flags |= RP_CAPTURE_PEER_CERT;
-
-	__u32 n = h->len < RP_PEER_CERT_MAX ? h->len : RP_PEER_CERT_MAX;
-	n &= (RP_PEER_CERT_MAX * 2 - 1); /* a bound the verifier can see */
-	if (n > RP_PEER_CERT_MAX)
-		n = RP_PEER_CERT_MAX;
+	rp_fill_header(&h, call, bpf_get_current_pid_tgid(), RP_CAPTURE_READ,
+		       len > 0xffffffffL ? 0xffffffffu : (__u32)len);
+	h.flags |= RP_CAPTURE_PEER_CERT;
 	rp_stat_add(RP_CAP_PEER_CERTS, 1);
-	if (n < h->len) {
-		h->flags |= RP_CAPTURE_TRUNCATED;
+	__u32 n = h.len;
+	if (n > RP_PEER_CERT_MAX) {
+		h.flags |= RP_CAPTURE_TRUNCATED;
 		rp_stat_add(RP_CAP_PEER_CERTS_TRUNCATED, 1);
 		n = 0; /* a cut certificate cannot be parsed: send the count only */
 	}
-	if (n && bpf_probe_read_user(event->data, n, der) != 0)
-		n = 0;
-	h->captured = n;
-	if (bpf_ringbuf_output(&rampart_capture, event, sizeof(*h) + n, BPF_RB_NO_WAKEUP) != 0)
+	long sent = n <= 2048 ? rp_send(&h, der, n, 2048, BPF_RB_NO_WAKEUP)
+			      : rp_send(&h, der, n, RP_PEER_CERT_MAX, BPF_RB_NO_WAKEUP);
+	if (sent < 0)
 		rp_stat_add(RP_CAP_PEER_CERTS_LOST, 1);
 	return 0;
 }
@@ -363,13 +408,13 @@ int BPF_KPROBE(rampart_d2i_x509, void *out, const unsigned char **in, long len)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(rampart_sock_send, struct sock *sk, int ret, int flags)
 {
-	return rp_on_socket(sk, RP_CAPTURE_WRITE);
+	return rp_on_socket(sk, 1, RP_CAPTURE_WRITE);
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(rampart_sock_recv, struct sock *sk, int ret, int flags)
 {
-	return rp_on_socket(sk, RP_CAPTURE_READ);
+	return rp_on_socket(sk, 1, RP_CAPTURE_READ);
 }
 
 /* The same correlation on kernels without these tracepoints (before 6.3),
@@ -377,25 +422,25 @@ int BPF_PROG(rampart_sock_recv, struct sock *sk, int ret, int flags)
 SEC("fentry/sock_sendmsg")
 int BPF_PROG(rampart_fentry_sock_sendmsg, struct socket *sock)
 {
-	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_WRITE);
+	return rp_on_socket(sock->sk, 1, RP_CAPTURE_WRITE);
 }
 
 SEC("fentry/sock_recvmsg")
 int BPF_PROG(rampart_fentry_sock_recvmsg, struct socket *sock)
 {
-	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_READ);
+	return rp_on_socket(sock->sk, 1, RP_CAPTURE_READ);
 }
 
 SEC("kprobe/sock_sendmsg")
 int BPF_KPROBE(rampart_kprobe_sock_sendmsg, struct socket *sock)
 {
-	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_WRITE);
+	return rp_on_socket(BPF_CORE_READ(sock, sk), 0, RP_CAPTURE_WRITE);
 }
 
 SEC("kprobe/sock_recvmsg")
 int BPF_KPROBE(rampart_kprobe_sock_recvmsg, struct socket *sock)
 {
-	return rp_on_socket(BPF_CORE_READ(sock, sk), RP_CAPTURE_READ);
+	return rp_on_socket(BPF_CORE_READ(sock, sk), 0, RP_CAPTURE_READ);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -14,6 +14,9 @@
 #   rampart   the real rampartd, no control plane, selecting nginx by process
 #             name (--capture-process); started before and stopped after each
 #             run, so the kernel's counters it reports belong to that run
+#   base      another rampartd (RAMPARTD_BASE, e.g. built from an earlier
+#             commit), run exactly like `rampart`: an A/B of two versions
+#             in the same run, printed as rampart/base
 #
 # nginx runs as a symlink named rpb-nginx, so its process name (comm) is
 # unique and rampartd attaches to this nginx only, not to any other nginx on
@@ -32,7 +35,8 @@
 #   sudo kernel_tests/bench/capture_bench.sh [BUILD_DIR]
 #   env: ROUNDS (5), DURATION seconds per run (5), SIZES ("1k 16k"),
 #        VARIANTS ("detached noop rampart"), THREADS (1), CONNECTIONS (8),
-#        WARMUP seconds of unmeasured load per size before round 1 (2), PROFILE (1)
+#        WARMUP seconds of unmeasured load per size before round 1 (2), PROFILE (1),
+#        RAMPARTD_BASE (the `base` variant's rampartd)
 #
 # Needs root, nginx, wrk, openssl, bpftool, python3 and a build with
 # agent/rampartd, agent/rampartctl, kernel_tests/noop_ssl_attach and
@@ -52,6 +56,7 @@ threads=${THREADS:-1}
 connections=${CONNECTIONS:-8}
 warmup=${WARMUP:-2}
 profile=${PROFILE:-1}
+rampartd_base=${RAMPARTD_BASE:-}
 
 rampartd=$build/agent/rampartd
 rampartctl=$build/agent/rampartctl
@@ -60,6 +65,10 @@ apply=$build/kernel_tests/apply_policy  # its --profile reads the BPF statistics
 for f in "$rampartd" "$rampartctl" "$noop" "$apply"; do
   [[ -x $f ]] || { echo "capture_bench: missing $f (build first: scripts/bench.sh capture)" >&2; exit 2; }
 done
+if [[ " ${variants[*]} " == *" base "* && ! -x $rampartd_base ]]; then
+  echo "capture_bench: the base variant needs RAMPARTD_BASE=<another rampartd>" >&2
+  exit 2
+fi
 for tool in nginx wrk openssl bpftool python3 nsenter; do
   command -v "$tool" >/dev/null || { echo "capture_bench: $tool is not installed (scripts/bench.sh installs wrk)" >&2; exit 2; }
 done
@@ -185,8 +194,10 @@ attach() {
       "$noop" --pid "$nginx_pid" >"$work/noop.out" 2>"$work/noop.err" &
       attached_pid=$!
       wait_for 10 noop_attached || { cat "$work/noop.err" >&2; return 1; } ;;
-    rampart)
-      "${in_ns[@]}" "$rampartd" --node-name capture-bench --state-dir "$work/agent" --socket "$work/agent.sock" \
+    rampart|base)
+      local binary=$rampartd
+      [[ $1 == base ]] && binary=$rampartd_base
+      "${in_ns[@]}" "$binary" --node-name capture-bench --state-dir "$work/agent" --socket "$work/agent.sock" \
         --pin-dir "$pin" --capture-process rpb-nginx --log-level warn >>"$work/rampartd.log" 2>&1 &
       attached_pid=$!
       wait_for 30 rampart_attached || { echo "rampartd did not attach to nginx:" >&2; tail -20 "$work/rampartd.log" >&2; return 1; } ;;
@@ -245,7 +256,7 @@ for ((r = 1; r <= rounds; r++)); do
         profile_pid=
       fi
       calls=0 lost=0 probes=0
-      if [[ $v == rampart ]]; then
+      if [[ $v == rampart || $v == base ]]; then
         read -r calls lost probes < <(agent_status | python3 -c '
 import json, sys
 c = json.load(sys.stdin)["capture"]
@@ -281,7 +292,7 @@ EOF
       line=$(printf '  round %d %-4s %-9s %9.0f req/s  nginx %3.0f%% CPU' "$r" "$size" "$v" "$rps" "$nginx_cpu")
       case $v in
         noop) line+=$(printf '  %d probes, %.2f hits/request' "$probes" "$(python3 -c "print($hits / $requests)")") ;;
-        rampart) line+=$(printf '  rampartd %.0f%% CPU, %d probes, %.2f calls/request, %d of %d chunks lost' \
+        rampart|base) line+=$(printf '  rampartd %.0f%% CPU, %d probes, %.2f calls/request, %d of %d chunks lost' \
                    "$agent_cpu" "$probes" "$(python3 -c "print($calls / $requests)")" "$lost" "$calls") ;;
       esac
       ((errors == 0)) || line+="  ($errors wrk errors or non-2xx responses)"
@@ -314,10 +325,17 @@ def fmt(t):
 def num(x, decimals=0):  # '-' for a variant that did not run
     return '-' if x != x else f'{x:.{decimals}f}'
 print()
+def us_per_request(x):  # nginx CPU time per request: what the probes cost it, whatever CPU share it got
+    return 1e6 * x['nginx_cpu'] / 100 / x['rps'] if x['rps'] > 0 else None
+def cpu_ratio(size, a, b):  # a's CPU per request over b's: like b/a in req/s, higher is better for b
+    A, B = runs.get((size, a), {}), runs.get((size, b), {})
+    rs = [us_per_request(A[r]) / us_per_request(B[r]) for r in A if r in B and us_per_request(A[r]) and us_per_request(B[r])]
+    return (med(rs), min(rs), max(rs)) if rs else None
 print('| body | detached req/s | noop req/s | rampart req/s | (a) noop/detached | (b) rampart/detached '
       '| (c) rampart/noop | goal (c) >= 0.95 | ring-buffer drops (lost/chunks) | probe hits/request '
-      '| rampart calls/request | nginx CPU % (det/noop/rampart) | rampartd CPU % |')
-print('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+      '| rampart calls/request | nginx CPU % (det/noop/rampart) | rampartd CPU % '
+      '| nginx CPU µs/request (det/noop/rampart) | (c) by CPU: noop µs/rampart µs |')
+print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
 for size in sizes:
     m = {v: med([x['rps'] for x in runs.get((size, v), {}).values()]) for v in ('detached', 'noop', 'rampart')}
     c = ratio(size, 'rampart', 'noop')
@@ -328,12 +346,31 @@ for size in sizes:
     cpu = '/'.join(num(med([x['nginx_cpu'] for x in runs.get((size, v), {}).values()]))
                    for v in ('detached', 'noop', 'rampart'))
     agent = med([x['agent_cpu'] for x in rp])
+    us = '/'.join(num(med([us_per_request(x) for x in runs.get((size, v), {}).values()]), 1)
+                  for v in ('detached', 'noop', 'rampart'))
     verdict = ('met' if c[0] >= 0.95 else 'NOT met') if c else '-'
     drops = f'{lost}/{chunks}' if rp else '-'
     print(f"| {size} | {num(m['detached'])} | {num(m['noop'])} | {num(m['rampart'])} "
           f"| {fmt(ratio(size, 'noop', 'detached'))} | {fmt(ratio(size, 'rampart', 'detached'))} | {fmt(c)} "
-          f"| {verdict} | {drops} | {num(hits, 2)} | {num(calls, 2)} | {cpu} | {num(agent, 1)} |")
-print('Ratios: median of the per-round ratios (min-max). Drops: summed over the rounds.')
+          f"| {verdict} | {drops} | {num(hits, 2)} | {num(calls, 2)} | {cpu} | {num(agent, 1)} "
+          f"| {us} | {fmt(cpu_ratio(size, 'noop', 'rampart'))} |")
+print('Ratios: median of the per-round ratios (min-max). Drops: summed over the rounds. CPU µs/request: nginx\'s')
+print('utime+stime over the run divided by its requests; on a shared machine it moves far less than req/s,')
+print('which also follows the CPU share nginx happened to get.')
+if any(v == 'base' for _, v in runs):
+    print()
+    print('| body | base req/s | rampart req/s | rampart/base | base/noop | base drops (lost/chunks) '
+          '| nginx CPU µs/request (base/rampart) | by CPU: base µs/rampart µs | by CPU: noop µs/base µs |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for size in sizes:
+        b = runs.get((size, 'base'), {}).values()
+        print(f"| {size} | {num(med([x['rps'] for x in b]))} "
+              f"| {num(med([x['rps'] for x in runs.get((size, 'rampart'), {}).values()]))} "
+              f"| {fmt(ratio(size, 'rampart', 'base'))} | {fmt(ratio(size, 'base', 'noop'))} "
+              f"| {sum(x['lost'] for x in b)}/{sum(x['calls'] for x in b)} "
+              f"| {num(med([us_per_request(x) for x in b]), 1)}/"
+              f"{num(med([us_per_request(x) for x in runs.get((size, 'rampart'), {}).values()]), 1)} "
+              f"| {fmt(cpu_ratio(size, 'base', 'rampart'))} | {fmt(cpu_ratio(size, 'noop', 'base'))} |")
 
 # "1k<TAB>rampart<TAB>rps<TAB>rampart_ssl_rea: 1234 runs/s, 567 ns/run, 1.2% of one CPU"
 prof = collections.defaultdict(lambda: collections.defaultdict(list))

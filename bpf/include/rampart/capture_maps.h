@@ -14,7 +14,8 @@ struct rp_ssl_call {
 	__u8 direction;  /* enum rp_capture_direction, or RP_CAPTURE_HANDSHAKE */
 	__u8 tuple_known;
 	__u8 peer_cert_seen; /* d2i_X509 ran in this call: later ones are the chain */
-	__u8 pad[5];
+	__u8 active;         /* between an entry probe and its return */
+	__u8 pad[4];
 	struct rp_conn_tuple tuple;
 };
 
@@ -23,12 +24,16 @@ struct rp_ssl_call {
  * the bytes the handshake already pulled in (TLS 1.3 Finished + request). */
 #define RP_CAPTURE_HANDSHAKE 2
 
-/* Thread id -> its SSL call in flight. Written by the entry probes and the
- * socket tracepoints, read and deleted by the return probes. */
+/* A thread's SSL call in flight, in the thread's own local storage: written
+ * by the entry probes and the socket tracepoints, read and marked done by
+ * the return probes. Task storage rather than a hash keyed by thread id: a
+ * hash insert and delete on every call take a bucket lock and a free-list
+ * round trip; the task's slot is created once per thread and then found
+ * through its cache without a lock, and it goes away with the thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct rp_ssl_call);
 } rampart_sslcall SEC(".maps");
 
@@ -55,19 +60,6 @@ struct {
 	__type(key, struct rp_ssl_key);
 	__type(value, struct rp_ssl_state);
 } rampart_ssltup SEC(".maps");
-
-/* One chunk under construction, per CPU (too large for the stack). */
-struct rp_capture_event {
-	struct rp_capture_header header;
-	__u8 data[RP_CAPTURE_MAX_CHUNK];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rp_capture_event);
-} rampart_capbuf SEC(".maps");
 
 /* Captured chunks for the agent. Size set before load. */
 struct {
