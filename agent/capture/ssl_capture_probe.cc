@@ -121,16 +121,25 @@ absl::StatusOr<std::unique_ptr<SslCaptureProbe>> SslCaptureProbe::Load(const Cap
     for (const auto& r : probe->hooks_refused_) all += (all.empty() ? "" : "; ") + r;
     return absl::UnavailableError("no way to learn the sockets of SSL calls: " + all);
   }
-  probe->ring_ = ring_buffer__new(bpf_map__fd(probe->skel_->maps.rampart_capture), &SslCaptureProbe::OnRecord,
-                                  probe.get(), nullptr);
+  // Every record passes the reader's budget check first (a clock read).
+  auto on_record = [](void* self, void* data, size_t size) {
+    static_cast<SslCaptureProbe*>(self)->scheduler_->BeforeRecord();
+    return OnRecord(self, data, size);
+  };
+  probe->ring_ = ring_buffer__new(bpf_map__fd(probe->skel_->maps.rampart_capture), on_record, probe.get(), nullptr);
   if (!probe->ring_) return ErrnoError(errno, "open ring buffer rampart_capture");
   // Chunks do not wake the reader (see wakeup_bytes in capture.bpf.c) until
   // the ring is a quarter full: it drains them every poll interval, which
-  // bounds how long a captured chunk waits for inspection.
+  // bounds how long a captured chunk waits for inspection. A CPU-bound task
+  // would add its time slice to that wait; the reader is real-time unless
+  // told otherwise (reader_scheduling.h).
+  probe->scheduler_ = std::make_unique<ReaderScheduler>(options.reader_scheduling);
   probe->reader_ = std::thread([p = probe.get(), interval = options.poll_interval_ms] {
+    p->scheduler_->Start();
     while (!p->stop_) {
       ring_buffer__poll(p->ring_, interval);
       ring_buffer__consume(p->ring_);
+      p->scheduler_->AfterDrain();
     }
   });
   return probe;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/capture/reader_scheduling.h"
 #include "rampart/abi.h"
 
 struct capture_bpf;
@@ -51,6 +52,9 @@ struct CaptureOptions {
   // Capture the certificate each TLS peer presents (the mTLS client's, on a
   // server): a uprobe on d2i_X509 that only acts inside SSL calls.
   bool peer_certificates = true;
+  // The reader thread (drains the ring buffer, runs the sink) at SCHED_FIFO 1
+  // within a CPU budget, or at normal scheduling (reader_scheduling.h).
+  ReaderScheduling reader_scheduling = ReaderScheduling::kRealtime;
 };
 
 struct CaptureStats {
@@ -95,6 +99,8 @@ class SslCaptureProbe {
   // The hook in use, and why the ones before it were not (auto).
   SocketHook socket_hook() const { return socket_hook_; }
   const std::vector<std::string>& hooks_refused() const { return hooks_refused_; }
+  // How the reader thread is scheduled now, and why.
+  ReaderScheduler::Status reader_scheduling() const { return scheduler_->status(); }
 
  private:
   SslCaptureProbe() = default;
@@ -114,6 +120,7 @@ class SslCaptureProbe {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, pid_t>, std::vector<bpf_link*>> links_;
   std::atomic<bool> stop_{false};
+  std::unique_ptr<ReaderScheduler> scheduler_;  // the reader's; set before it starts
   std::thread reader_;
 };
 

@@ -119,7 +119,10 @@ std::string RenderStatus(const v1::AgentStatus& s) {
         << " chunks without a 5-tuple; sockets learned by " << c.socket_hook() << "\n"
         << "Peer certificates: " << c.peer_certificates() << " seen in handshakes, " << c.peer_certificates_attached()
         << " attached to their connection, " << c.peer_certificates_truncated() << " too long, "
-        << c.peer_certificates_lost() << " lost to a full ring buffer\n";
+        << c.peer_certificates_lost() << " lost to a full ring buffer\n"
+        << "Capture reader: " << c.reader_scheduling()
+        << (c.reader_scheduling_reason().empty() ? "" : " (" + c.reader_scheduling_reason() + ")") << "; "
+        << c.reader_demotions() << " steps down to normal over its CPU budget\n";
     std::vector<std::vector<std::string>> rows = {{"PID", "PROCESS", "TLS IN", "ATTACHED", "CHUNKS", "WITH 5-TUPLE"}};
     for (const auto& p : c.processes()) {
       rows.push_back({rampart::StrCat(p.pid()), p.comm(), p.file(), p.attached() ? "yes" : "no: " + p.reason(),

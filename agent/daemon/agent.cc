@@ -364,6 +364,10 @@ v1::AgentStatus Agent::Status() {
     capture->set_probes(static_cast<uint32_t>(capture_probe_->attached_probes()));
     capture->set_socket_hook(std::string(capture::SocketHookName(capture_probe_->socket_hook())));
     for (const auto& refused : capture_probe_->hooks_refused()) capture->add_socket_hooks_refused(refused);
+    const capture::ReaderScheduler::Status reader = capture_probe_->reader_scheduling();
+    capture->set_reader_scheduling(std::string(capture::ReaderSchedulingName(reader.scheduling)));
+    capture->set_reader_scheduling_reason(reader.reason);
+    capture->set_reader_demotions(reader.demotions);
     for (const auto& p : capture_manager_->Processes()) {
       auto* row = capture->add_processes();
       row->set_pid(static_cast<uint32_t>(p.pid));

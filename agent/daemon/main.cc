@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
        "learn the certificate each TLS peer of a captured process presents (mTLS identity): true or false")
       ("capture-socket-hook", po::value<std::string>()->default_value("auto"),
        "how SSL calls learn their socket: auto (probe the kernel), tp_btf, fentry or kprobe")
+      ("capture-reader-scheduling", po::value<std::string>()->default_value("realtime"),
+       "the capture reader thread (inspection, blocking): realtime (SCHED_FIFO 1 within a CPU budget: 10 ms per "
+       "drain, 20% of a CPU per second; needs CAP_SYS_NICE, else normal with a warning) or normal")
       ("event-ring-bytes", po::value(&options.datapath.sizes.event_ring_bytes)->default_value(256 * 1024),
        "drop-event ring buffer size (a power of two)")
       ("metrics-address", po::value(&options.metrics_address),
@@ -106,6 +109,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.capture_options.socket_hook = *socket_hook;
+  auto reader_scheduling =
+      rampart::capture::ParseReaderScheduling(vars["capture-reader-scheduling"].as<std::string>());
+  if (!reader_scheduling.ok()) {
+    std::cerr << "rampartd: --capture-reader-scheduling: " << reader_scheduling.status().message() << "\n";
+    return 2;
+  }
+  options.capture_options.reader_scheduling = *reader_scheduling;
   const unsigned summary_seconds = vars["drop-summary-interval"].as<unsigned>();
   if (summary_seconds < 1 || summary_seconds > 3600) {
     std::cerr << "rampartd: --drop-summary-interval " << summary_seconds << ": expected 1..3600 seconds\n";

@@ -11,18 +11,28 @@
 # Variants, interleaved within every round (their order reverses every other
 # round), each REQUESTS requests, the policy re-applied when the action changes:
 #
-#   block    dlp {action: block}: capture -> block written (the finding's
-#            verdict_latency_us), with its parts: capture -> chunk reaches the
-#            pipeline (receive_latency_us: the wait for the ring-buffer poll),
-#            capture -> finding (detection_latency_us), finding -> block written
-#   monitor  dlp {action: monitor}: the same traffic, capture -> finding: the
-#            baseline (the same path without the map writes)
+#   block         dlp {action: block}: capture -> block written (the finding's
+#                 verdict_latency_us), with its parts: capture -> chunk reaches
+#                 the pipeline (receive_latency_us: the wait for the ring-buffer
+#                 poll), capture -> finding (detection_latency_us), finding ->
+#                 block written. The agent as it ships: its capture reader
+#                 thread (`rp-capture`: polls the ring buffer, runs inspection)
+#                 real-time, SCHED_FIFO 1 within its CPU budget
+#   block-normal  the same with the reader thread at normal scheduling
+#                 (SCHED_OTHER, set from outside while the variant runs; what
+#                 --capture-reader-scheduling=normal gives, and what the agent
+#                 had before it was real-time): the baseline of `block`
+#   monitor       dlp {action: monitor}: the same traffic, capture -> finding:
+#                 the same path without the map writes
 #
-# and, when named in VARIANTS, attribution variants: `block` with the capture
-# reader thread (the one that polls the ring buffer and runs inspection)
-# scheduled differently while they run, to show how much of the tail is that
-# thread waiting for a CPU: block-slice (a 0.1 ms EEVDF slice, Linux 6.12+),
-# block-nice (nice -10), block-fifo (SCHED_FIFO 1, the floor).
+# and, when named in VARIANTS, attribution variants: `block` with the reader
+# scheduled otherwise while they run, to show how much of the tail is that
+# thread waiting for a CPU: block-slice (normal with a 0.1 ms EEVDF slice,
+# Linux 6.12+), block-nice (normal at nice -10).
+#
+# LOAD=N starts N CPU-bound processes (shell busy loops at the script's own
+# nice value, normally 0) for the whole run, so that "under load" is the same
+# from one run to the next: on 2 CPUs, LOAD=3 keeps both busy.
 #
 # The agent stamps every finding with these latencies against the kernel's
 # timestamp of the chunk that completed the message (bpf_ktime_get_ns at the
@@ -40,16 +50,17 @@
 #
 #   sudo kernel_tests/bench/block_latency_bench.sh [BUILD_DIR]
 #   env: ROUNDS (3), REQUESTS per variant and round (100), VARIANTS ("block
-#        monitor"), GAP_MS between requests (20), CHECK_EVERY (10), BLOCK_TTL
-#        seconds (10), RAMPARTD (BUILD_DIR/agent/rampartd: the agent to
-#        measure), RAMPART_CP (BUILD_DIR/controlplane/rampart-cp: any
+#        block-normal monitor"), LOAD busy loops (0), GAP_MS between requests
+#        (20), CHECK_EVERY (10), BLOCK_TTL seconds (10), RAMPARTD
+#        (BUILD_DIR/agent/rampartd: the agent to measure), AGENT_FLAGS (more
+#        rampartd flags), RAMPART_CP (BUILD_DIR/controlplane/rampart-cp: any
 #        rampart-cp that speaks to that agent), KEEP=1 keeps the temporary
 #        directory (logs, findings)
 #
 # Needs root, nginx, openssl, python3, nsenter and a build with agent/rampartd,
 # agent/rampartctl and controlplane/rampart-cp (scripts/bench.sh block builds
 # them). Traffic stays inside the two namespaces. On exit, even on failure, it
-# stops the processes it started (by pid) and removes the namespaces,
+# stops the processes it started (by pid: the busy loops too) and removes the namespaces,
 # rampartd's pin directory and the temporary directory.
 set -euo pipefail
 
@@ -57,7 +68,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 rounds=${ROUNDS:-3}
 requests=${REQUESTS:-100}
-variants=(${VARIANTS:-block monitor})
+variants=(${VARIANTS:-block block-normal monitor})
+load=${LOAD:-0}
+agent_flags=(${AGENT_FLAGS:-})
 gap_ms=${GAP_MS:-20}
 check_every=${CHECK_EVERY:-10}
 block_ttl=${BLOCK_TTL:-10}
@@ -74,8 +87,8 @@ for tool in nginx openssl python3 nsenter ip; do
 done
 [[ $(id -u) -eq 0 ]] || { echo "block_latency_bench: needs root" >&2; exit 2; }
 for v in "${variants[@]}"; do
-  [[ $v =~ ^(block|monitor|block-slice|block-nice|block-fifo)$ ]] ||
-    { echo "block_latency_bench: unknown variant $v (block, monitor, block-slice, block-nice, block-fifo)" >&2; exit 2; }
+  [[ $v =~ ^(block|block-normal|monitor|block-slice|block-nice)$ ]] ||
+    { echo "block_latency_bench: unknown variant $v (block, block-normal, monitor, block-slice, block-nice)" >&2; exit 2; }
 done
 sources_needed=$(( rounds * ${#variants[@]} * requests + 20 ))
 ((sources_needed <= 4000)) || { echo "block_latency_bench: ROUNDS x variants x REQUESTS over 3980" >&2; exit 2; }
@@ -97,6 +110,7 @@ addr() { echo "10.$net_a.$(( net_b + ($1 >> 8) )).$(( $1 & 255 ))"; }
 server_ip=$(addr 1)
 client_ip=$(addr 2)
 ns_made=()
+load_pids=()
 nginx_pid=
 cp_pid=
 agent_pid=
@@ -114,6 +128,7 @@ stop() {  # PID: SIGTERM, then SIGKILL after 10 s; reaps it
 
 cleanup() {
   set +e
+  for pid in "${load_pids[@]}"; do stop "$pid"; done
   [[ -n $agent_pid ]] && stop "$agent_pid"
   [[ -n $cp_pid ]] && stop "$cp_pid"
   [[ -n $nginx_pid ]] && stop "$nginx_pid"
@@ -222,7 +237,7 @@ wait_for 10 listening && [[ $(cat "/proc/$nginx_pid/comm" 2>/dev/null) == "$comm
 cp_pid=$!
 "${in_srv[@]}" "$rampartd" --control-plane 127.0.0.1:7443 --server-name localhost --ca "$work/certs/ca.crt" \
   --cert "$work/certs/node.crt" --key "$work/certs/node.key" --node-name latbench-node --state-dir "$work/agent" \
-  --socket "$work/agent.sock" --pin-dir "$pin" >"$work/rampartd.log" 2>&1 &
+  --socket "$work/agent.sock" --pin-dir "$pin" "${agent_flags[@]}" >"$work/rampartd.log" 2>&1 &
 agent_pid=$!
 
 status_json() { "$rampartctl" --socket "$work/agent.sock" status --json 2>/dev/null; }
@@ -314,29 +329,29 @@ with open(out, 'a') as log:
 EOF
 
 # The capture reader thread (SslCaptureProbe's ring-buffer poll, which also
-# runs the pipeline): the thread of rampartd that wakes most often.
+# runs the pipeline), by its name, and its wakeups in a second.
 reader_thread() {
   python3 - "$agent_pid" <<'EOF'
-import glob, os, sys, time
-def slices():
-    out = {}
-    for path in glob.glob(f'/proc/{sys.argv[1]}/task/*/schedstat'):
-        try:
-            out[path.split('/')[4]] = int(open(path).read().split()[2])
-        except OSError:
-            pass
-    return out
-a = slices(); time.sleep(1); b = slices()
-tid, n = max(((t, b[t] - a.get(t, 0)) for t in b), key=lambda x: x[1])
-print(tid, n)
+import glob, sys, time
+tid = next((p.split('/')[4] for p in glob.glob(f'/proc/{sys.argv[1]}/task/*/comm')
+            if open(p).read().strip() == 'rp-capture'), None)
+if tid is None:
+    sys.exit('no thread rp-capture in rampartd')
+wakeups = lambda: int(open(f'/proc/{sys.argv[1]}/task/{tid}/schedstat').read().split()[2])
+a = wakeups(); time.sleep(1)
+print(tid, wakeups() - a)
 EOF
 }
 schedstat() { cat "/proc/$agent_pid/task/$reader_tid/schedstat"; }  # on-CPU ns, run-queue wait ns, wakeups
-# The attribution variants change how the kernel schedules the reader thread
-# while they run: block-slice asks for a 0.1 ms slice (sched_attr.sched_runtime
-# of SCHED_OTHER, Linux 6.12+), which lets an EEVDF task preempt on wakeup
-# without a larger share of the CPU; block-nice gives it nice -10; block-fifo
-# makes it real-time (SCHED_FIFO 1): the floor, no CPU-bound task delays it.
+# The reader's policy and real-time priority (/proc/.../stat fields 41 and 40):
+# "1 1" for SCHED_FIFO 1, "0 0" for SCHED_OTHER.
+reader_policy() { sed 's/.*) //' "/proc/$agent_pid/task/$reader_tid/stat" | awk '{ print $39, $38 }'; }
+# The variants other than block change how the kernel schedules the reader
+# thread while they run, and put back what the agent chose after:
+# block-normal makes it SCHED_OTHER; block-slice SCHED_OTHER with a 0.1 ms
+# slice (sched_attr.sched_runtime, Linux 6.12+), which lets an EEVDF task
+# preempt on wakeup without a larger share of the CPU; block-nice SCHED_OTHER
+# at nice -10.
 set_sched() {  # TID POLICY NICE SLICE_NS (TID 0 0 0: the defaults again)
   python3 - "$1" "$2" "$3" "$4" <<'EOF'
 import ctypes, os, struct, sys
@@ -361,8 +376,19 @@ apply_policy monitor
 in_cli python3 "$work/client.py" "$server_ip" "$port" "$work/warmup.tsv" 0 warmup "$next_source" 10 "$gap_ms" 0 \
   "$work/sources.txt"
 next_source=$((next_source + 10))
-read -r reader_tid reader_wakeups < <(reader_thread)
-echo "  capture reader: thread $reader_tid of rampartd, $reader_wakeups wakeups in 1 s idle"
+read -r reader_tid reader_wakeups < <(reader_thread) || fail "no capture reader thread (rp-capture) in rampartd"
+read -r agent_policy agent_rtprio < <(reader_policy)
+echo "  capture reader: thread $reader_tid of rampartd, $reader_wakeups wakeups in 1 s idle; policy $agent_policy" \
+     "(0 SCHED_OTHER, 1 SCHED_FIFO), priority $agent_rtprio; the agent says" \
+     "$(status_field 's["capture"].get("reader_scheduling", "?") + (" (" + s["capture"]["reader_scheduling_reason"] + ")" if s["capture"].get("reader_scheduling_reason") else "")')"
+if ((load > 0)); then
+  for ((i = 0; i < load; i++)); do
+    bash -c 'while :; do :; done' &
+    load_pids+=($!)
+  done
+  sleep 2  # the load average starts to show it
+  echo "  load: $load busy loops (pids ${load_pids[*]}, nice $(ps -o ni= -p "${load_pids[0]}" | tr -d ' '))"
+fi
 for ((r = 1; r <= rounds; r++)); do
   order=("${variants[@]}")
   if ((r % 2 == 0)); then  # alternate which variant goes first
@@ -372,10 +398,12 @@ for ((r = 1; r <= rounds; r++)); do
   for v in "${order[@]}"; do
     apply_policy "$(action_of "$v")"
     case $v in
+      block-normal) set_sched "$reader_tid" 0 0 0 || fail "could not make the reader SCHED_OTHER" ;;
       block-slice) set_sched "$reader_tid" 0 0 100000 || fail "could not set the reader's slice" ;;
       block-nice) set_sched "$reader_tid" 0 -10 0 || fail "could not renice the reader" ;;
-      block-fifo) set_sched "$reader_tid" 1 0 0 || fail "could not make the reader real-time" ;;
     esac
+    read -r policy0 _ < <(reader_policy)
+    demotions0=$(status_field 'int(s["capture"].get("reader_demotions", 0))')
     before=$(wc -l <"$work/requests.tsv")
     read -r cpu0 wait0 wakeups0 < <(schedstat)
     t0=$(date +%s.%N)
@@ -383,14 +411,23 @@ for ((r = 1; r <= rounds; r++)); do
       "$requests" "$gap_ms" "$check_every" "$work/sources.txt"
     t1=$(date +%s.%N)
     read -r cpu1 wait1 wakeups1 < <(schedstat)
-    [[ $v == block-* ]] && set_sched "$reader_tid" 0 0 0
+    read -r policy1 _ < <(reader_policy)
+    demotions1=$(status_field 'int(s["capture"].get("reader_demotions", 0))')
+    # The agent's CPU budget may step a real-time reader down, and back up
+    # after a second under it; that must not happen unseen during a variant.
+    ((demotions1 == demotions0)) ||
+      echo "  round $r $v: the reader stepped down $((demotions1 - demotions0)) times (over its CPU budget)"
+    [[ $policy1 == "$policy0" ]] || fail "$v: the reader's policy changed from $policy0 to $policy1 during the run"
+    if [[ $v == block-* ]]; then
+      set_sched "$reader_tid" "$agent_policy" 0 0 || fail "could not put the reader's scheduling back"
+    fi
     next_source=$((next_source + requests))
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$v" "$((cpu1 - cpu0))" "$((wait1 - wait0))" "$((wakeups1 - wakeups0))" \
-      "$(python3 -c "print($t1 - $t0)")" >>"$work/reader.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$v" "$((cpu1 - cpu0))" "$((wait1 - wait0))" "$((wakeups1 - wakeups0))" \
+      "$(python3 -c "print($t1 - $t0)")" "$policy1" >>"$work/reader.tsv"
     tail -n +"$((before + 1))" "$work/requests.tsv" |
       awk -v r="$r" -v v="$v" -v load="$(cut -d' ' -f1 /proc/loadavg)" -F'\t' \
         '{n++; if ($4 == "ok") ok++; if ($7 == "dropped") d++; if ($7 == "accepted") a++}
-         END {printf "  round %d %-11s %d requests, %d answered 200; checks: %d dropped, %d accepted; load %s\n", r, v, n, ok, d, a, load}'
+         END {printf "  round %d %-12s %d requests, %d answered 200; checks: %d dropped, %d accepted; load %s\n", r, v, n, ok, d, a, load}'
   done
 done
 sleep 1  # the last findings reach the log
@@ -479,7 +516,7 @@ for r in rounds:
     for key in headline:
         s = per_round[key].get(r)
         if s:
-            print(f'  round {r} {key[0]:<11} {key[1]:<26} n={s["n"]:<4} ' +
+            print(f'  round {r} {key[0]:<12} {key[1]:<26} n={s["n"]:<4} ' +
                   '  '.join(f'{k} {fmt(s[k])}' for k in STATS))
 
 base = ('monitor', DETECT)
@@ -506,6 +543,19 @@ for key in rows:
     print(f'| {key[0]} | {key[1]} | {n} | ' + ' | '.join(fmt(med[k]) for k in STATS) + f' | {r50} | {r99} | {goal} |')
 print('p50/p90/p99/max: medians over rounds of each round\'s value (nearest rank); ratios: median of the per-round '
       'ratios (min-max), against monitor\'s capture -> finding.')
+# The agent as it ships against its reader at normal scheduling, same rounds.
+if 'block-normal' in variants:
+    normal = per_round[('block-normal', TOTAL)]
+    for v in blocks:
+        if v == 'block-normal' or not per_round[(v, TOTAL)]:
+            continue
+        parts = []
+        for stat in ('p50', 'p99', 'max'):
+            rs = [per_round[(v, TOTAL)][r][stat] / normal[r][stat] for r in per_round[(v, TOTAL)]
+                  if r in normal and normal[r][stat] > 0]
+            if rs:
+                parts.append(f'{stat} {statistics.median(rs):.2f} ({min(rs):.2f}-{max(rs):.2f})')
+        print(f'{v} / block-normal, capture -> block written, median of per-round ratios: ' + ', '.join(parts))
 print()
 print('Pooled over all rounds:')
 for key in headline:
@@ -513,14 +563,14 @@ for key in headline:
     if xs:
         s = stats(xs)
         late = sum(y > 2200 for r in samples[(key[0], RECEIVE)].values() for y in r)
-        print(f'  {key[0]:<11} {key[1]:<26} n={s["n"]:<4} ' + '  '.join(f'{k} {fmt(s[k])}' for k in STATS) +
+        print(f'  {key[0]:<12} {key[1]:<26} n={s["n"]:<4} ' + '  '.join(f'{k} {fmt(s[k])}' for k in STATS) +
               f'  (chunk reached the pipeline > 2.2 ms after capture: {late})')
 
 # The reader thread's scheduler statistics over each variant's runs: how
 # long it waited on a run queue per wakeup (its 2 ms poll, mostly).
 print()
 acc = collections.defaultdict(lambda: [0, 0, 0, 0.0])
-for r, v, cpu, wait, wakeups, seconds in reader:
+for r, v, cpu, wait, wakeups, seconds, policy in reader:
     a = acc[v]
     a[0] += int(cpu); a[1] += int(wait); a[2] += int(wakeups); a[3] += float(seconds)
 for v in variants:
@@ -534,7 +584,8 @@ print(f'New connection from the source 50 ms after its response: block {checks[(
       f'{checks[("block", "accepted")]} accepted; monitor {checks[("monitor", "accepted")]} accepted, '
       f'{checks[("monitor", "dropped")]} dropped')
 print(f'Agent: {insp.get("findings", 0)} findings, {insp.get("blocks", 0)} blocks ({insp.get("block_errors", 0)} '
-      f'refused); capture {cap.get("calls", 0)} chunks, {cap.get("chunks_lost", 0)} lost')
+      f'refused); capture {cap.get("calls", 0)} chunks, {cap.get("chunks_lost", 0)} lost; reader '
+      f'{cap.get("reader_scheduling", "?")}, {cap.get("reader_demotions", 0)} steps down over its CPU budget')
 for what, count in sorted(problems.items()):
     print(f'PROBLEM: {count} x {what}')
 bad = bool(problems) or checks[('block', 'accepted')] or checks[('monitor', 'dropped')] or \

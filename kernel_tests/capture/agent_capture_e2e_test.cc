@@ -5,6 +5,8 @@
 // plaintext with its 5-tuple, whichever of agent and server started first.
 // `rampartctl status --json` must list the server as attached, with chunks
 // that carried their 5-tuple; without --show-payload no plaintext leaves the agent.
+// The capture reader thread (rp-capture) is SCHED_FIFO 1 by default, SCHED_OTHER
+// with --capture-reader-scheduling=normal or without CAP_SYS_NICE.
 #include <google/protobuf/util/json_util.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,14 +69,19 @@ class AgentCapture : public ::testing::Test {
     dir_.reset();
   }
 
-  // rampartd with no control plane, capturing processes named `openssl`.
-  void StartAgentWithFlags() {
+  // rampartd with no control plane, capturing processes named `openssl`;
+  // `wrapper` runs it (setpriv, to take a capability away).
+  void StartAgentWithFlags(const std::vector<std::string>& more_flags = {},
+                           const std::vector<std::string>& wrapper = {}) {
     const std::string& d = dir_->path();
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"nsenter", "--net=" + ns_->Path(), kBuild + "/agent/rampartd", "--node-name",
-                                 "capture-node", "--state-dir", d + "/agent", "--socket", d + "/agent.sock",
-                                 "--pin-dir", pin_dir_, "--capture-process", "openssl"},
-        d + "/agent.log");
+    std::vector<std::string> argv = {"nsenter", "--net=" + ns_->Path()};
+    argv.insert(argv.end(), wrapper.begin(), wrapper.end());
+    const std::vector<std::string> agent = {kBuild + "/agent/rampartd", "--node-name", "capture-node", "--state-dir",
+                                            d + "/agent", "--socket", d + "/agent.sock", "--pin-dir", pin_dir_,
+                                            "--capture-process", "openssl"};
+    argv.insert(argv.end(), agent.begin(), agent.end());
+    argv.insert(argv.end(), more_flags.begin(), more_flags.end());
+    agent_ = std::make_unique<ChildProcess>(argv, d + "/agent.log");
     ASSERT_TRUE(WaitFor([&] { return Status().capture().enabled(); }, 15s))
         << "rampartd did not come up with capture enabled" << Logs();
   }
@@ -128,6 +135,25 @@ class AgentCapture : public ::testing::Test {
     v1::AgentStatus status;
     if (!google::protobuf::util::JsonStringToMessage(json, &status).ok()) return v1::AgentStatus();
     return status;
+  }
+
+  // The scheduling policy (0 SCHED_OTHER, 1 SCHED_FIFO) and real-time
+  // priority of rampartd's thread named `name`, from /proc/PID/task/TID/stat
+  // (fields 41 and 40); {-1, -1} when there is no such thread.
+  std::pair<int, int> ThreadPolicy(const std::string& name) {
+    const std::string tasks = "/proc/" + std::to_string(agent_->pid()) + "/task";
+    std::istringstream tids(Capture("ls " + tasks));
+    for (std::string tid; tids >> tid;) {
+      if (testing::ReadFile(tasks + "/" + tid + "/comm") != name + "\n") continue;
+      const std::string stat = testing::ReadFile(tasks + "/" + tid + "/stat");
+      // Fields after the command, which is in parentheses: field 3 on.
+      std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+      std::vector<std::string> f{"", "", ""};  // fields 0 (unused), 1 and 2
+      for (std::string field; fields >> field;) f.push_back(field);
+      if (f.size() <= 41) return {-1, -1};
+      return {std::stoi(f[41]), std::stoi(f[40])};
+    }
+    return {-1, -1};
   }
 
   const v1::TlsProcessStatus* Row(const v1::AgentStatus& status, uint32_t pid) {
@@ -341,6 +367,64 @@ TEST_F(AgentCapture, ServerStartedAfterTheAgentIsCapturedAfterARescan) {
   const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   EXPECT_LE(delay, 2500ms) << "a rescan runs every second";
   std::cout << "[ figures  ] server attached " << delay.count() << " ms after it listened\n";
+  ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
+}
+
+// The reader thread (drains the ring buffer, runs inspection) is real-time by
+// default, so that CPU-bound tasks do not delay blocking (BENCHMARKS.md,
+// detection-to-block), and normal when told; the status says which. Only
+// that thread: the agent's other threads stay SCHED_OTHER.
+TEST_F(AgentCapture, TheCaptureReaderRunsSchedFifoOneByDefault) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags());
+  ASSERT_TRUE(WaitFor([&] { return ThreadPolicy("rp-capture").first >= 0; }, 5s))
+      << "no thread rp-capture in rampartd" << Logs();
+  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(1, 1)) << "expected SCHED_FIFO priority 1";
+  EXPECT_EQ(ThreadPolicy("rampartd"), std::make_pair(0, 0)) << "the main thread stays SCHED_OTHER";
+  const v1::AgentStatus status = Status();
+  EXPECT_EQ(status.capture().reader_scheduling(), "realtime") << status.capture().ShortDebugString();
+  EXPECT_EQ(status.capture().reader_scheduling_reason(), "");
+  EXPECT_EQ(status.capture().reader_demotions(), 0u);
+  // Capture works as ever with it.
+  ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
+  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(1, 1));
+  const std::string text = Capture(kBuild + "/agent/rampartctl --socket " + dir_->path() + "/agent.sock status");
+  EXPECT_NE(text.find("Capture reader: realtime; 0 steps down"), std::string::npos) << text;
+}
+
+TEST_F(AgentCapture, TheCaptureReaderRunsSchedOtherWhenToldNormal) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags({"--capture-reader-scheduling", "normal"}));
+  ASSERT_TRUE(WaitFor([&] { return ThreadPolicy("rp-capture").first >= 0; }, 5s))
+      << "no thread rp-capture in rampartd" << Logs();
+  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(0, 0)) << "expected SCHED_OTHER";
+  const v1::AgentStatus status = Status();
+  EXPECT_EQ(status.capture().reader_scheduling(), "normal");
+  EXPECT_EQ(status.capture().reader_scheduling_reason(), "--capture-reader-scheduling=normal");
+  ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
+}
+
+// Without CAP_SYS_NICE (a unit or container that does not grant it) the
+// agent starts all the same: the reader at normal scheduling, one warning in
+// the log, and the status saying why.
+TEST_F(AgentCapture, WithoutCapSysNiceTheCaptureReaderRunsNormalAndTheStatusSaysWhy) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(
+      StartAgentWithFlags({}, {"setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--"}));
+  ASSERT_TRUE(WaitFor([&] { return ThreadPolicy("rp-capture").first >= 0; }, 5s))
+      << "no thread rp-capture in rampartd" << Logs();
+  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(0, 0)) << "expected SCHED_OTHER";
+  const v1::AgentStatus status = Status();
+  EXPECT_EQ(status.capture().reader_scheduling(), "normal");
+  EXPECT_NE(status.capture().reader_scheduling_reason().find("SCHED_FIFO refused: EPERM"), std::string::npos)
+      << status.capture().reader_scheduling_reason();
+  const std::string log = testing::ReadFile(dir_->path() + "/agent.log");
+  size_t warnings = 0;
+  for (size_t at = log.find("the capture reader runs with normal scheduling"); at != std::string::npos;
+       at = log.find("the capture reader runs with normal scheduling", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << log;
   ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
 }
 

@@ -1,0 +1,196 @@
+#include "agent/capture/reader_scheduling.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "agent/common/errors.h"
+#include "agent/common/logging.h"
+#include "agent/common/strings.h"
+
+namespace rampart::capture {
+
+std::string_view ReaderSchedulingName(ReaderScheduling scheduling) {
+  return scheduling == ReaderScheduling::kRealtime ? "realtime" : "normal";
+}
+
+absl::StatusOr<ReaderScheduling> ParseReaderScheduling(std::string_view text) {
+  for (ReaderScheduling s : {ReaderScheduling::kRealtime, ReaderScheduling::kNormal}) {
+    if (ReaderSchedulingName(s) == text) return s;
+  }
+  return absl::InvalidArgumentError(
+      rampart::StrCat("bad reader scheduling \"", text, "\" (expected realtime or normal)"));
+}
+
+namespace {
+
+std::string Millis(std::chrono::nanoseconds t) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f ms", static_cast<double>(t.count()) / 1e6);
+  return text;
+}
+
+}  // namespace
+
+ReaderBudget::ReaderBudget(ReaderBudgetLimits limits, Nanos now, Nanos cpu)
+    : limits_(limits), window_start_(now), cpu_mark_(cpu) {}
+
+ReaderBudget::Nanos ReaderBudget::WindowLeft() const {
+  return std::max(Nanos(0), limits_.window_cpu - window_used_);
+}
+
+ReaderBudget::Step ReaderBudget::Demote(std::string reason) {
+  realtime_ = false;
+  ++demotions_;
+  reason_ = std::move(reason);
+  return Step::kDemote;
+}
+
+ReaderBudget::Step ReaderBudget::InDrain(Nanos now, const std::function<Nanos()>& cpu) {
+  if (!realtime_) return Step::kStay;
+  if (!in_drain_) {
+    in_drain_ = true;
+    drain_start_ = now;
+    check_at_ = std::min(limits_.drain_cpu, WindowLeft());
+  }
+  // The drain cannot have used more CPU than the time since it began: no
+  // need to read the (slower) CPU clock before that time could reach a bound.
+  if (now - drain_start_ <= check_at_) return Step::kStay;
+  const Nanos used = cpu() - cpu_mark_;
+  if (used > limits_.drain_cpu) {
+    return Demote(rampart::StrCat("one drain used ", Millis(used), " of CPU (limit ", Millis(limits_.drain_cpu), ")"));
+  }
+  if (window_used_ + used > limits_.window_cpu) {
+    return Demote(rampart::StrCat(Millis(window_used_ + used), " of CPU within ", Millis(limits_.window),
+                                  " (limit ", Millis(limits_.window_cpu), ")"));
+  }
+  check_at_ = (now - drain_start_) + std::min(limits_.drain_cpu - used, WindowLeft() - used);
+  return Step::kStay;
+}
+
+ReaderBudget::Step ReaderBudget::AfterDrain(Nanos now, Nanos cpu) {
+  const Nanos drain = cpu - cpu_mark_;
+  cpu_mark_ = cpu;
+  in_drain_ = false;
+  window_used_ += drain;
+  window_max_drain_ = std::max(window_max_drain_, drain);
+  Step step = Step::kStay;
+  if (realtime_ && drain > limits_.drain_cpu) {
+    step = Demote(rampart::StrCat("one drain used ", Millis(drain), " of CPU (limit ", Millis(limits_.drain_cpu), ")"));
+  } else if (realtime_ && window_used_ > limits_.window_cpu) {
+    step = Demote(rampart::StrCat(Millis(window_used_), " of CPU within ", Millis(limits_.window), " (limit ",
+                                  Millis(limits_.window_cpu), ")"));
+  }
+  if (now - window_start_ >= limits_.window) {
+    if (!realtime_ && window_all_normal_ && window_used_ <= limits_.window_cpu &&
+        window_max_drain_ <= limits_.drain_cpu) {
+      realtime_ = true;
+      step = Step::kPromote;
+    }
+    window_start_ = now;
+    window_used_ = Nanos(0);
+    window_max_drain_ = Nanos(0);
+    window_all_normal_ = !realtime_;
+  }
+  return step;
+}
+
+namespace {
+
+std::chrono::nanoseconds ReadClock(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+std::chrono::nanoseconds Now() { return ReadClock(CLOCK_MONOTONIC); }
+std::chrono::nanoseconds ThreadCpu() { return ReadClock(CLOCK_THREAD_CPUTIME_ID); }
+
+}  // namespace
+
+int ReaderScheduler::SetCurrentThreadPolicy(bool realtime) {
+  // The thread's own id: sched_setscheduler acts on one thread, unlike what
+  // POSIX says. SCHED_RESET_ON_FORK: a child of this thread starts at normal.
+  sched_param param{};
+  param.sched_priority = realtime ? 1 : 0;
+  const int policy = (realtime ? SCHED_FIFO : SCHED_OTHER) | SCHED_RESET_ON_FORK;
+  return sched_setscheduler(gettid(), policy, &param) == 0 ? 0 : errno;
+}
+
+ReaderScheduler::ReaderScheduler(ReaderScheduling wanted, ReaderBudgetLimits limits, SetPolicy set_policy)
+    : wanted_(wanted), limits_(limits), set_policy_(std::move(set_policy)) {
+  SetReason(wanted == ReaderScheduling::kNormal ? "--capture-reader-scheduling=normal" : "not started");
+}
+
+void ReaderScheduler::SetReason(std::string reason) {
+  std::lock_guard lock(mu_);
+  reason_ = std::move(reason);
+}
+
+void ReaderScheduler::Start() {
+  pthread_setname_np(pthread_self(), kThreadName);
+  if (wanted_ == ReaderScheduling::kNormal) return;
+  if (int err = set_policy_(true); err != 0) {
+    SetReason(rampart::StrCat(
+        std::string(ErrnoError(err, "SCHED_FIFO refused").message()),
+        " (needs CAP_SYS_NICE and a seccomp filter that allows sched_setscheduler; systemd: RestrictRealtime=no)"));
+    Logger("capture")->warn("the capture reader runs with normal scheduling: {}; under CPU load, inspection and "
+                            "blocking wait for a CPU",
+                            status().reason);
+    return;
+  }
+  budget_ = std::make_unique<ReaderBudget>(limits_, Now(), ThreadCpu());
+  realtime_ = true;
+  SetReason("");
+}
+
+void ReaderScheduler::BeforeRecord() {
+  if (!budget_ || !budget_->realtime()) return;
+  Apply(budget_->InDrain(Now(), &ThreadCpu));
+}
+
+void ReaderScheduler::AfterDrain() {
+  if (!budget_) return;
+  Apply(budget_->AfterDrain(Now(), ThreadCpu()));
+}
+
+void ReaderScheduler::Apply(ReaderBudget::Step step) {
+  if (step == ReaderBudget::Step::kDemote) {
+    if (int err = set_policy_(false); err != 0) {
+      // Lowering one's own priority needs no privilege; only a seccomp
+      // filter that refuses the call altogether could, and then SCHED_FIFO
+      // would have been refused too.
+      Logger("capture")->error("{}", std::string(ErrnoError(err, "capture reader: back to SCHED_OTHER").message()));
+    }
+    realtime_ = false;
+    const uint64_t n = ++demotions_;
+    SetReason("over its CPU budget: " + budget_->reason());
+    // The first step down is news; later ones are counted in the status.
+    auto log = Logger("capture");
+    log->log(n == 1 ? spdlog::level::info : spdlog::level::debug,
+             "the capture reader steps down to normal scheduling, over its CPU budget: {} (step {})",
+             budget_->reason(), n);
+  } else if (step == ReaderBudget::Step::kPromote) {
+    if (int err = set_policy_(true); err != 0) {
+      budget_.reset();
+      SetReason(std::string(ErrnoError(err, "SCHED_FIFO refused on return from normal").message()));
+      Logger("capture")->warn("the capture reader stays at normal scheduling: {}", status().reason);
+      return;
+    }
+    realtime_ = true;
+    SetReason("");
+  }
+}
+
+ReaderScheduler::Status ReaderScheduler::status() const {
+  std::lock_guard lock(mu_);
+  return Status{.scheduling = realtime_ ? ReaderScheduling::kRealtime : ReaderScheduling::kNormal,
+                .reason = reason_,
+                .demotions = demotions_};
+}
+
+}  // namespace rampart::capture
