@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <random>
 
 #include "agent/common/strings.h"
 #include "agent/common/logging.h"
 #include "agent/common/files.h"
+#include "agent/sync/reconnect_backoff.h"
 #include "rampart/v1/sync.grpc.pb.h"
 
 namespace rampart::sync {
@@ -86,8 +86,7 @@ void ControlPlaneClient::Run() {
     return;
   }
   const size_t count = options_.addresses.size();
-  std::mt19937_64 rng(std::random_device{}());
-  auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(kInitialBackoff);
+  ReconnectBackoff backoff(kInitialBackoff, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff));
   size_t index = 0;
   size_t failed_in_round = 0;  // streams ended since the last healthy one or the last wait
   while (true) {
@@ -105,7 +104,7 @@ void ControlPlaneClient::Run() {
     // The address is part of the error: the status moves on to the next one.
     SetState(v1::CONNECTION_STATE_DISCONNECTED, count == 1 ? reason : rampart::StrCat(failed, ": ", reason));
     if (std::chrono::steady_clock::now() - started > kHealthyStream) {
-      backoff = kInitialBackoff;
+      backoff.Reset();
       failed_in_round = 0;
     }
     index = (index + 1) % count;
@@ -115,9 +114,7 @@ void ControlPlaneClient::Run() {
       continue;
     }
     failed_in_round = 0;
-    // Full jitter in [backoff/2, backoff], so a fleet does not reconnect in step.
-    std::uniform_int_distribution<long> jitter(backoff.count() / 2, backoff.count());
-    auto wait = std::chrono::milliseconds(jitter(rng));
+    const auto wait = backoff.Next();
     if (count == 1) {
       log->warn("control plane {}: {}; retrying in {} ms", failed, reason, wait.count());
     } else {
@@ -126,7 +123,6 @@ void ControlPlaneClient::Run() {
     }
     std::unique_lock lock(mu_);
     if (wake_.wait_for(lock, wait, [this] { return stopping_; })) return;
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
   }
 }
 

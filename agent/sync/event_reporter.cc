@@ -7,6 +7,7 @@
 
 #include "agent/common/logging.h"
 #include "agent/common/strings.h"
+#include "agent/sync/reconnect_backoff.h"
 #include "rampart/v1/events.grpc.pb.h"
 
 namespace rampart::sync {
@@ -80,8 +81,7 @@ EventReporter::Counts EventReporter::counts() const {
 
 void EventReporter::Run() {
   auto log = Logger("events");
-  std::mt19937_64 rng(std::random_device{}());
-  auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(kInitialBackoff);
+  ReconnectBackoff backoff(kInitialBackoff, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff));
   std::string last_reason;
   while (true) {
     auto channel = channel_();
@@ -92,14 +92,15 @@ void EventReporter::Run() {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(30)) backoff = kInitialBackoff;
+    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(30)) backoff.Reset();
     // Said once per distinct reason: the sync stream already logs outages.
     if (channel && reason != last_reason) log->warn("event stream: {}", reason);
     last_reason = reason;
-    std::uniform_int_distribution<long> jitter(backoff.count() / 2, backoff.count());
+    // Without a channel this stream did not fail: the sync stream is
+    // reconnecting, and this waits for it without growing the backoff.
+    const auto wait = channel ? backoff.Next() : backoff.Draw();
     std::unique_lock lock(mu_);
-    if (changed_.wait_for(lock, std::chrono::milliseconds(jitter(rng)), [this] { return stopping_; })) return;
-    if (channel) backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
+    if (changed_.wait_for(lock, wait, [this] { return stopping_; })) return;
   }
 }
 
