@@ -63,6 +63,7 @@
 # stops the processes it started (by pid: the busy loops too) and removes the namespaces,
 # rampartd's pin directory and the temporary directory.
 set -euo pipefail
+source "$(dirname "$0")/bench_common.sh"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -115,23 +116,13 @@ nginx_pid=
 cp_pid=
 agent_pid=
 
-stop() {  # PID: SIGTERM, then SIGKILL after 10 s; reaps it
-  local pid=$1
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   set +e
-  for pid in "${load_pids[@]}"; do stop "$pid"; done
-  [[ -n $agent_pid ]] && stop "$agent_pid"
-  [[ -n $cp_pid ]] && stop "$cp_pid"
-  [[ -n $nginx_pid ]] && stop "$nginx_pid"
+  for pid in "${load_pids[@]}"; do bench_stop "$pid"; done
+  [[ -n $agent_pid ]] && bench_stop "$agent_pid"
+  [[ -n $cp_pid ]] && bench_stop "$cp_pid"
+  [[ -n $nginx_pid ]] && bench_stop "$nginx_pid"
   for ns in "${ns_made[@]}"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$pin"
   if [[ $keep == 1 ]]; then
@@ -149,14 +140,6 @@ in_srv=(nsenter --net="/run/netns/$srv_ns")
 in_srv() { "${in_srv[@]}" "$@"; }
 in_cli() { nsenter --net="/run/netns/$cli_ns" "$@"; }
 
-wait_for() {  # SECONDS COMMAND...: until COMMAND succeeds, for at most SECONDS
-  local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
-  shift
-  until "$@"; do
-    (( $(date +%s%N) < deadline )) || return 1
-    sleep 0.1
-  done
-}
 
 logs() {
   echo "--- rampartd.log" >&2; tail -20 "$work/rampartd.log" >&2
@@ -197,39 +180,18 @@ doc = {'customer': {'id': 8812, 'name': 'Ada Lovelace', 'card_number': card, 'pl
                   for i in range(24)]}
 open(sys.argv[1], 'w').write(json.dumps(doc, indent=1) + '\n')
 EOF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+bench_server_cert "$work"
 bash "$root/scripts/make-demo-certs.sh" "$work/certs" latbench-node >"$work/certs.log" 2>&1
 
-cat >"$work/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $work/error.log warn;
-pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  proxy_temp_path $work/proxy;
-  fastcgi_temp_path $work/fastcgi;
-  uwsgi_temp_path $work/uwsgi;
-  scgi_temp_path $work/scgi;
-  default_type application/json;
-  keepalive_timeout 0;
-  server {
-    listen $server_ip:$port ssl;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    root $work/www;
-  }
-}
-EOF
+bench_nginx_conf "$work" "default_type application/json;
+keepalive_timeout 0;" "listen $server_ip:$port ssl;
+ssl_certificate $work/cert.pem;
+ssl_certificate_key $work/key.pem;"
 ln -s "$(command -v nginx)" "$work/$comm"
 "${in_srv[@]}" "$work/$comm" -c "$work/nginx.conf" -p "$work/" -e "$work/error.log" >"$work/nginx.out" 2>&1 &
 nginx_pid=$!
 listening() { [[ -n $(in_srv ss -Hltn "sport = :$port") ]]; }
-wait_for 10 listening && [[ $(cat "/proc/$nginx_pid/comm" 2>/dev/null) == "$comm" ]] || fail "nginx did not come up"
+bench_wait_for 10 listening && [[ $(cat "/proc/$nginx_pid/comm" 2>/dev/null) == "$comm" ]] || fail "nginx did not come up"
 
 # rampart-cp and rampartd in the server namespace, over its loopback with mTLS.
 "${in_srv[@]}" "$rampart_cp" serve --listen 127.0.0.1:7443 --cert "$work/certs/server.crt" --key "$work/certs/server.key" \
@@ -245,7 +207,7 @@ status_field() {  # PYTHON-EXPRESSION over the status `s`: prints it
   status_json | python3 -c "import json, sys; s = json.load(sys.stdin); print($1)" 2>/dev/null
 }
 cp_connected() { [[ $(status_field 's.get("control_plane", {}).get("state")') == CONNECTION_STATE_CONNECTED ]]; }
-wait_for 15 cp_connected || fail "rampartd did not connect to rampart-cp"
+bench_wait_for 15 cp_connected || fail "rampartd did not connect to rampart-cp"
 
 in_force=
 apply_policy() {  # block | monitor
@@ -271,7 +233,7 @@ EOF
       any(f.get('family') == 'dlp' and f.get('action') == '$1' for f in s.get('inspection', {}).get('families', [])) and
       any(p.get('pid') == $nginx_pid and p.get('attached') for p in s.get('capture', {}).get('processes', []))") == True ]]
   }
-  wait_for 15 applied "$1" || fail "the policy with dlp $1 not in force with nginx attached (version was $before)"
+  bench_wait_for 15 applied "$1" || fail "the policy with dlp $1 not in force with nginx attached (version was $before)"
   in_force=$1
 }
 

@@ -36,7 +36,8 @@
 #   env: ROUNDS (5), DURATION seconds per run (5), SIZES ("1k 16k"),
 #        VARIANTS ("detached noop rampart"), THREADS (1), CONNECTIONS (8),
 #        WARMUP seconds of unmeasured load per size before round 1 (2), PROFILE (1),
-#        RAMPARTD_BASE (the `base` variant's rampartd)
+#        RAMPARTD_BASE (the `base` variant's rampartd), PIN (1: nginx on CPU 0,
+#        wrk on CPU 1)
 #
 # Needs root, nginx, wrk, openssl, bpftool, python3 and a build with
 # agent/rampartd, agent/rampartctl, kernel_tests/noop_ssl_attach and
@@ -45,6 +46,7 @@
 # the processes it started (by pid) and removes the namespace, rampartd's pin
 # directory and the temporary directory.
 set -euo pipefail
+source "$(dirname "$0")/bench_common.sh"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -57,6 +59,16 @@ connections=${CONNECTIONS:-8}
 warmup=${WARMUP:-2}
 profile=${PROFILE:-1}
 rampartd_base=${RAMPARTD_BASE:-}
+pin_cpus=${PIN:-1}
+# nginx on CPU 0 and wrk on CPU 1 in every variant. Unpinned, the scheduler
+# placed them differently from run to run, and with it changed how often a
+# response's wakeup of wrk needed an inter-processor interrupt (a hypervisor
+# exit here, charged to nginx with interrupts off): 5% of nginx's time in one
+# run, none in the next, whichever variant ran. rampartd is not pinned.
+nginx_on=() wrk_on=()
+if [[ $pin_cpus == 1 ]]; then
+  nginx_on=(taskset -c 0) wrk_on=(taskset -c 1)
+fi
 
 rampartd=$build/agent/rampartd
 rampartctl=$build/agent/rampartctl
@@ -84,22 +96,12 @@ nginx_pid=
 attached_pid=  # noop_ssl_attach or rampartd, while a variant is attached
 profile_pid=
 
-stop() {  # PID: SIGTERM, then SIGKILL after 10 s; reaps it
-  local pid=$1
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   set +e
-  [[ -n $profile_pid ]] && stop "$profile_pid"
-  [[ -n $attached_pid ]] && stop "$attached_pid"
-  [[ -n $nginx_pid ]] && stop "$nginx_pid"
+  [[ -n $profile_pid ]] && bench_stop "$profile_pid"
+  [[ -n $attached_pid ]] && bench_stop "$attached_pid"
+  [[ -n $nginx_pid ]] && bench_stop "$nginx_pid"
   [[ -n $ns_created ]] && ip netns del "$ns" 2>/dev/null
   rm -rf "$pin" "$work"
 }
@@ -111,23 +113,12 @@ trap 'exit 130' INT TERM HUP
 in_ns=(nsenter --net="/run/netns/$ns")
 in_ns() { "${in_ns[@]}" "$@"; }
 
-# Waits up to $1 seconds for the command after it to succeed.
-wait_for() {
-  local tries=$(( $1 * 10 ))
-  shift
-  for ((i = 0; i < tries; i++)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 ip netns add "$ns"
 ns_created=1
 ip -n "$ns" link set lo up
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+bench_server_cert "$work"
 mkdir -p "$work/www" "$work/agent"
 python3 - "$work/www" "${sizes[@]}" <<'EOF'
 import random, string, sys
@@ -136,36 +127,16 @@ for size in sys.argv[2:]:
     n = int(size[:-1]) * 1024 if size[-1] in 'kK' else int(size)
     open(f'{sys.argv[1]}/{size}', 'w').write(''.join(rng.choices(string.ascii_letters + string.digits, k=n)))
 EOF
-cat >"$work/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $work/error.log warn;
-pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  proxy_temp_path $work/proxy;
-  fastcgi_temp_path $work/fastcgi;
-  uwsgi_temp_path $work/uwsgi;
-  scgi_temp_path $work/scgi;
-  default_type application/octet-stream;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  server {
-    listen 127.0.0.1:$port ssl;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    root $work/www;
-  }
-}
-EOF
+bench_nginx_conf "$work" "default_type application/octet-stream;
+keepalive_requests 100000000;
+keepalive_timeout 300s;" "listen 127.0.0.1:$port ssl;
+ssl_certificate $work/cert.pem;
+ssl_certificate_key $work/key.pem;"
 ln -s "$(command -v nginx)" "$work/rpb-nginx"
-"${in_ns[@]}" "$work/rpb-nginx" -c "$work/nginx.conf" -p "$work/" -e "$work/error.log" >"$work/nginx.out" 2>&1 &
+"${in_ns[@]}" "${nginx_on[@]}" "$work/rpb-nginx" -c "$work/nginx.conf" -p "$work/" -e "$work/error.log" >"$work/nginx.out" 2>&1 &
 nginx_pid=$!
 listening() { [[ -n $(in_ns ss -Hltn "sport = :$port") ]]; }
-if ! wait_for 10 listening || [[ $(cat "/proc/$nginx_pid/comm" 2>/dev/null) != rpb-nginx ]]; then
+if ! bench_wait_for 10 listening || [[ $(cat "/proc/$nginx_pid/comm" 2>/dev/null) != rpb-nginx ]]; then
   echo "capture_bench: nginx did not come up" >&2
   cat "$work/nginx.out" "$work/error.log" >&2 2>/dev/null
   exit 1
@@ -193,14 +164,14 @@ attach() {
     noop)
       "$noop" --pid "$nginx_pid" >"$work/noop.out" 2>"$work/noop.err" &
       attached_pid=$!
-      wait_for 10 noop_attached || { cat "$work/noop.err" >&2; return 1; } ;;
+      bench_wait_for 10 noop_attached || { cat "$work/noop.err" >&2; return 1; } ;;
     rampart|base)
       local binary=$rampartd
       [[ $1 == base ]] && binary=$rampartd_base
       "${in_ns[@]}" "$binary" --node-name capture-bench --state-dir "$work/agent" --socket "$work/agent.sock" \
         --pin-dir "$pin" --capture-process rpb-nginx --log-level warn >>"$work/rampartd.log" 2>&1 &
       attached_pid=$!
-      wait_for 30 rampart_attached || { echo "rampartd did not attach to nginx:" >&2; tail -20 "$work/rampartd.log" >&2; return 1; } ;;
+      bench_wait_for 30 rampart_attached || { echo "rampartd did not attach to nginx:" >&2; tail -20 "$work/rampartd.log" >&2; return 1; } ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
   esac
 }
@@ -223,7 +194,7 @@ echo "capture_bench: kernel $(uname -r), $(nproc) CPUs; $(nginx -v 2>&1 | sed 's
 : >"$work/profile.tsv"
 for size in "${sizes[@]}"; do
   if ((warmup > 0)); then
-    in_ns wrk -t"$threads" -c"$connections" -d"${warmup}s" "https://127.0.0.1:$port/$size" >/dev/null
+    in_ns "${wrk_on[@]}" wrk -t"$threads" -c"$connections" -d"${warmup}s" "https://127.0.0.1:$port/$size" >/dev/null
   fi
 done
 for ((r = 1; r <= rounds; r++)); do
@@ -244,7 +215,7 @@ for ((r = 1; r <= rounds; r++)); do
       agent_before=0
       [[ -n $attached_pid ]] && agent_before=$(cpu_ticks "$attached_pid")
       t0=$(date +%s.%N)
-      if ! in_ns wrk -t"$threads" -c"$connections" -d"${duration}s" "https://127.0.0.1:$port/$size" >"$work/wrk.txt" 2>&1; then
+      if ! in_ns "${wrk_on[@]}" wrk -t"$threads" -c"$connections" -d"${duration}s" "https://127.0.0.1:$port/$size" >"$work/wrk.txt" 2>&1; then
         echo "wrk failed in round $r, $size, $v:" >&2
         cat "$work/wrk.txt" >&2
         exit 1
@@ -267,7 +238,7 @@ print(int(c["calls"]), int(c["chunks_lost"]), int(c["probes"]))')
       fi
       hits=
       if [[ -n $attached_pid ]]; then
-        stop "$attached_pid"
+        bench_stop "$attached_pid"
         attached_pid=
       fi
       if [[ $v == noop ]]; then

@@ -19,6 +19,7 @@
 #   sudo kernel_tests/bench/mtls_handshake_bench.sh [BUILD_DIR]
 #   env: ROUNDS (5), DURATION seconds per run (4), VARIANTS ("detached nocert rampart")
 set -euo pipefail
+source "$(dirname "$0")/bench_common.sh"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -44,20 +45,10 @@ ns_created=
 nginx_pid=
 agent_pid=
 
-stop() {  # PID: SIGTERM, then SIGKILL after 10 s; reaps it
-  local pid=$1
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   set +e
-  [[ -n $agent_pid ]] && stop "$agent_pid"
-  [[ -n $nginx_pid ]] && stop "$nginx_pid"
+  [[ -n $agent_pid ]] && bench_stop "$agent_pid"
+  [[ -n $nginx_pid ]] && bench_stop "$nginx_pid"
   [[ -n $ns_created ]] && ip netns del "$ns" 2>/dev/null
   rm -rf "$pin" "$work"
 }
@@ -65,15 +56,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 in_ns=(nsenter --net="/run/netns/$ns")
-wait_for() {
-  local tries=$(( $1 * 10 ))
-  shift
-  for ((i = 0; i < tries; i++)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 ip netns add "$ns"
 ns_created=1
@@ -93,38 +75,19 @@ openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 
   -out client.pem 2>/dev/null
 mkdir -p www agent
 echo ok > www/index.html
-cat >nginx.conf <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $work/error.log warn;
-pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  proxy_temp_path $work/proxy;
-  fastcgi_temp_path $work/fastcgi;
-  uwsgi_temp_path $work/uwsgi;
-  scgi_temp_path $work/scgi;
-  server {
-    listen 127.0.0.1:$port ssl;
-    ssl_protocols TLSv1.3;
-    ssl_session_tickets off;
-    ssl_certificate $work/server.pem;
-    ssl_certificate_key $work/server.key;
-    ssl_client_certificate $work/ca.pem;
-    ssl_verify_client on;
-    root $work/www;
-  }
-}
-CONF
+bench_nginx_conf "$work" "" "listen 127.0.0.1:$port ssl;
+ssl_protocols TLSv1.3;
+ssl_session_tickets off;
+ssl_certificate $work/server.pem;
+ssl_certificate_key $work/server.key;
+ssl_client_certificate $work/ca.pem;
+ssl_verify_client on;"
 # A unique process name, so rampartd attaches to this nginx only.
 ln -s "$(command -v nginx)" rpmb-nginx
 "${in_ns[@]}" "$work/rpmb-nginx" -c "$work/nginx.conf" -p "$work/" -e "$work/error.log" >nginx.out 2>&1 &
 nginx_pid=$!
 listening() { [[ -n $("${in_ns[@]}" ss -Hltn "sport = :$port") ]]; }
-wait_for 10 listening || { echo "mtls_handshake_bench: nginx did not come up" >&2; cat error.log >&2; exit 1; }
+bench_wait_for 10 listening || { echo "mtls_handshake_bench: nginx did not come up" >&2; cat error.log >&2; exit 1; }
 
 status_json() { "$rampartctl" --socket "$work/agent.sock" status --json 2>/dev/null; }
 attached() {
@@ -148,7 +111,7 @@ attach() {
   "${in_ns[@]}" "$rampartd" --node-name mtls-bench --state-dir "$work/agent" --socket "$work/agent.sock" \
     --pin-dir "$pin" --capture-process rpmb-nginx --log-level warn "${extra[@]}" >>rampartd.log 2>&1 &
   agent_pid=$!
-  wait_for 30 attached || { echo "rampartd did not attach to nginx:" >&2; tail -20 rampartd.log >&2; return 1; }
+  bench_wait_for 30 attached || { echo "rampartd did not attach to nginx:" >&2; tail -20 rampartd.log >&2; return 1; }
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, 1/CLK_TCK s
@@ -177,7 +140,7 @@ for ((r = 1; r <= rounds; r++)); do
     certs=-
     if [[ -n $agent_pid ]]; then
       certs=$(peer_certs)
-      stop "$agent_pid"
+      bench_stop "$agent_pid"
       agent_pid=
     fi
     printf 'round %d %-8s %8s handshakes/s  nginx %5s us CPU/handshake  peer certificates counted: %s\n' \

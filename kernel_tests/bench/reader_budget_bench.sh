@@ -21,6 +21,7 @@
 # stops the processes it started (by pid) and removes the namespace, the pin
 # directory and the temporary directory.
 set -euo pipefail
+source "$(dirname "$0")/bench_common.sh"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -46,19 +47,9 @@ pin=/sys/fs/bpf/rpbench-budget-$unique
 comm=rprb-$unique  # nginx's process name: the policy captures this nginx only
 nginx_pid= cp_pid= agent_pid= ns_made=
 
-stop() {  # PID: SIGTERM, then SIGKILL after 10 s; reaps it
-  local pid=$1
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   set +e
-  for pid in $agent_pid $cp_pid $nginx_pid; do stop "$pid"; done
+  for pid in $agent_pid $cp_pid $nginx_pid; do bench_stop "$pid"; done
   [[ -n $ns_made ]] && ip netns del "$ns" 2>/dev/null
   rm -rf "$pin"
   if [[ $keep == 1 ]]; then echo "reader_budget_bench: logs kept in $work" >&2; else rm -rf "$work"; fi
@@ -69,14 +60,6 @@ fail() {
   echo "reader_budget_bench: $*" >&2
   tail -20 "$work/rampartd.log" >&2
   exit 1
-}
-wait_for() {  # SECONDS COMMAND...
-  local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
-  shift
-  until "$@"; do
-    (( $(date +%s%N) < deadline )) || return 1
-    sleep 0.1
-  done
 }
 
 ip netns add "$ns"
@@ -91,32 +74,11 @@ rows = [{'id': i, 'title': 'Ceramic mug with a blue glaze', 'email': f'user{i}@e
          'phone': '+1 415 555 %04d' % (i % 10000)} for i in range(int(sys.argv[2]))]
 open(sys.argv[1], 'w').write(json.dumps({'people': rows}))
 EOF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+bench_server_cert "$work"
 bash "$root/scripts/make-demo-certs.sh" "$work/certs" budget-node >"$work/certs.log" 2>&1
-cat >"$work/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $work/error.log warn;
-pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  proxy_temp_path $work/proxy;
-  fastcgi_temp_path $work/fastcgi;
-  uwsgi_temp_path $work/uwsgi;
-  scgi_temp_path $work/scgi;
-  default_type application/json;
-  server {
-    listen 127.0.0.1:9443 ssl;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    root $work/www;
-  }
-}
-EOF
+bench_nginx_conf "$work" "default_type application/json;" "listen 127.0.0.1:9443 ssl;
+ssl_certificate $work/cert.pem;
+ssl_certificate_key $work/key.pem;"
 ln -s "$(command -v nginx)" "$work/$comm"
 "${in_ns[@]}" "$work/$comm" -c "$work/nginx.conf" -p "$work/" -e "$work/error.log" >"$work/nginx.out" 2>&1 &
 nginx_pid=$!
@@ -134,7 +96,7 @@ status_field() {  # PYTHON-EXPRESSION over the status `s`
     python3 -c "import json, sys; s = json.load(sys.stdin); print($1)" 2>/dev/null
 }
 connected() { [[ $(status_field 's.get("control_plane", {}).get("state")') == CONNECTION_STATE_CONNECTED ]]; }
-wait_for 15 connected || fail "rampartd did not connect to rampart-cp"
+bench_wait_for 15 connected || fail "rampartd did not connect to rampart-cp"
 cat >"$work/policy.yaml" <<EOF
 apiVersion: rampart/v1
 kind: Policy
@@ -150,7 +112,7 @@ attached() {
   [[ $(status_field "any(p.get('pid') == $nginx_pid and p.get('attached')
                          for p in s.get('capture', {}).get('processes', []))") == True ]]
 }
-wait_for 15 attached || fail "nginx not attached for capture"
+bench_wait_for 15 attached || fail "nginx not attached for capture"
 reader_tid() {
   grep -lx rp-capture /proc/"$agent_pid"/task/*/comm 2>/dev/null | head -n 1 | cut -d/ -f5
 }
