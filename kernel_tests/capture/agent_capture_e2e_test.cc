@@ -63,8 +63,7 @@ class AgentCapture : public ::testing::Test {
     if (!pin_dir_.empty()) Shell("rm -rf " + pin_dir_);
     ns_.reset();
     if (dir_ && HasFailure()) {
-      dir_->keep();
-      std::cerr << "logs kept in " << dir_->path() << "\n";
+      if (dir_->keep()) std::cerr << "logs kept in " << dir_->path() << "\n";
     }
     dir_.reset();
   }

@@ -1,5 +1,6 @@
 #include "kernel_tests/capture/capture_fixture.h"
 
+#include <cstdlib>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -241,6 +243,12 @@ TempDir::TempDir(const std::string& prefix) {
   std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + " failed");
   path_ = tmpl;
+}
+
+bool TempDir::keep() {
+  const char* wanted = std::getenv("RAMPART_KEEP_TEST_DIRS");
+  keep_ = wanted != nullptr && std::string(wanted) == "1";
+  return keep_;
 }
 
 TempDir::~TempDir() {

@@ -120,14 +120,16 @@ CurlTrace ParseCurlTrace(const std::string& path);
 
 std::string ReadFile(const std::string& path);
 
-// mkdtemp under /tmp; removed by the destructor unless keep() was called
-// (tests keep it when they failed, for the logs).
+// mkdtemp under /tmp; removed by the destructor. Tests call keep() when they
+// failed, which keeps it only when RAMPART_KEEP_TEST_DIRS=1 is set: a failed
+// test prints its logs anyway, and a CI machine or a developer's /tmp should
+// not fill with the directories of failed runs (keys, certificates, logs).
 class TempDir {
  public:
   explicit TempDir(const std::string& prefix);
   ~TempDir();
   const std::string& path() const { return path_; }
-  void keep() { keep_ = true; }
+  bool keep();  // whether it is kept
 
  private:
   std::string path_;

@@ -160,8 +160,7 @@ class NginxCurlCapture : public ::testing::Test {
     nginx_.reset();
     ns_.reset();
     if (dir_ && HasFailure()) {
-      dir_->keep();
-      std::cerr << "logs kept in " << dir_->path() << "\n";
+      if (dir_->keep()) std::cerr << "logs kept in " << dir_->path() << "\n";
     }
     dir_.reset();
   }

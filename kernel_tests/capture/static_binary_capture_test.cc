@@ -150,9 +150,9 @@ class StaticBinaryCapture : public ::testing::Test {
     probe_.reset();
     ns_.reset();
     if (dir_ && HasFailure()) {
-      dir_->keep();
-      std::cerr << "logs kept in " << dir_->path() << " (binaries in " << build_dir_->path() << ")\n";
-      build_dir_->keep();
+      if (dir_->keep() && build_dir_->keep()) {
+        std::cerr << "logs kept in " << dir_->path() << " (binaries in " << build_dir_->path() << ")\n";
+      }
     }
     dir_.reset();
   }

@@ -28,8 +28,7 @@ void InspectEndToEnd::TearDown() {
   client_.reset();
   server_.reset();
   if (dir_ && HasFailure()) {
-    dir_->keep();
-    std::cerr << "logs kept in " << dir_->path() << "\n";
+    if (dir_->keep()) std::cerr << "logs kept in " << dir_->path() << "\n";
   }
   dir_.reset();
 }
