@@ -44,6 +44,17 @@ ReaderBudget::Nanos ReaderBudget::WindowLeft() const {
   return std::max(Nanos(0), limits_.window_cpu - window_used_);
 }
 
+std::string ReaderBudget::OverBudget(Nanos drain, Nanos window) const {
+  if (drain > limits_.drain_cpu) {
+    return rampart::StrCat("one drain used ", Millis(drain), " of CPU (limit ", Millis(limits_.drain_cpu), ")");
+  }
+  if (window > limits_.window_cpu) {
+    return rampart::StrCat(Millis(window), " of CPU within ", Millis(limits_.window), " (limit ",
+                           Millis(limits_.window_cpu), ")");
+  }
+  return "";
+}
+
 ReaderBudget::Step ReaderBudget::Demote(std::string reason) {
   realtime_ = false;
   ++demotions_;
@@ -62,13 +73,7 @@ ReaderBudget::Step ReaderBudget::InDrain(Nanos now, const std::function<Nanos()>
   // need to read the (slower) CPU clock before that time could reach a bound.
   if (now - drain_start_ <= check_at_) return Step::kStay;
   const Nanos used = cpu() - cpu_mark_;
-  if (used > limits_.drain_cpu) {
-    return Demote(rampart::StrCat("one drain used ", Millis(used), " of CPU (limit ", Millis(limits_.drain_cpu), ")"));
-  }
-  if (window_used_ + used > limits_.window_cpu) {
-    return Demote(rampart::StrCat(Millis(window_used_ + used), " of CPU within ", Millis(limits_.window),
-                                  " (limit ", Millis(limits_.window_cpu), ")"));
-  }
+  if (std::string over = OverBudget(used, window_used_ + used); !over.empty()) return Demote(std::move(over));
   check_at_ = (now - drain_start_) + std::min(limits_.drain_cpu - used, WindowLeft() - used);
   return Step::kStay;
 }
@@ -80,11 +85,8 @@ ReaderBudget::Step ReaderBudget::AfterDrain(Nanos now, Nanos cpu) {
   window_used_ += drain;
   window_max_drain_ = std::max(window_max_drain_, drain);
   Step step = Step::kStay;
-  if (realtime_ && drain > limits_.drain_cpu) {
-    step = Demote(rampart::StrCat("one drain used ", Millis(drain), " of CPU (limit ", Millis(limits_.drain_cpu), ")"));
-  } else if (realtime_ && window_used_ > limits_.window_cpu) {
-    step = Demote(rampart::StrCat(Millis(window_used_), " of CPU within ", Millis(limits_.window), " (limit ",
-                                  Millis(limits_.window_cpu), ")"));
+  if (realtime_) {
+    if (std::string over = OverBudget(drain, window_used_); !over.empty()) step = Demote(std::move(over));
   }
   if (now - window_start_ >= limits_.window) {
     if (!realtime_ && window_all_normal_ && window_used_ <= limits_.window_cpu &&

@@ -72,6 +72,9 @@ class ReaderBudget {
   const std::string& reason() const { return reason_; }
 
  private:
+  // Why a drain's CPU, or the window's with it, is over its bound; empty
+  // when within both.
+  std::string OverBudget(Nanos drain, Nanos window) const;
   Step Demote(std::string reason);
   Nanos WindowLeft() const;  // CPU time the window and the drain still allow
 

@@ -9,9 +9,6 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(RAMPART_DLP_HAVE_AVX2)
-#include <immintrin.h>
-#endif
 
 namespace rampart::dlp {
 namespace {
@@ -81,18 +78,13 @@ __attribute__((always_inline)) inline BlockMasks Sse2::Masks(const char* p, bool
 #if defined(RAMPART_DLP_HAVE_AVX2)
 // The same masks from two 32-byte loads.
 struct Avx2 {
-  RAMPART_DLP_AVX2 static inline uint64_t Bits(__m256i low, __m256i high) {
-    return static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(low))) |
-           static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(high))) << 32;
-  }
   RAMPART_DLP_AVX2 static inline __m256i InRange(__m256i v, char low, int count) {
     return _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(0x80 + count)),
                              _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(low + 0x80))));
   }
-  RAMPART_DLP_AVX2 static inline __m256i Equal(__m256i v, char c) {
-    return _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c));
-  }
   RAMPART_DLP_AVX2 static inline BlockMasks Masks(const char* p, bool anchors) {
+    using avx2::Bits;
+    using avx2::Equal;
     BlockMasks m;
     const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));

@@ -7,9 +7,6 @@
 #include <emmintrin.h>
 #endif
 #include "agent/dlp/simd.h"
-#if defined(RAMPART_DLP_HAVE_AVX2)
-#include <immintrin.h>
-#endif
 
 #include "agent/common/text_codec.h"
 #include "agent/dlp/validators.h"
@@ -407,21 +404,16 @@ void StructureSse2(const char* p, size_t blocks, StructureMasks* out) {
 }
 
 #if defined(RAMPART_DLP_HAVE_AVX2)
-// Helpers of StructureAvx2 (a lambda would not be compiled for AVX2).
-RAMPART_DLP_AVX2 inline uint64_t Bits(__m256i low, __m256i high) {
-  return static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(low))) |
-         static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(high))) << 32;
-}
-
+// A helper of StructureAvx2 (a lambda would not be compiled for AVX2).
 RAMPART_DLP_AVX2 inline __m256i Brace(__m256i v) {
   const __m256i folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
   return _mm256_or_si256(_mm256_cmpeq_epi8(folded, _mm256_set1_epi8('{')),
                          _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('}')));
 }
 
-RAMPART_DLP_AVX2 inline __m256i Equal(__m256i v, char c) { return _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c)); }
-
 RAMPART_DLP_AVX2 void StructureAvx2(const char* p, size_t blocks, StructureMasks* out) {
+  using avx2::Bits;
+  using avx2::Equal;
   for (size_t b = 0; b < blocks; ++b, p += 64) {
     const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));

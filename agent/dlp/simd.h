@@ -11,6 +11,9 @@
 // On a function: compiled for AVX2, POPCNT and PCLMUL. Called only when
 // ActiveSimdLevel() is kAvx2.
 #define RAMPART_DLP_AVX2 __attribute__((target("avx2,popcnt,pclmul")))
+#include <immintrin.h>
+
+#include <cstdint>
 #endif
 
 namespace rampart::dlp {
@@ -23,5 +26,20 @@ SimdLevel ActiveSimdLevel();
 // Tests compare the two levels on the same texts. A level the CPU does not
 // run is not taken; returns the level now in use.
 SimdLevel SetSimdLevel(SimdLevel level);
+
+#if defined(RAMPART_DLP_HAVE_AVX2)
+// The pieces both block passes build their 64-byte masks from.
+namespace avx2 {
+
+// Bit k of the result: the top bit of byte k of low:high.
+RAMPART_DLP_AVX2 inline uint64_t Bits(__m256i low, __m256i high) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(low))) |
+         static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(high))) << 32;
+}
+
+RAMPART_DLP_AVX2 inline __m256i Equal(__m256i v, char c) { return _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c)); }
+
+}  // namespace avx2
+#endif
 
 }  // namespace rampart::dlp

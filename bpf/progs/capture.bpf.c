@@ -293,11 +293,11 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 	if (sent < 0) {
 		rp_stat_add(RP_CAP_CHUNKS_LOST, 1);
 		rp_stat_add(RP_CAP_BYTES_LOST, n);
-		rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - n);
 	} else {
 		rp_stat_add(RP_CAP_BYTES_CAPTURED, sent);
-		rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - sent);
 	}
+	/* Beyond the cap, or unreadable; a lost chunk's n bytes count as lost. */
+	rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - (sent < 0 ? n : (__u64)sent));
 done:
 	rp_call_forget(call);
 	return 0;
