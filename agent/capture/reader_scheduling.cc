@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,15 +17,20 @@
 namespace rampart::capture {
 
 std::string_view ReaderSchedulingName(ReaderScheduling scheduling) {
-  return scheduling == ReaderScheduling::kRealtime ? "realtime" : "normal";
+  switch (scheduling) {
+    case ReaderScheduling::kHigh: return "high";
+    case ReaderScheduling::kRealtime: return "realtime";
+    case ReaderScheduling::kNormal: return "normal";
+  }
+  return "normal";
 }
 
 absl::StatusOr<ReaderScheduling> ParseReaderScheduling(std::string_view text) {
-  for (ReaderScheduling s : {ReaderScheduling::kRealtime, ReaderScheduling::kNormal}) {
+  for (ReaderScheduling s : {ReaderScheduling::kHigh, ReaderScheduling::kRealtime, ReaderScheduling::kNormal}) {
     if (ReaderSchedulingName(s) == text) return s;
   }
   return absl::InvalidArgumentError(
-      rampart::StrCat("bad reader scheduling \"", text, "\" (expected realtime or normal)"));
+      rampart::StrCat("bad reader scheduling \"", text, "\" (expected high, realtime or normal)"));
 }
 
 namespace {
@@ -56,14 +62,14 @@ std::string ReaderBudget::OverBudget(Nanos drain, Nanos window) const {
 }
 
 ReaderBudget::Step ReaderBudget::Demote(std::string reason) {
-  realtime_ = false;
+  raised_ = false;
   ++demotions_;
   reason_ = std::move(reason);
   return Step::kDemote;
 }
 
 ReaderBudget::Step ReaderBudget::InDrain(Nanos now, const std::function<Nanos()>& cpu) {
-  if (!realtime_) return Step::kStay;
+  if (!raised_) return Step::kStay;
   if (!in_drain_) {
     in_drain_ = true;
     drain_start_ = now;
@@ -85,19 +91,19 @@ ReaderBudget::Step ReaderBudget::AfterDrain(Nanos now, Nanos cpu) {
   window_used_ += drain;
   window_max_drain_ = std::max(window_max_drain_, drain);
   Step step = Step::kStay;
-  if (realtime_) {
+  if (raised_) {
     if (std::string over = OverBudget(drain, window_used_); !over.empty()) step = Demote(std::move(over));
   }
   if (now - window_start_ >= limits_.window) {
-    if (!realtime_ && window_all_normal_ && window_used_ <= limits_.window_cpu &&
+    if (!raised_ && window_all_normal_ && window_used_ <= limits_.window_cpu &&
         window_max_drain_ <= limits_.drain_cpu) {
-      realtime_ = true;
+      raised_ = true;
       step = Step::kPromote;
     }
     window_start_ = now;
     window_used_ = Nanos(0);
     window_max_drain_ = Nanos(0);
-    window_all_normal_ = !realtime_;
+    window_all_normal_ = !raised_;
   }
   return step;
 }
@@ -114,18 +120,60 @@ std::chrono::nanoseconds ThreadCpu() { return ReadClock(CLOCK_THREAD_CPUTIME_ID)
 
 }  // namespace
 
-int ReaderScheduler::SetCurrentThreadPolicy(bool realtime) {
-  // The thread's own id: sched_setscheduler acts on one thread, unlike what
-  // POSIX says. SCHED_RESET_ON_FORK: a child of this thread starts at normal.
-  sched_param param{};
-  param.sched_priority = realtime ? 1 : 0;
-  const int policy = (realtime ? SCHED_FIFO : SCHED_OTHER) | SCHED_RESET_ON_FORK;
-  return sched_setscheduler(gettid(), policy, &param) == 0 ? 0 : errno;
+namespace {
+
+// struct sched_attr as of Linux 3.14 (SCHED_ATTR_SIZE_VER0), the fields this
+// file sets; the kernel's uapi header would clash with glibc's <sched.h>.
+struct SchedAttr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime, sched_deadline, sched_period;  // SCHED_DEADLINE only
+};
+static_assert(sizeof(SchedAttr) == 48);
+constexpr uint64_t kSchedFlagResetOnFork = 0x01;
+
+}  // namespace
+
+int ReaderScheduler::SetCurrentThreadPolicy(ReaderScheduling scheduling) {
+  // sched_setattr sets the policy and the nice value in one call, so the
+  // unit's seccomp filter lets one call through (glibc 2.36 has no wrapper).
+  // It acts on one thread, the caller's. SCHED_RESET_ON_FORK: a child of
+  // this thread starts at normal.
+  SchedAttr attr{};
+  attr.size = sizeof(attr);
+  attr.sched_flags = kSchedFlagResetOnFork;
+  switch (scheduling) {
+    case ReaderScheduling::kRealtime:
+      attr.sched_policy = SCHED_FIFO;
+      attr.sched_priority = 1;
+      break;
+    case ReaderScheduling::kHigh:
+      attr.sched_policy = SCHED_OTHER;
+      attr.sched_nice = kHighNice;
+      break;
+    case ReaderScheduling::kNormal:
+      attr.sched_policy = SCHED_OTHER;
+      break;
+  }
+  return syscall(SYS_sched_setattr, 0, &attr, 0) == 0 ? 0 : errno;
 }
 
 ReaderScheduler::ReaderScheduler(ReaderScheduling wanted, ReaderBudgetLimits limits, SetPolicy set_policy)
     : wanted_(wanted), limits_(limits), set_policy_(std::move(set_policy)) {
   SetReason(wanted == ReaderScheduling::kNormal ? "--capture-reader-scheduling=normal" : "not started");
+}
+
+std::string ReaderScheduler::Refusal(int err) const {
+  if (wanted_ == ReaderScheduling::kRealtime) {
+    return rampart::StrCat(std::string(ErrnoError(err, "SCHED_FIFO refused").message()),
+                           " (needs CAP_SYS_NICE and a seccomp filter that allows sched_setattr; systemd: "
+                           "RestrictRealtime=no)");
+  }
+  return rampart::StrCat(std::string(ErrnoError(err, "nice -20 refused").message()),
+                         " (needs CAP_SYS_NICE and a seccomp filter that allows sched_setattr)");
 }
 
 void ReaderScheduler::SetReason(std::string reason) {
@@ -136,22 +184,20 @@ void ReaderScheduler::SetReason(std::string reason) {
 void ReaderScheduler::Start() {
   pthread_setname_np(pthread_self(), kThreadName);
   if (wanted_ == ReaderScheduling::kNormal) return;
-  if (int err = set_policy_(true); err != 0) {
-    SetReason(rampart::StrCat(
-        std::string(ErrnoError(err, "SCHED_FIFO refused").message()),
-        " (needs CAP_SYS_NICE and a seccomp filter that allows sched_setscheduler; systemd: RestrictRealtime=no)"));
+  if (int err = set_policy_(wanted_); err != 0) {
+    SetReason(Refusal(err));
     Logger("capture")->warn("the capture reader runs with normal scheduling: {}; under CPU load, inspection and "
                             "blocking wait for a CPU",
                             status().reason);
     return;
   }
   budget_ = std::make_unique<ReaderBudget>(limits_, Now(), ThreadCpu());
-  realtime_ = true;
+  raised_ = true;
   SetReason("");
 }
 
 void ReaderScheduler::BeforeRecord() {
-  if (!budget_ || !budget_->realtime()) return;
+  if (!budget_ || !budget_->raised()) return;
   Apply(budget_->InDrain(Now(), &ThreadCpu));
 }
 
@@ -162,13 +208,13 @@ void ReaderScheduler::AfterDrain() {
 
 void ReaderScheduler::Apply(ReaderBudget::Step step) {
   if (step == ReaderBudget::Step::kDemote) {
-    if (int err = set_policy_(false); err != 0) {
+    if (int err = set_policy_(ReaderScheduling::kNormal); err != 0) {
       // Lowering one's own priority needs no privilege; only a seccomp
-      // filter that refuses the call altogether could, and then SCHED_FIFO
+      // filter that refuses the call altogether could, and then raising
       // would have been refused too.
       Logger("capture")->error("{}", std::string(ErrnoError(err, "capture reader: back to SCHED_OTHER").message()));
     }
-    realtime_ = false;
+    raised_ = false;
     const uint64_t n = ++demotions_;
     SetReason("over its CPU budget: " + budget_->reason());
     // The first step down is news; later ones are counted in the status.
@@ -177,20 +223,20 @@ void ReaderScheduler::Apply(ReaderBudget::Step step) {
              "the capture reader steps down to normal scheduling, over its CPU budget: {} (step {})",
              budget_->reason(), n);
   } else if (step == ReaderBudget::Step::kPromote) {
-    if (int err = set_policy_(true); err != 0) {
+    if (int err = set_policy_(wanted_); err != 0) {
       budget_.reset();
-      SetReason(std::string(ErrnoError(err, "SCHED_FIFO refused on return from normal").message()));
+      SetReason(rampart::StrCat("on return from normal: ", Refusal(err)));
       Logger("capture")->warn("the capture reader stays at normal scheduling: {}", status().reason);
       return;
     }
-    realtime_ = true;
+    raised_ = true;
     SetReason("");
   }
 }
 
 ReaderScheduler::Status ReaderScheduler::status() const {
   std::lock_guard lock(mu_);
-  return Status{.scheduling = realtime_ ? ReaderScheduling::kRealtime : ReaderScheduling::kNormal,
+  return Status{.scheduling = raised_ ? wanted_ : ReaderScheduling::kNormal,
                 .reason = reason_,
                 .demotions = demotions_};
 }

@@ -131,8 +131,8 @@ absl::StatusOr<std::unique_ptr<SslCaptureProbe>> SslCaptureProbe::Load(const Cap
   // Chunks do not wake the reader (see wakeup_bytes in capture.bpf.c) until
   // the ring is a quarter full: it drains them every poll interval, which
   // bounds how long a captured chunk waits for inspection. A CPU-bound task
-  // would add its time slice to that wait; the reader is real-time unless
-  // told otherwise (reader_scheduling.h).
+  // would add its time slice to that wait; the reader runs raised (nice -20)
+  // unless told otherwise (reader_scheduling.h).
   probe->scheduler_ = std::make_unique<ReaderScheduler>(options.reader_scheduling);
   probe->reader_ = std::thread([p = probe.get(), interval = options.poll_interval_ms] {
     p->scheduler_->Start();

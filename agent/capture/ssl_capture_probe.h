@@ -52,9 +52,10 @@ struct CaptureOptions {
   // Capture the certificate each TLS peer presents (the mTLS client's, on a
   // server): a uprobe on d2i_X509 that only acts inside SSL calls.
   bool peer_certificates = true;
-  // The reader thread (drains the ring buffer, runs the sink) at SCHED_FIFO 1
-  // within a CPU budget, or at normal scheduling (reader_scheduling.h).
-  ReaderScheduling reader_scheduling = ReaderScheduling::kRealtime;
+  // The reader thread (drains the ring buffer, runs the sink) raised within a
+  // CPU budget, high (nice -20) or real-time, or at normal scheduling
+  // (reader_scheduling.h).
+  ReaderScheduling reader_scheduling = ReaderScheduling::kHigh;
 };
 
 struct CaptureStats {

@@ -69,9 +69,10 @@ int main(int argc, char** argv) {
        "learn the certificate each TLS peer of a captured process presents (mTLS identity): true or false")
       ("capture-socket-hook", po::value<std::string>()->default_value("auto"),
        "how SSL calls learn their socket: auto (probe the kernel), tp_btf, fentry or kprobe")
-      ("capture-reader-scheduling", po::value<std::string>()->default_value("realtime"),
-       "the capture reader thread (inspection, blocking): realtime (SCHED_FIFO 1 within a CPU budget: 10 ms per "
-       "drain, 20% of a CPU per second; needs CAP_SYS_NICE, else normal with a warning) or normal")
+      ("capture-reader-scheduling", po::value<std::string>()->default_value("high"),
+       "the capture reader thread (inspection, blocking): high (nice -20) or realtime (SCHED_FIFO 1), each within "
+       "a CPU budget of 10 ms per drain and 20% of a CPU per second and needing CAP_SYS_NICE (else normal with a "
+       "warning), or normal")
       ("event-ring-bytes", po::value(&options.datapath.sizes.event_ring_bytes)->default_value(256 * 1024),
        "drop-event ring buffer size (a power of two)")
       ("metrics-address", po::value(&options.metrics_address),

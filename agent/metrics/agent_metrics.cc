@@ -96,13 +96,14 @@ std::vector<prometheus::MetricFamily> AgentMetrics(const v1::AgentStatus& s) {
                               MetricType::Counter)
                     .Add(static_cast<double>(c.peer_certificates_attached()))
                     .Build());
-  out.push_back(FamilyBuilder("rampart_capture_reader_realtime",
-                              "1 while the capture reader thread runs real-time (SCHED_FIFO), else 0.",
+  out.push_back(FamilyBuilder("rampart_capture_reader_raised",
+                              "1 while the capture reader thread runs raised (high: nice -20, or realtime: "
+                              "SCHED_FIFO 1), 0 at normal scheduling.",
                               MetricType::Gauge)
-                    .Add(c.reader_scheduling() == "realtime" ? 1.0 : 0.0)
+                    .Add(c.reader_scheduling() == "high" || c.reader_scheduling() == "realtime" ? 1.0 : 0.0)
                     .Build());
   out.push_back(FamilyBuilder("rampart_capture_reader_demotions_total",
-                              "Times the real-time capture reader stepped down to normal scheduling, over its CPU "
+                              "Times the raised capture reader stepped down to normal scheduling, over its CPU "
                               "budget.",
                               MetricType::Counter)
                     .Add(static_cast<double>(c.reader_demotions()))

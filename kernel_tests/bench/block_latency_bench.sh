@@ -17,18 +17,20 @@
 #                 poll), capture -> finding (detection_latency_us), finding ->
 #                 block written. The agent as it ships: its capture reader
 #                 thread (`rp-capture`: polls the ring buffer, runs inspection)
-#                 real-time, SCHED_FIFO 1 within its CPU budget
+#                 raised, SCHED_OTHER at nice -20 within its CPU budget
 #   block-normal  the same with the reader thread at normal scheduling
-#                 (SCHED_OTHER, set from outside while the variant runs; what
-#                 --capture-reader-scheduling=normal gives, and what the agent
-#                 had before it was real-time): the baseline of `block`
+#                 (SCHED_OTHER at nice 0, set from outside while the variant
+#                 runs; what --capture-reader-scheduling=normal gives, and
+#                 what the agent had before it was raised): the baseline of
+#                 `block`
 #   monitor       dlp {action: monitor}: the same traffic, capture -> finding:
 #                 the same path without the map writes
 #
 # and, when named in VARIANTS, attribution variants: `block` with the reader
 # scheduled otherwise while they run, to show how much of the tail is that
-# thread waiting for a CPU: block-slice (normal with a 0.1 ms EEVDF slice,
-# Linux 6.12+), block-nice (normal at nice -10).
+# thread waiting for a CPU: block-realtime (SCHED_FIFO 1, what
+# --capture-reader-scheduling=realtime gives), block-slice (normal with a
+# 0.1 ms EEVDF slice, Linux 6.12+), block-nice (normal at nice -10).
 #
 # LOAD=N starts N CPU-bound processes (shell busy loops at the script's own
 # nice value, normally 0) for the whole run, so that "under load" is the same
@@ -88,8 +90,8 @@ for tool in nginx openssl python3 nsenter ip; do
 done
 [[ $(id -u) -eq 0 ]] || { echo "block_latency_bench: needs root" >&2; exit 2; }
 for v in "${variants[@]}"; do
-  [[ $v =~ ^(block|block-normal|monitor|block-slice|block-nice)$ ]] ||
-    { echo "block_latency_bench: unknown variant $v (block, block-normal, monitor, block-slice, block-nice)" >&2; exit 2; }
+  [[ $v =~ ^(block|block-normal|monitor|block-realtime|block-slice|block-nice)$ ]] ||
+    { echo "block_latency_bench: unknown variant $v (block, block-normal, monitor, block-realtime, block-slice, block-nice)" >&2; exit 2; }
 done
 sources_needed=$(( rounds * ${#variants[@]} * requests + 20 ))
 ((sources_needed <= 4000)) || { echo "block_latency_bench: ROUNDS x variants x REQUESTS over 3980" >&2; exit 2; }
@@ -307,10 +309,11 @@ EOF
 schedstat() { cat "/proc/$agent_pid/task/$reader_tid/schedstat"; }  # on-CPU ns, run-queue wait ns, wakeups
 # The reader's policy and real-time priority (/proc/.../stat fields 41 and 40):
 # "1 1" for SCHED_FIFO 1, "0 0" for SCHED_OTHER.
-reader_policy() { sed 's/.*) //' "/proc/$agent_pid/task/$reader_tid/stat" | awk '{ print $39, $38 }'; }
+# Field 19, its nice value, follows: "0 0 -20" for nice -20.
+reader_policy() { sed 's/.*) //' "/proc/$agent_pid/task/$reader_tid/stat" | awk '{ print $39, $38, $17 }'; }
 # The variants other than block change how the kernel schedules the reader
 # thread while they run, and put back what the agent chose after:
-# block-normal makes it SCHED_OTHER; block-slice SCHED_OTHER with a 0.1 ms
+# block-normal makes it SCHED_OTHER at nice 0; block-realtime SCHED_FIFO 1; block-slice SCHED_OTHER with a 0.1 ms
 # slice (sched_attr.sched_runtime, Linux 6.12+), which lets an EEVDF task
 # preempt on wakeup without a larger share of the CPU; block-nice SCHED_OTHER
 # at nice -10.
@@ -339,9 +342,9 @@ in_cli python3 "$work/client.py" "$server_ip" "$port" "$work/warmup.tsv" 0 warmu
   "$work/sources.txt"
 next_source=$((next_source + 10))
 read -r reader_tid reader_wakeups < <(reader_thread) || fail "no capture reader thread (rp-capture) in rampartd"
-read -r agent_policy agent_rtprio < <(reader_policy)
+read -r agent_policy agent_rtprio agent_nice < <(reader_policy)
 echo "  capture reader: thread $reader_tid of rampartd, $reader_wakeups wakeups in 1 s idle; policy $agent_policy" \
-     "(0 SCHED_OTHER, 1 SCHED_FIFO), priority $agent_rtprio; the agent says" \
+     "(0 SCHED_OTHER, 1 SCHED_FIFO), priority $agent_rtprio, nice $agent_nice; the agent says" \
      "$(status_field 's["capture"].get("reader_scheduling", "?") + (" (" + s["capture"]["reader_scheduling_reason"] + ")" if s["capture"].get("reader_scheduling_reason") else "")')"
 if ((load > 0)); then
   for ((i = 0; i < load; i++)); do
@@ -361,10 +364,11 @@ for ((r = 1; r <= rounds; r++)); do
     apply_policy "$(action_of "$v")"
     case $v in
       block-normal) set_sched "$reader_tid" 0 0 0 || fail "could not make the reader SCHED_OTHER" ;;
+      block-realtime) set_sched "$reader_tid" 1 0 0 || fail "could not make the reader SCHED_FIFO" ;;
       block-slice) set_sched "$reader_tid" 0 0 100000 || fail "could not set the reader's slice" ;;
-      block-nice) set_sched "$reader_tid" 0 -10 0 || fail "could not renice the reader" ;;
+      block-nice) set_sched "$reader_tid" 0 ${READER_NICE:--10} 0 || fail "could not renice the reader" ;;
     esac
-    read -r policy0 _ < <(reader_policy)
+    read -r policy0 _ nice0 < <(reader_policy)
     demotions0=$(status_field 'int(s["capture"].get("reader_demotions", 0))')
     before=$(wc -l <"$work/requests.tsv")
     read -r cpu0 wait0 wakeups0 < <(schedstat)
@@ -373,15 +377,16 @@ for ((r = 1; r <= rounds; r++)); do
       "$requests" "$gap_ms" "$check_every" "$work/sources.txt"
     t1=$(date +%s.%N)
     read -r cpu1 wait1 wakeups1 < <(schedstat)
-    read -r policy1 _ < <(reader_policy)
+    read -r policy1 _ nice1 < <(reader_policy)
     demotions1=$(status_field 'int(s["capture"].get("reader_demotions", 0))')
     # The agent's CPU budget may step a real-time reader down, and back up
     # after a second under it; that must not happen unseen during a variant.
     ((demotions1 == demotions0)) ||
       echo "  round $r $v: the reader stepped down $((demotions1 - demotions0)) times (over its CPU budget)"
-    [[ $policy1 == "$policy0" ]] || fail "$v: the reader's policy changed from $policy0 to $policy1 during the run"
+    [[ $policy1 == "$policy0" && $nice1 == "$nice0" ]] ||
+      fail "$v: the reader's scheduling changed from policy $policy0 nice $nice0 to policy $policy1 nice $nice1 during the run"
     if [[ $v == block-* ]]; then
-      set_sched "$reader_tid" "$agent_policy" 0 0 || fail "could not put the reader's scheduling back"
+      set_sched "$reader_tid" "$agent_policy" "$agent_nice" 0 || fail "could not put the reader's scheduling back"
     fi
     next_source=$((next_source + requests))
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$v" "$((cpu1 - cpu0))" "$((wait1 - wait0))" "$((wakeups1 - wakeups0))" \

@@ -15,7 +15,8 @@
 #             name (--capture-process); started before and stopped after each
 #             run, so the kernel's counters it reports belong to that run
 #   base      another rampartd (RAMPARTD_BASE, e.g. built from an earlier
-#             commit), run exactly like `rampart`: an A/B of two versions
+#             commit), run like `rampart` with BASE_ARGS added: an A/B of two
+#             versions, or of one flag,
 #             in the same run, printed as rampart/base
 #
 # nginx runs as a symlink named rpb-nginx, so its process name (comm) is
@@ -36,8 +37,12 @@
 #   env: ROUNDS (5), DURATION seconds per run (5), SIZES ("1k 16k"),
 #        VARIANTS ("detached noop rampart"), THREADS (1), CONNECTIONS (8),
 #        WARMUP seconds of unmeasured load per size before round 1 (2), PROFILE (1),
-#        RAMPARTD_BASE (the `base` variant's rampartd), PIN (1: nginx on CPU 0,
-#        wrk on CPU 1)
+#        RAMPARTD_BASE (the `base` variant's rampartd), BASE_ARGS (flags
+#        only the `base` variant's rampartd gets, e.g. to A/B a flag with
+#        RAMPARTD_BASE the same binary), PIN (1: nginx on CPU 0,
+#        wrk on CPU 1), PERF_DIR (a directory: `perf record -g` of CPU 0, nginx's,
+#        for 2 s of every run, as ROUND-SIZE-VARIANT.data, to compare where
+#        nginx's time goes with and without probes; needs PIN=1)
 #
 # Needs root, nginx, wrk, openssl, bpftool, python3 and a build with
 # agent/rampartd, agent/rampartctl, kernel_tests/noop_ssl_attach and
@@ -59,7 +64,9 @@ connections=${CONNECTIONS:-8}
 warmup=${WARMUP:-2}
 profile=${PROFILE:-1}
 rampartd_base=${RAMPARTD_BASE:-}
+base_args=(${BASE_ARGS:-})
 pin_cpus=${PIN:-1}
+perf_dir=${PERF_DIR:-}
 # nginx on CPU 0 and wrk on CPU 1 in every variant. Unpinned, the scheduler
 # placed them differently from run to run, and with it changed how often a
 # response's wakeup of wrk needed an inter-processor interrupt (a hypervisor
@@ -95,11 +102,12 @@ ns_created=
 nginx_pid=
 attached_pid=  # noop_ssl_attach or rampartd, while a variant is attached
 profile_pid=
-
+perf_pid=
 
 cleanup() {
   set +e
   [[ -n $profile_pid ]] && bench_stop "$profile_pid"
+  [[ -n $perf_pid ]] && bench_stop "$perf_pid"
   [[ -n $attached_pid ]] && bench_stop "$attached_pid"
   [[ -n $nginx_pid ]] && bench_stop "$nginx_pid"
   [[ -n $ns_created ]] && ip netns del "$ns" 2>/dev/null
@@ -168,8 +176,10 @@ attach() {
     rampart|base)
       local binary=$rampartd
       [[ $1 == base ]] && binary=$rampartd_base
+      local extra=()
+      [[ $1 == base ]] && extra=("${base_args[@]}")
       "${in_ns[@]}" "$binary" --node-name capture-bench --state-dir "$work/agent" --socket "$work/agent.sock" \
-        --pin-dir "$pin" --capture-process rpb-nginx --log-level warn >>"$work/rampartd.log" 2>&1 &
+        --pin-dir "$pin" --capture-process rpb-nginx --log-level warn "${extra[@]}" >>"$work/rampartd.log" 2>&1 &
       attached_pid=$!
       bench_wait_for 30 rampart_attached || { echo "rampartd did not attach to nginx:" >&2; tail -20 "$work/rampartd.log" >&2; return 1; } ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
@@ -211,6 +221,10 @@ for ((r = 1; r <= rounds; r++)); do
         (sleep 0.7; exec "$apply" --profile "$window" $progs >"$work/prof.txt" 2>&1) &
         profile_pid=$!
       fi
+      if [[ -n $perf_dir ]]; then
+        (sleep 1.5; exec perf record -q -C 0 -g -F 2000 -o "$perf_dir/$r-$size-$v.data" -- sleep 2 >/dev/null 2>&1) &
+        perf_pid=$!
+      fi
       nginx_before=$(cpu_ticks "$nginx_pid")
       agent_before=0
       [[ -n $attached_pid ]] && agent_before=$(cpu_ticks "$attached_pid")
@@ -227,6 +241,10 @@ for ((r = 1; r <= rounds; r++)); do
       if [[ -n $profile_pid ]]; then
         wait "$profile_pid" || true
         profile_pid=
+      fi
+      if [[ -n $perf_pid ]]; then
+        wait "$perf_pid" || true
+        perf_pid=
       fi
       calls=0 lost=0 probes=0
       if [[ $v == rampart || $v == base ]]; then

@@ -15,6 +15,7 @@
 #include <memory>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -139,7 +140,9 @@ class AgentCapture : public ::testing::Test {
   // The scheduling policy (0 SCHED_OTHER, 1 SCHED_FIFO) and real-time
   // priority of rampartd's thread named `name`, from /proc/PID/task/TID/stat
   // (fields 41 and 40); {-1, -1} when there is no such thread.
-  std::pair<int, int> ThreadPolicy(const std::string& name) {
+  // The named thread's policy, real-time priority and nice value
+  // (/proc/PID/task/TID/stat fields 41, 40 and 19); -1s when there is none.
+  std::tuple<int, int, int> ThreadPolicy(const std::string& name) {
     const std::string tasks = "/proc/" + std::to_string(agent_->pid()) + "/task";
     std::istringstream tids(Capture("ls " + tasks));
     for (std::string tid; tids >> tid;) {
@@ -149,10 +152,10 @@ class AgentCapture : public ::testing::Test {
       std::istringstream fields(stat.substr(stat.rfind(')') + 2));
       std::vector<std::string> f{"", "", ""};  // fields 0 (unused), 1 and 2
       for (std::string field; fields >> field;) f.push_back(field);
-      if (f.size() <= 41) return {-1, -1};
-      return {std::stoi(f[41]), std::stoi(f[40])};
+      if (f.size() <= 41) return {-1, -1, -1};
+      return {std::stoi(f[41]), std::stoi(f[40]), std::stoi(f[19])};
     }
-    return {-1, -1};
+    return {-1, -1, -1};
   }
 
   const v1::TlsProcessStatus* Row(const v1::AgentStatus& status, uint32_t pid) {
@@ -369,34 +372,53 @@ TEST_F(AgentCapture, ServerStartedAfterTheAgentIsCapturedAfterARescan) {
   ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
 }
 
-// The reader thread (drains the ring buffer, runs inspection) is real-time by
-// default, so that CPU-bound tasks do not delay blocking (BENCHMARKS.md,
-// detection-to-block), and normal when told; the status says which. Only
-// that thread: the agent's other threads stay SCHED_OTHER.
-TEST_F(AgentCapture, TheCaptureReaderRunsSchedFifoOneByDefault) {
+// The reader thread (drains the ring buffer, runs inspection) runs raised by
+// default, SCHED_OTHER at nice -20, so that CPU-bound tasks do not delay
+// blocking (BENCHMARKS.md, detection-to-block); real-time or normal when
+// told; the status says which. Only that thread: the agent's other threads
+// stay at nice 0.
+constexpr std::tuple<int, int, int> kSchedOtherNice0{0, 0, 0};
+constexpr std::tuple<int, int, int> kSchedOtherNiceMinus20{0, 0, -20};
+constexpr std::tuple<int, int, int> kSchedFifo1{1, 1, 0};
+
+TEST_F(AgentCapture, TheCaptureReaderRunsAtNiceMinus20ByDefault) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags());
-  ASSERT_TRUE(WaitFor([&] { return ThreadPolicy("rp-capture").first >= 0; }, 5s))
+  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
       << "no thread rp-capture in rampartd" << Logs();
-  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(1, 1)) << "expected SCHED_FIFO priority 1";
-  EXPECT_EQ(ThreadPolicy("rampartd"), std::make_pair(0, 0)) << "the main thread stays SCHED_OTHER";
+  EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedOtherNiceMinus20) << "expected SCHED_OTHER at nice -20";
+  EXPECT_EQ(ThreadPolicy("rampartd"), kSchedOtherNice0) << "the main thread stays at nice 0";
   const v1::AgentStatus status = Status();
-  EXPECT_EQ(status.capture().reader_scheduling(), "realtime") << status.capture().ShortDebugString();
+  EXPECT_EQ(status.capture().reader_scheduling(), "high") << status.capture().ShortDebugString();
   EXPECT_EQ(status.capture().reader_scheduling_reason(), "");
   EXPECT_EQ(status.capture().reader_demotions(), 0u);
   // Capture works as ever with it.
   ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
-  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(1, 1));
+  EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedOtherNiceMinus20);
   const std::string text = Capture(kBuild + "/agent/rampartctl --socket " + dir_->path() + "/agent.sock status");
-  EXPECT_NE(text.find("Capture reader: realtime; 0 steps down"), std::string::npos) << text;
+  EXPECT_NE(text.find("Capture reader: high; 0 steps down"), std::string::npos) << text;
+}
+
+TEST_F(AgentCapture, TheCaptureReaderRunsSchedFifoOneWhenToldRealtime) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags({"--capture-reader-scheduling", "realtime"}));
+  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
+      << "no thread rp-capture in rampartd" << Logs();
+  EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedFifo1) << "expected SCHED_FIFO priority 1";
+  EXPECT_EQ(ThreadPolicy("rampartd"), kSchedOtherNice0) << "the main thread stays SCHED_OTHER";
+  const v1::AgentStatus status = Status();
+  EXPECT_EQ(status.capture().reader_scheduling(), "realtime") << status.capture().ShortDebugString();
+  EXPECT_EQ(status.capture().reader_scheduling_reason(), "");
+  ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
+  EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedFifo1);
 }
 
 TEST_F(AgentCapture, TheCaptureReaderRunsSchedOtherWhenToldNormal) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags({"--capture-reader-scheduling", "normal"}));
-  ASSERT_TRUE(WaitFor([&] { return ThreadPolicy("rp-capture").first >= 0; }, 5s))
+  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
       << "no thread rp-capture in rampartd" << Logs();
-  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(0, 0)) << "expected SCHED_OTHER";
+  EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedOtherNice0) << "expected SCHED_OTHER at nice 0";
   const v1::AgentStatus status = Status();
   EXPECT_EQ(status.capture().reader_scheduling(), "normal");
   EXPECT_EQ(status.capture().reader_scheduling_reason(), "--capture-reader-scheduling=normal");
@@ -410,12 +432,12 @@ TEST_F(AgentCapture, WithoutCapSysNiceTheCaptureReaderRunsNormalAndTheStatusSays
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(
       StartAgentWithFlags({}, {"setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--"}));
-  ASSERT_TRUE(WaitFor([&] { return ThreadPolicy("rp-capture").first >= 0; }, 5s))
+  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
       << "no thread rp-capture in rampartd" << Logs();
-  EXPECT_EQ(ThreadPolicy("rp-capture"), std::make_pair(0, 0)) << "expected SCHED_OTHER";
+  EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedOtherNice0) << "expected SCHED_OTHER at nice 0";
   const v1::AgentStatus status = Status();
   EXPECT_EQ(status.capture().reader_scheduling(), "normal");
-  EXPECT_NE(status.capture().reader_scheduling_reason().find("SCHED_FIFO refused: EPERM"), std::string::npos)
+  EXPECT_NE(status.capture().reader_scheduling_reason().find("nice -20 refused: EPERM"), std::string::npos)
       << status.capture().reader_scheduling_reason();
   const std::string log = testing::ReadFile(dir_->path() + "/agent.log");
   size_t warnings = 0;

@@ -1,10 +1,15 @@
-// The capture reader's CPU budget: real-time while it uses little, normal as
-// soon as one drain or one window uses too much, back to real-time after a
-// whole window under budget. Clocks are injected: each test says what time
+// The capture reader's CPU budget: raised (high or real-time) while it uses
+// little, normal as soon as one drain or one window uses too much, raised
+// again after a whole window under budget. Clocks are injected: each test says what time
 // it is and how much CPU the thread has used.
 #include "agent/capture/reader_scheduling.h"
 
+#include <sched.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <thread>
 #include <vector>
@@ -58,11 +63,11 @@ struct Reader {
   }
 };
 
-TEST(ReaderBudget, StaysRealtimeAtTheLoadOfHundredsOfRequestsPerSecond) {
+TEST(ReaderBudget, StaysRaisedAtTheLoadOfHundredsOfRequestsPerSecond) {
   Reader r;
   // 430 drains a second of 60 µs each: 2.6% of a CPU, as BENCHMARKS.md measured.
   for (int i = 0; i < 430 * 5; ++i) EXPECT_EQ(r.Drain(1, 60us, Nanos(0), 2265us), Step::kStay);
-  EXPECT_TRUE(r.budget.realtime());
+  EXPECT_TRUE(r.budget.raised());
   EXPECT_EQ(r.budget.demotions(), 0u);
   EXPECT_EQ(r.cpu_reads, 0) << "short drains never need the CPU clock";
 }
@@ -70,7 +75,7 @@ TEST(ReaderBudget, StaysRealtimeAtTheLoadOfHundredsOfRequestsPerSecond) {
 TEST(ReaderBudget, StepsDownAfterADrainThatUsedMoreThanTenMilliseconds) {
   Reader r;
   EXPECT_EQ(r.budget.AfterDrain(r.now + 12ms, r.cpu + 12ms), Step::kDemote);
-  EXPECT_FALSE(r.budget.realtime());
+  EXPECT_FALSE(r.budget.raised());
   EXPECT_EQ(r.budget.demotions(), 1u);
   EXPECT_THAT(r.budget.reason(), HasSubstr("one drain used 12.0 ms of CPU (limit 10.0 ms)"));
 }
@@ -80,7 +85,7 @@ TEST(ReaderBudget, StepsDownDuringALongDrainNotOnlyAfterIt) {
   // 200 records of 100 µs: 20 ms. The step comes at the record after 10 ms.
   r.Drain(200, 100us);
   ASSERT_EQ(r.steps, std::vector<Step>{Step::kDemote});
-  EXPECT_FALSE(r.budget.realtime());
+  EXPECT_FALSE(r.budget.raised());
   EXPECT_THAT(r.budget.reason(), HasSubstr("one drain used 10.1 ms"));
   EXPECT_LE(r.cpu_reads, 2) << "the CPU clock is read once the wall clock says the limit may be near";
 }
@@ -91,7 +96,7 @@ TEST(ReaderBudget, TimeOffTheCpuDuringADrainDoesNotCount) {
   // time, 5 ms of CPU.
   EXPECT_EQ(r.Drain(100, 50us, 500us), Step::kStay);
   EXPECT_TRUE(r.steps.empty());
-  EXPECT_TRUE(r.budget.realtime());
+  EXPECT_TRUE(r.budget.raised());
   // The CPU clock is read when what is left of the limit could have been
   // used, not at every record: a handful of reads, not 100.
   EXPECT_GT(r.cpu_reads, 0);
@@ -107,15 +112,15 @@ TEST(ReaderBudget, StepsDownWhenAWindowAddsUpToMoreThanTwentyPercentOfACpu) {
   EXPECT_THAT(r.budget.reason(), HasSubstr("202.5 ms of CPU within 1000.0 ms (limit 200.0 ms)"));
 }
 
-TEST(ReaderBudget, ReturnsToRealtimeAfterAWholeWindowUnderBudgetAtNormal) {
+TEST(ReaderBudget, IsRaisedAgainAfterAWholeWindowUnderBudgetAtNormal) {
   Reader r;
   r.Load(0.5, 600ms);  // half a CPU: steps down within the first window
   ASSERT_EQ(r.steps, std::vector<Step>{Step::kDemote});
-  r.Load(0.02, 400ms);  // the load is gone; the first window ends, partly spent real-time
-  EXPECT_EQ(r.steps.size(), 1u) << "a window that began real-time does not bring it back";
+  r.Load(0.02, 400ms);  // the load is gone; the first window ends, partly spent raised
+  EXPECT_EQ(r.steps.size(), 1u) << "a window that began raised does not bring it back";
   r.Load(0.02, 1100ms);  // a whole window at normal, under budget
   EXPECT_EQ(r.steps, (std::vector<Step>{Step::kDemote, Step::kPromote}));
-  EXPECT_TRUE(r.budget.realtime());
+  EXPECT_TRUE(r.budget.raised());
   EXPECT_EQ(r.budget.demotions(), 1u);
 }
 
@@ -123,7 +128,7 @@ TEST(ReaderBudget, StaysNormalWhileTheLoadLasts) {
   Reader r;
   r.Load(0.3, 5s);  // 30% of a CPU, five windows
   EXPECT_EQ(r.steps, std::vector<Step>{Step::kDemote});
-  EXPECT_FALSE(r.budget.realtime());
+  EXPECT_FALSE(r.budget.raised());
 }
 
 TEST(ReaderBudget, ALongDrainAtNormalDelaysTheReturn) {
@@ -141,22 +146,25 @@ TEST(ReaderBudget, ALongDrainAtNormalDelaysTheReturn) {
   EXPECT_EQ(r.budget.demotions(), 2u);
 }
 
-TEST(ReaderScheduling, ParsesRealtimeAndNormalOnly) {
+TEST(ReaderScheduling, ParsesHighRealtimeAndNormalOnly) {
+  EXPECT_EQ(*ParseReaderScheduling("high"), ReaderScheduling::kHigh);
   EXPECT_EQ(*ParseReaderScheduling("realtime"), ReaderScheduling::kRealtime);
   EXPECT_EQ(*ParseReaderScheduling("normal"), ReaderScheduling::kNormal);
   auto bad = ParseReaderScheduling("fifo");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(std::string(bad.status().message()), "bad reader scheduling \"fifo\" (expected realtime or normal)");
+  EXPECT_EQ(std::string(bad.status().message()),
+            "bad reader scheduling \"fifo\" (expected high, realtime or normal)");
 }
 
 // ReaderScheduler on a thread of its own, with the policy calls recorded.
+using enum ReaderScheduling;
 struct Policies {
-  std::vector<bool> calls;  // true: SCHED_FIFO asked
-  int refuse_with = 0;      // the errno to answer
+  std::vector<ReaderScheduling> calls;
+  int refuse_with = 0;  // the errno to answer a raise with
   ReaderScheduler::SetPolicy Setter() {
-    return [this](bool realtime) {
-      calls.push_back(realtime);
-      return realtime ? refuse_with : 0;
+    return [this](ReaderScheduling s) {
+      calls.push_back(s);
+      return s != kNormal ? refuse_with : 0;
     };
   }
 };
@@ -171,17 +179,26 @@ Nanos ThreadCpu() {
 
 TEST(ReaderScheduler, RealtimeWhenTheKernelGrantsIt) {
   Policies p;
-  ReaderScheduler s(ReaderScheduling::kRealtime, kLimits, p.Setter());
+  ReaderScheduler s(kRealtime, kLimits, p.Setter());
   OnReaderThread([&] { s.Start(); });
-  EXPECT_EQ(p.calls, std::vector<bool>{true});
-  EXPECT_EQ(s.status().scheduling, ReaderScheduling::kRealtime);
+  EXPECT_EQ(p.calls, std::vector{kRealtime});
+  EXPECT_EQ(s.status().scheduling, kRealtime);
+  EXPECT_EQ(s.status().reason, "");
+}
+
+TEST(ReaderScheduler, HighWhenTheKernelGrantsIt) {
+  Policies p;
+  ReaderScheduler s(kHigh, kLimits, p.Setter());
+  OnReaderThread([&] { s.Start(); });
+  EXPECT_EQ(p.calls, std::vector{kHigh});
+  EXPECT_EQ(s.status().scheduling, kHigh);
   EXPECT_EQ(s.status().reason, "");
 }
 
 TEST(ReaderScheduler, NormalWithTheReasonWhenSchedFifoIsRefusedAndNeverAsksAgain) {
   Policies p;
   p.refuse_with = EPERM;
-  ReaderScheduler s(ReaderScheduling::kRealtime, kLimits, p.Setter());
+  ReaderScheduler s(kRealtime, kLimits, p.Setter());
   OnReaderThread([&] {
     s.Start();
     for (int i = 0; i < 100; ++i) {
@@ -189,41 +206,70 @@ TEST(ReaderScheduler, NormalWithTheReasonWhenSchedFifoIsRefusedAndNeverAsksAgain
       s.AfterDrain();
     }
   });
-  EXPECT_EQ(p.calls, std::vector<bool>{true});
-  EXPECT_EQ(s.status().scheduling, ReaderScheduling::kNormal);
+  EXPECT_EQ(p.calls, std::vector{kRealtime});
+  EXPECT_EQ(s.status().scheduling, kNormal);
   EXPECT_THAT(s.status().reason, HasSubstr("SCHED_FIFO refused: EPERM"));
+  EXPECT_THAT(s.status().reason, HasSubstr("CAP_SYS_NICE"));
+  EXPECT_THAT(s.status().reason, HasSubstr("RestrictRealtime=no"));
+}
+
+TEST(ReaderScheduler, NormalWithTheReasonWhenNiceMinus20IsRefused) {
+  Policies p;
+  p.refuse_with = EPERM;
+  ReaderScheduler s(kHigh, kLimits, p.Setter());
+  OnReaderThread([&] { s.Start(); });
+  EXPECT_EQ(p.calls, std::vector{kHigh});
+  EXPECT_EQ(s.status().scheduling, kNormal);
+  EXPECT_THAT(s.status().reason, HasSubstr("nice -20 refused: EPERM"));
   EXPECT_THAT(s.status().reason, HasSubstr("CAP_SYS_NICE"));
 }
 
-TEST(ReaderScheduler, NormalByChoiceNeverAsksForRealtime) {
+TEST(ReaderScheduler, NormalByChoiceNeverAsksToBeRaised) {
   Policies p;
-  ReaderScheduler s(ReaderScheduling::kNormal, kLimits, p.Setter());
+  ReaderScheduler s(kNormal, kLimits, p.Setter());
   OnReaderThread([&] {
     s.Start();
     s.BeforeRecord();
     s.AfterDrain();
   });
   EXPECT_TRUE(p.calls.empty());
-  EXPECT_EQ(s.status().scheduling, ReaderScheduling::kNormal);
+  EXPECT_EQ(s.status().scheduling, kNormal);
   EXPECT_EQ(s.status().reason, "--capture-reader-scheduling=normal");
 }
 
 TEST(ReaderScheduler, StepsTheThreadDownWhenADrainGoesOverBudget) {
-  Policies p;
-  // A 1 ms drain limit, and a drain that spins for 3 ms of this thread's CPU.
-  ReaderScheduler s(ReaderScheduling::kRealtime, {.drain_cpu = 1ms}, p.Setter());
-  OnReaderThread([&] {
-    s.Start();
-    s.BeforeRecord();
-    for (const Nanos start = ThreadCpu(); ThreadCpu() - start < 3ms;) {
-    }
-    s.BeforeRecord();
-    s.AfterDrain();
+  for (ReaderScheduling wanted : {kHigh, kRealtime}) {
+    SCOPED_TRACE(std::string(ReaderSchedulingName(wanted)));
+    Policies p;
+    // A 1 ms drain limit, and a drain that spins for 3 ms of this thread's CPU.
+    ReaderScheduler s(wanted, {.drain_cpu = 1ms}, p.Setter());
+    OnReaderThread([&] {
+      s.Start();
+      s.BeforeRecord();
+      for (const Nanos start = ThreadCpu(); ThreadCpu() - start < 3ms;) {
+      }
+      s.BeforeRecord();
+      s.AfterDrain();
+    });
+    EXPECT_EQ(p.calls, (std::vector{wanted, kNormal}));
+    EXPECT_EQ(s.status().scheduling, kNormal);
+    EXPECT_EQ(s.status().demotions, 1u);
+    EXPECT_THAT(s.status().reason, HasSubstr("over its CPU budget: one drain used"));
+  }
+}
+
+// The real call, on a thread of its own: nice -20 and back to 0, that thread
+// only (the tests run as root, with CAP_SYS_NICE).
+TEST(ReaderScheduler, SetCurrentThreadPolicySetsTheCallingThreadsNiceValue) {
+  const int before = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  OnReaderThread([] {
+    ASSERT_EQ(ReaderScheduler::SetCurrentThreadPolicy(kHigh), 0);
+    EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), ReaderScheduler::kHighNice);
+    EXPECT_EQ(sched_getscheduler(gettid()) & ~SCHED_RESET_ON_FORK, SCHED_OTHER);
+    ASSERT_EQ(ReaderScheduler::SetCurrentThreadPolicy(kNormal), 0);
+    EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), 0);
   });
-  EXPECT_EQ(p.calls, (std::vector<bool>{true, false}));
-  EXPECT_EQ(s.status().scheduling, ReaderScheduling::kNormal);
-  EXPECT_EQ(s.status().demotions, 1u);
-  EXPECT_THAT(s.status().reason, HasSubstr("over its CPU budget: one drain used"));
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), before);
 }
 
 }  // namespace

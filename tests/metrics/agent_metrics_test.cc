@@ -69,16 +69,17 @@ TEST(AgentMetrics, ExposeRuleHitsRingBufferLossesCaptureAndFindings) {
   EXPECT_THAT(text, HasSubstr("rampart_findings_total{detector=\"attack.sqli\"} 2"));
 }
 
-TEST(AgentMetrics, ExposeWhetherTheCaptureReaderIsRealtimeAndItsStepsDown) {
+TEST(AgentMetrics, ExposeWhetherTheCaptureReaderIsRaisedAndItsStepsDown) {
   v1::AgentStatus s = SampleStatus();
-  s.mutable_capture()->set_reader_scheduling("realtime");
+  s.mutable_capture()->set_reader_scheduling("high");
   s.mutable_capture()->set_reader_demotions(3);
   std::string text = ToText(AgentMetrics(s));
-  EXPECT_THAT(text, HasSubstr("rampart_capture_reader_realtime 1"));
+  EXPECT_THAT(text, HasSubstr("rampart_capture_reader_raised 1"));
   EXPECT_THAT(text, HasSubstr("rampart_capture_reader_demotions_total 3"));
+  s.mutable_capture()->set_reader_scheduling("realtime");
+  EXPECT_THAT(ToText(AgentMetrics(s)), HasSubstr("rampart_capture_reader_raised 1"));
   s.mutable_capture()->set_reader_scheduling("normal");
-  text = ToText(AgentMetrics(s));
-  EXPECT_THAT(text, HasSubstr("rampart_capture_reader_realtime 0"));
+  EXPECT_THAT(ToText(AgentMetrics(s)), HasSubstr("rampart_capture_reader_raised 0"));
 }
 
 TEST(AgentMetrics, ExposePolicyVersionAndControlPlaneState) {

@@ -12,10 +12,10 @@
 set -euo pipefail
 src=$1 rampartd=$2 rampart_cp=$3
 # Highest overall exposure each unit may have, in tenths (--threshold's unit):
-# 3.5 and 1.1 on systemd 252, Debian 12's. The agent's 3.5 (3.2 before) pays
-# for its real-time capture reader: CAP_SYS_NICE, RestrictRealtime=no and
-# sched_setscheduler out of @resources, 0.1 + 0.1 + 0.2 (docs/operations.md).
-agent_max_exposure=35
+# 3.4 and 1.1 on systemd 252, Debian 12's. The agent's 3.4 (3.2 without)
+# pays for its raised capture reader: CAP_SYS_NICE and sched_setattr out of
+# @resources, 0.1 + 0.2 (docs/operations.md).
+agent_max_exposure=34
 controlplane_max_exposure=11
 
 if ! command -v systemd-analyze >/dev/null; then
