@@ -462,10 +462,13 @@ Finding DlpScanner::Write(const Candidate& candidate, const Document& document, 
   finding.severity = candidate.severity;
   finding.masked_value = std::move(words.masked_value);
   finding.reason = std::move(reason);
-  finding.location = part.location;
   if (field != nullptr) {
-    std::string path = document.PathOf(*field);
-    if (!path.empty()) finding.location += " " + path;
+    const std::string path = document.PathOf(*field);
+    finding.location.reserve(part.location.size() + 1 + path.size());
+    finding.location = part.location;
+    if (!path.empty()) finding.location.append(" ").append(path);
+  } else {
+    finding.location = part.location;
   }
   finding.compliance = info.compliance;
   if (part.offsets == Offsets::kText) {

@@ -67,7 +67,7 @@ std::string_view TrimLeadingSpace(std::string_view s) {
 
 }  // namespace
 
-std::string SafeName(std::string_view name) {
+std::string_view SafeNameView(std::string_view name) {
   if (name.empty()) return "";
   if (name.size() > 48) return "*";
   size_t digits = 0;
@@ -78,8 +78,10 @@ std::string SafeName(std::string_view name) {
   }
   if (digits >= 5) return "*";
   if (name.size() >= 16 && LooksRandom(name)) return "*";
-  return std::string(name);
+  return name;
 }
+
+std::string SafeName(std::string_view name) { return std::string(SafeNameView(name)); }
 
 Document Document::PlainText(std::string_view text) {
   Document doc;
@@ -639,20 +641,50 @@ std::vector<std::string_view> Document::OuterKeys(const Field& field, size_t max
 
 std::string Document::PathOf(const Field& field) const {
   if (!json_) return SafeName(KeyOf(field));
-  std::vector<std::string> segments;
-  auto segment = [&](uint32_t key_begin, uint32_t key_end, int32_t array_index) {
-    if (key_end > key_begin) {
-      segments.push_back("." + SafeName(text().substr(key_begin, key_end - key_begin)));
-    } else if (array_index >= 0) {
-      segments.push_back("[" + std::to_string(array_index) + "]");
+  // Written root first, found leaf first: one walk up sizes the path, a
+  // second writes it from its end, so a finding's path is one allocation
+  // (a body full of PII writes hundreds of them).
+  auto key_of = [&](uint32_t key_begin, uint32_t key_end) {
+    return SafeNameView(text().substr(key_begin, key_end - key_begin));
+  };
+  auto digits_of = [](int32_t n) {
+    size_t d = 1;
+    for (; n >= 10; n /= 10) ++d;
+    return d;
+  };
+  // Each segment: ".key" for a member, "[index]" for an array element,
+  // nothing for a top-level value.
+  auto for_each_segment = [&](auto&& visit) {
+    visit(field.key_begin, field.key_end, field.array_index);
+    for (int32_t c = field.parent; c >= 0; c = containers_[c].parent) {
+      visit(containers_[c].key_begin, containers_[c].key_end, containers_[c].array_index);
     }
   };
-  segment(field.key_begin, field.key_end, field.array_index);
-  for (int32_t c = field.parent; c >= 0; c = containers_[c].parent) {
-    segment(containers_[c].key_begin, containers_[c].key_end, containers_[c].array_index);
-  }
-  std::string path = "$";
-  for (auto it = segments.rbegin(); it != segments.rend(); ++it) path += *it;
+  size_t size = 1;  // "$"
+  for_each_segment([&](uint32_t key_begin, uint32_t key_end, int32_t array_index) {
+    if (key_end > key_begin) {
+      size += 1 + key_of(key_begin, key_end).size();
+    } else if (array_index >= 0) {
+      size += 2 + digits_of(array_index);
+    }
+  });
+  std::string path(size, '$');
+  size_t end = size;
+  for_each_segment([&](uint32_t key_begin, uint32_t key_end, int32_t array_index) {
+    if (key_end > key_begin) {
+      const std::string_view key = key_of(key_begin, key_end);
+      end -= key.size();
+      path.replace(end, key.size(), key);
+      path[--end] = '.';
+    } else if (array_index >= 0) {
+      path[--end] = ']';
+      for (int32_t n = array_index;; n /= 10) {
+        path[--end] = static_cast<char>('0' + n % 10);
+        if (n < 10) break;
+      }
+      path[--end] = '[';
+    }
+  });
   return path;
 }
 

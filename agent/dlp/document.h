@@ -159,5 +159,7 @@ class Document {
 
 // A name fit for a finding's location, or "*" when it could be data.
 std::string SafeName(std::string_view name);
+// The same without a copy: `name` itself, or a literal.
+std::string_view SafeNameView(std::string_view name);
 
 }  // namespace rampart::dlp

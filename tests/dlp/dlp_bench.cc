@@ -18,7 +18,10 @@
 //
 // Not a test: run by hand, e.g. build-dlp2/tests/dlp/dlp_bench [rounds].
 // `dlp_bench profile <body> <variant> [seconds]` runs one variant on one
-// body in a loop, for perf record.
+// body in a loop, for perf record. `dlp_bench findings [FILE]` prints every
+// finding on the bodies, then on each line of FILE read as text and as
+// JSON, one per line: two builds' outputs compared show that a speed-up
+// changed no finding.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -299,6 +302,31 @@ int main(int argc, char** argv) {
     });
     run[4].push_back([&, m = &body.message] { sink += (*scanner)->Scan(*m).size(); });
     run[5].push_back([&, slice, json] { sink += regex.Detections(slice, json); });
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "findings") {
+    // Every finding on every body, then on each line of argv[2] (text,
+    // plain), for comparing two builds' output.
+    auto print = [](const char* name, const std::vector<rampart::findings::Finding>& fs) {
+      for (const auto& f : fs) {
+        std::printf("%s\t%s\t%d\t%.2f\t%s\t%s\t%llu\t%llu\t%s\n", name, f.detector.c_str(), static_cast<int>(f.severity),
+                    f.confidence, f.location.c_str(), f.masked_value.c_str(), static_cast<unsigned long long>(f.offset),
+                    static_cast<unsigned long long>(f.length), f.reason.c_str());
+      }
+    };
+    for (const Body& b : bodies) print(b.name, (*scanner)->Scan(b.message));
+    if (argc > 2) {
+      FILE* in = std::fopen(argv[2], "r");
+      char line[65536];
+      int n = 0;
+      while (in != nullptr && std::fgets(line, sizeof(line), in) != nullptr) {
+        const std::string text(line);
+        const std::string name = "line" + std::to_string(++n);
+        print(name.c_str(), (*scanner)->ScanText(text, "response.body", rampart::dlp::ContentKind::kPlainText));
+        print(name.c_str(), (*scanner)->ScanText(text, "response.body", rampart::dlp::ContentKind::kJson));
+      }
+      if (in != nullptr) std::fclose(in);
+    }
+    return 0;
   }
   if (argc > 3 && std::string_view(argv[1]) == "profile") {
     size_t b = 0, v = 0;

@@ -33,6 +33,20 @@ TEST(JsonDocumentTest, GivesEachValueItsKeyPathAndEnclosingKeys) {
   EXPECT_EQ(doc.PathOf(*n), "$.n");
 }
 
+TEST(JsonDocumentTest, WritesArrayIndicesOfSeveralDigitsAndNestedArrays) {
+  std::string json = R"({"rows":[)";
+  for (int i = 0; i < 120; ++i) json += i == 0 ? "[0]" : ",[" + std::to_string(i) + ",\"v" + std::to_string(i) + "\"]";
+  json += "]}";
+  Document doc = Document::Json(json);
+  doc.IndexUpTo(doc.text().size());
+  const Document::Field* v10 = FieldWithValue(doc, "v10\"");
+  ASSERT_NE(v10, nullptr);
+  EXPECT_EQ(doc.PathOf(*v10), "$.rows[10][1]");
+  const Document::Field* v119 = FieldWithValue(doc, "v119");
+  ASSERT_NE(v119, nullptr);
+  EXPECT_EQ(doc.PathOf(*v119), "$.rows[119][1]");
+}
+
 TEST(JsonDocumentTest, FindsTheFieldWhoseKeyHoldsAnOffset) {
   Document doc = Document::Json(R"({"api_key": "abc", "other": 1})");
   doc.IndexUpTo(doc.text().size());

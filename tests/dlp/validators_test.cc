@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -23,6 +24,40 @@ TEST(LuhnTest, AcceptsValidNumbersAndCatchesEverySingleDigitChange) {
   for (size_t i = 0; i < number.size(); ++i) EXPECT_FALSE(LuhnValid(WithDigitChanged(number, i))) << i;
   EXPECT_FALSE(LuhnValid(""));
   EXPECT_FALSE(LuhnValid("4539-5260"));
+}
+
+// The textbook definition, one digit at a time from the right.
+bool LuhnByTheBook(std::string_view digits) {
+  if (digits.empty()) return false;
+  int sum = 0;
+  for (size_t k = 0; k < digits.size(); ++k) {
+    const char c = digits[digits.size() - 1 - k];
+    if (c < '0' || c > '9') return false;
+    int d = c - '0';
+    if (k % 2 == 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 == 0;
+}
+
+TEST(LuhnTest, AgreesWithTheTextbookDefinitionOnEveryLengthAndOnNonDigits) {
+  uint64_t state = 0x9E3779B97F4A7C15;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  // Mostly digits, sometimes a byte just outside '0'-'9' or far from it.
+  const std::string alphabet = "0123456789012345678901234567890123456789/:a \xff";
+  size_t valid = 0;
+  for (int n = 0; n < 200000; ++n) {
+    std::string s(next() % 21, '0');
+    for (char& c : s) c = alphabet[next() % alphabet.size()];
+    ASSERT_EQ(LuhnValid(s), LuhnByTheBook(s)) << s;
+    valid += LuhnByTheBook(s) ? 1 : 0;
+  }
+  EXPECT_GT(valid, 1000u);  // the valid side was exercised too
 }
 
 struct BrandCase {
