@@ -352,6 +352,7 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
   // reported: a body full of PII yields thousands of detections, and a
   // message reports max_findings_per_message.
   KeepReportable(state);
+  state.findings.reserve(state.findings.size() + candidates_.size());
   for (const Candidate& c : candidates_) state.findings.push_back(Write(c, document, part, state));
 }
 
@@ -445,13 +446,14 @@ Finding DlpScanner::Write(const Candidate& candidate, const Document& document, 
   DetectionWords words = d.words != nullptr ? std::move(*d.words) : DetectionWords{};
   std::string reason = std::move(words.reason);
   if (const std::string explanation = candidate.effect.Explanation(); !explanation.empty()) {
-    reason += "; context: " + explanation;
+    reason.append("; context: ").append(explanation);
   }
   if (candidate.lowered_as_carried) {
-    reason += "; " + FormatAdjustment("sent where credentials are expected", kCredentialCarrierLowering);
+    reason.append("; ").append(FormatAdjustment("sent where credentials are expected", kCredentialCarrierLowering));
   }
   if (candidate.lowered_as_request) {
-    reason += "; " + FormatAdjustment("in a request, where secrets are usually being used", kRequestSecretLowering);
+    reason.append("; ").append(
+        FormatAdjustment("in a request, where secrets are usually being used", kRequestSecretLowering));
   }
   if (state.capture_gap) reason += "; message partly uncaptured";
 
