@@ -33,11 +33,12 @@ enum class ReaderScheduling { kHigh, kRealtime, kNormal };
 std::string_view ReaderSchedulingName(ReaderScheduling scheduling);  // "high", "realtime", "normal"
 absl::StatusOr<ReaderScheduling> ParseReaderScheduling(std::string_view text);
 
-// What a raised (high or real-time) reader may use. The window bounds the share of one CPU
-// (200 ms in 1 s: 20%; the reader needs about 3% at hundreds of requests per
-// second, BENCHMARKS.md), the drain bound how long it holds a CPU at once
-// without sleeping (10 ms: a few scheduler time slices; a 1 MiB body's DLP
-// scan takes about 1 ms), so other tasks on that CPU wait at most that long.
+// What a raised (high or real-time) reader may use. The window bounds the
+// share of one CPU (200 ms in 1 s: 20%; the reader needs about 3% at hundreds
+// of requests per second, BENCHMARKS.md), the drain bound how long it holds a
+// CPU at once without sleeping (10 ms: a few scheduler time slices; a 1 MiB
+// body's DLP scan takes about 1 ms), so other tasks on that CPU wait at most
+// that long.
 struct ReaderBudgetLimits {
   std::chrono::nanoseconds window = std::chrono::seconds(1);
   std::chrono::nanoseconds window_cpu = std::chrono::milliseconds(200);
@@ -54,9 +55,9 @@ struct ReaderBudgetLimits {
 //   more than `drain_cpu`, or the window so far more than `window_cpu`;
 //   during a drain too, not only after it, so neither bound is overrun by
 //   more than the time between two records.
-// - Normal, it returns (kPromote, to the raised mode) at the end of a window it spent wholly at
-//   normal scheduling within both bounds: at least one whole window after it
-//   stepped down, and never while its load lasts.
+// - Normal, it returns to the raised mode (kPromote) at the end of a window
+//   it spent wholly at normal scheduling within both bounds: at least one
+//   whole window after it stepped down, and never while its load lasts.
 class ReaderBudget {
  public:
   using Nanos = std::chrono::nanoseconds;

@@ -307,9 +307,9 @@ print(tid, wakeups() - a)
 EOF
 }
 schedstat() { cat "/proc/$agent_pid/task/$reader_tid/schedstat"; }  # on-CPU ns, run-queue wait ns, wakeups
-# The reader's policy and real-time priority (/proc/.../stat fields 41 and 40):
-# "1 1" for SCHED_FIFO 1, "0 0" for SCHED_OTHER.
-# Field 19, its nice value, follows: "0 0 -20" for nice -20.
+# The reader's policy, real-time priority and nice value (/proc/.../stat
+# fields 41, 40 and 19): "1 1 0" for SCHED_FIFO 1, "0 0 -20" for SCHED_OTHER
+# at nice -20.
 reader_policy() { sed 's/.*) //' "/proc/$agent_pid/task/$reader_tid/stat" | awk '{ print $39, $38, $17 }'; }
 # The variants other than block change how the kernel schedules the reader
 # thread while they run, and put back what the agent chose after:
@@ -379,7 +379,7 @@ for ((r = 1; r <= rounds; r++)); do
     read -r cpu1 wait1 wakeups1 < <(schedstat)
     read -r policy1 _ nice1 < <(reader_policy)
     demotions1=$(status_field 'int(s["capture"].get("reader_demotions", 0))')
-    # The agent's CPU budget may step a real-time reader down, and back up
+    # The agent's CPU budget may step a raised reader down, and back up
     # after a second under it; that must not happen unseen during a variant.
     ((demotions1 == demotions0)) ||
       echo "  round $r $v: the reader stepped down $((demotions1 - demotions0)) times (over its CPU budget)"
