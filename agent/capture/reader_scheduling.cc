@@ -167,13 +167,10 @@ ReaderScheduler::ReaderScheduler(ReaderScheduling wanted, ReaderBudgetLimits lim
 }
 
 std::string ReaderScheduler::Refusal(int err) const {
-  if (wanted_ == ReaderScheduling::kRealtime) {
-    return rampart::StrCat(std::string(ErrnoError(err, "SCHED_FIFO refused").message()),
-                           " (needs CAP_SYS_NICE and a seccomp filter that allows sched_setattr; systemd: "
-                           "RestrictRealtime=no)");
-  }
-  return rampart::StrCat(std::string(ErrnoError(err, "nice -20 refused").message()),
-                         " (needs CAP_SYS_NICE and a seccomp filter that allows sched_setattr)");
+  const bool realtime = wanted_ == ReaderScheduling::kRealtime;
+  return rampart::StrCat(std::string(ErrnoError(err, realtime ? "SCHED_FIFO refused" : "nice -20 refused").message()),
+                         " (needs CAP_SYS_NICE and a seccomp filter that allows sched_setattr",
+                         realtime ? "; systemd: RestrictRealtime=no)" : ")");
 }
 
 void ReaderScheduler::SetReason(std::string reason) {

@@ -189,11 +189,6 @@ size_t RunEnd(const char* t, size_t n, size_t i, size_t limit, bool (*accept)(ch
 }
 
 #if defined(__SSE2__)
-unsigned DigitMask16(const char* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return static_cast<unsigned>(_mm_movemask_epi8(InRange(v, '0', 10)));
-}
-
 unsigned PhoneMask16(const char* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i separator = _mm_or_si128(_mm_or_si128(Equal(v, ' '), Equal(v, '-')), Equal(v, '.'));
@@ -203,11 +198,9 @@ unsigned PhoneMask16(const char* p) {
 }
 #else
 // Never called: without SSE2, RunEnd reads byte by byte.
-unsigned DigitMask16(const char*) { return 0; }
 unsigned PhoneMask16(const char*) { return 0; }
 #endif
 
-size_t DigitRunEnd(const char* t, size_t n, size_t i) { return RunEnd(t, n, i, n, IsDigit, DigitMask16); }
 
 // Reads the chain starting at `begin` and emits what it holds; returns its
 // end.
@@ -229,7 +222,7 @@ size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& ena
   size_t digits = 0;
   while (true) {
     const size_t group_begin = i;
-    i = DigitRunEnd(t, n, i);
+    i = DigitRunEnd(std::string_view(t, n), i, n);
     const size_t length = i - group_begin;
     digits += length;
     if (enabled.ssn && length2 == 3 && length1 == 2 && length >= 4) {

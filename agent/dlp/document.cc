@@ -641,50 +641,32 @@ std::vector<std::string_view> Document::OuterKeys(const Field& field, size_t max
 
 std::string Document::PathOf(const Field& field) const {
   if (!json_) return SafeName(KeyOf(field));
-  // Written root first, found leaf first: one walk up sizes the path, a
-  // second writes it from its end, so a finding's path is one allocation
-  // (a body full of PII writes hundreds of them).
-  auto key_of = [&](uint32_t key_begin, uint32_t key_end) {
-    return SafeNameView(text().substr(key_begin, key_end - key_begin));
-  };
-  auto digits_of = [](int32_t n) {
-    size_t d = 1;
-    for (; n >= 10; n /= 10) ++d;
-    return d;
-  };
-  // Each segment: ".key" for a member, "[index]" for an array element,
-  // nothing for a top-level value.
-  auto for_each_segment = [&](auto&& visit) {
-    visit(field.key_begin, field.key_end, field.array_index);
-    for (int32_t c = field.parent; c >= 0; c = containers_[c].parent) {
-      visit(containers_[c].key_begin, containers_[c].key_end, containers_[c].array_index);
-    }
-  };
-  size_t size = 1;  // "$"
-  for_each_segment([&](uint32_t key_begin, uint32_t key_end, int32_t array_index) {
+  // Found leaf first, written root first: each segment goes in backwards
+  // ("yek." for ".key", "]21[" for "[12]") and the whole is turned round at
+  // the end, so a finding's path is one string (a body full of PII writes
+  // hundreds of them) and each key is judged once.
+  std::string path;
+  path.reserve(64);
+  auto segment = [&](uint32_t key_begin, uint32_t key_end, int32_t array_index) {
     if (key_end > key_begin) {
-      size += 1 + key_of(key_begin, key_end).size();
+      const std::string_view key = SafeNameView(text().substr(key_begin, key_end - key_begin));
+      path.append(key.rbegin(), key.rend());
+      path += '.';
     } else if (array_index >= 0) {
-      size += 2 + digits_of(array_index);
-    }
-  });
-  std::string path(size, '$');
-  size_t end = size;
-  for_each_segment([&](uint32_t key_begin, uint32_t key_end, int32_t array_index) {
-    if (key_end > key_begin) {
-      const std::string_view key = key_of(key_begin, key_end);
-      end -= key.size();
-      path.replace(end, key.size(), key);
-      path[--end] = '.';
-    } else if (array_index >= 0) {
-      path[--end] = ']';
+      path += ']';
       for (int32_t n = array_index;; n /= 10) {
-        path[--end] = static_cast<char>('0' + n % 10);
+        path += static_cast<char>('0' + n % 10);
         if (n < 10) break;
       }
-      path[--end] = '[';
+      path += '[';
     }
-  });
+  };
+  segment(field.key_begin, field.key_end, field.array_index);
+  for (int32_t c = field.parent; c >= 0; c = containers_[c].parent) {
+    segment(containers_[c].key_begin, containers_[c].key_end, containers_[c].array_index);
+  }
+  path += '$';
+  std::reverse(path.begin(), path.end());
   return path;
 }
 

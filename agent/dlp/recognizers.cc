@@ -4,10 +4,7 @@
 #include <cstdio>
 #include <optional>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "agent/dlp/digit_scanner.h"
 #include "agent/dlp/validators.h"
 
 namespace rampart::dlp {
@@ -51,27 +48,6 @@ size_t RunEnd(std::string_view t, size_t from, bool (*accept)(char), size_t max)
   size_t i = from;
   while (i < t.size() && i - from < max && accept(t[i])) ++i;
   return i;
-}
-
-// RunEnd for digits, sixteen bytes at a time where the text allows: card
-// candidates (EANs, ids, cards) are 13-19 digits, and a byte loop
-// mispredicts at the end of each.
-size_t DigitRunEnd(std::string_view t, size_t from, size_t max) {
-  size_t i = from;
-  const size_t limit = std::min(t.size(), max > t.size() - from ? t.size() : from + max);
-#if defined(__SSE2__)
-  while (i + 16 <= t.size() && i < limit) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
-    // Bytes in '0'..'9': (byte - ('0' + 0x80)) below -128 + 10, signed.
-    const __m128i digit = _mm_cmplt_epi8(_mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>('0' + 0x80))),
-                                         _mm_set1_epi8(static_cast<char>(0x80 + 10)));
-    const unsigned other = ~static_cast<unsigned>(_mm_movemask_epi8(digit)) & 0xFFFFu;
-    if (other != 0) return std::min(limit, i + static_cast<size_t>(__builtin_ctz(other)));
-    i += 16;
-  }
-#endif
-  while (i < limit && IsDigit(t[i])) ++i;
-  return std::min(i, limit);
 }
 
 static_assert(sizeof(Detection) <= 56, "Detection is read many times per match: keep it small (recognizers.h)");
@@ -143,7 +119,7 @@ void RecognizeCards(std::string_view t, const PrefilterMatch& m, Sink& out) {
   groups.clear();
   for (size_t i = b; i < e;) {
     char separator = i == b ? '\0' : t[i - 1];
-    size_t end = DigitRunEnd(t, i, e - i);
+    size_t end = DigitRunEnd(t, i, e);
     groups.push_back({i, end, separator});
     i = end + 1;
   }

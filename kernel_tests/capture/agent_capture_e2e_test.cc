@@ -158,6 +158,12 @@ class AgentCapture : public ::testing::Test {
     return {-1, -1, -1};
   }
 
+  // The capture reader thread exists (the agent names it once it runs).
+  void WaitForReaderThread() {
+    ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
+        << "no thread rp-capture in rampartd" << Logs();
+  }
+
   const v1::TlsProcessStatus* Row(const v1::AgentStatus& status, uint32_t pid) {
     for (const auto& p : status.capture().processes()) {
       if (p.pid() == pid) return &p;
@@ -384,8 +390,7 @@ constexpr std::tuple<int, int, int> kSchedFifo1{1, 1, 0};
 TEST_F(AgentCapture, TheCaptureReaderRunsAtNiceMinus20ByDefault) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags());
-  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
-      << "no thread rp-capture in rampartd" << Logs();
+  ASSERT_NO_FATAL_FAILURE(WaitForReaderThread());
   EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedOtherNiceMinus20) << "expected SCHED_OTHER at nice -20";
   EXPECT_EQ(ThreadPolicy("rampartd"), kSchedOtherNice0) << "the main thread stays at nice 0";
   const v1::AgentStatus status = Status();
@@ -402,8 +407,7 @@ TEST_F(AgentCapture, TheCaptureReaderRunsAtNiceMinus20ByDefault) {
 TEST_F(AgentCapture, TheCaptureReaderRunsSchedFifoOneWhenToldRealtime) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags({"--capture-reader-scheduling", "realtime"}));
-  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
-      << "no thread rp-capture in rampartd" << Logs();
+  ASSERT_NO_FATAL_FAILURE(WaitForReaderThread());
   EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedFifo1) << "expected SCHED_FIFO priority 1";
   EXPECT_EQ(ThreadPolicy("rampartd"), kSchedOtherNice0) << "the main thread stays SCHED_OTHER";
   const v1::AgentStatus status = Status();
@@ -416,8 +420,7 @@ TEST_F(AgentCapture, TheCaptureReaderRunsSchedFifoOneWhenToldRealtime) {
 TEST_F(AgentCapture, TheCaptureReaderRunsSchedOtherWhenToldNormal) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags({"--capture-reader-scheduling", "normal"}));
-  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
-      << "no thread rp-capture in rampartd" << Logs();
+  ASSERT_NO_FATAL_FAILURE(WaitForReaderThread());
   EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedOtherNice0) << "expected SCHED_OTHER at nice 0";
   const v1::AgentStatus status = Status();
   EXPECT_EQ(status.capture().reader_scheduling(), "normal");
@@ -432,8 +435,7 @@ TEST_F(AgentCapture, WithoutCapSysNiceTheCaptureReaderRunsNormalAndTheStatusSays
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(
       StartAgentWithFlags({}, {"setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--"}));
-  ASSERT_TRUE(WaitFor([&] { return std::get<0>(ThreadPolicy("rp-capture")) >= 0; }, 5s))
-      << "no thread rp-capture in rampartd" << Logs();
+  ASSERT_NO_FATAL_FAILURE(WaitForReaderThread());
   EXPECT_EQ(ThreadPolicy("rp-capture"), kSchedOtherNice0) << "expected SCHED_OTHER at nice 0";
   const v1::AgentStatus status = Status();
   EXPECT_EQ(status.capture().reader_scheduling(), "normal");

@@ -177,22 +177,16 @@ Nanos ThreadCpu() {
   return std::chrono::seconds(ts.tv_sec) + Nanos(ts.tv_nsec);
 }
 
-TEST(ReaderScheduler, RealtimeWhenTheKernelGrantsIt) {
-  Policies p;
-  ReaderScheduler s(kRealtime, kLimits, p.Setter());
-  OnReaderThread([&] { s.Start(); });
-  EXPECT_EQ(p.calls, std::vector{kRealtime});
-  EXPECT_EQ(s.status().scheduling, kRealtime);
-  EXPECT_EQ(s.status().reason, "");
-}
-
-TEST(ReaderScheduler, HighWhenTheKernelGrantsIt) {
-  Policies p;
-  ReaderScheduler s(kHigh, kLimits, p.Setter());
-  OnReaderThread([&] { s.Start(); });
-  EXPECT_EQ(p.calls, std::vector{kHigh});
-  EXPECT_EQ(s.status().scheduling, kHigh);
-  EXPECT_EQ(s.status().reason, "");
+TEST(ReaderScheduler, RaisedAsAskedWhenTheKernelGrantsIt) {
+  for (ReaderScheduling wanted : {kHigh, kRealtime}) {
+    SCOPED_TRACE(std::string(ReaderSchedulingName(wanted)));
+    Policies p;
+    ReaderScheduler s(wanted, kLimits, p.Setter());
+    OnReaderThread([&] { s.Start(); });
+    EXPECT_EQ(p.calls, std::vector{wanted});
+    EXPECT_EQ(s.status().scheduling, wanted);
+    EXPECT_EQ(s.status().reason, "");
+  }
 }
 
 TEST(ReaderScheduler, NormalWithTheReasonWhenSchedFifoIsRefusedAndNeverAsksAgain) {
