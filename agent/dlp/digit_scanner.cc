@@ -101,45 +101,66 @@ struct Avx2 {
 };
 #endif
 
-// Blocks overlap so that every run of kMinChain bytes starting in one block
-// also ends in it.
-constexpr size_t kMinChain = 11;
-constexpr size_t kBlockStep = 64 - (kMinChain - 1);
-
-// Bit k set where byte k of the block at `pos` starts a chain that may
-// matter, or lies inside one.
-//
 // A chain is digit groups joined by single spaces or dashes. It can only
-// yield a candidate if it is at least 11 bytes long (an SSN is 3-2-4 with
-// two separators, a card has 13+ digits) or starts right after "+" (phone)
-// or two capitals (IBAN). Other digit runs (those in hex ids, times, SKUs,
-// prices) are skipped 64 bytes at a time.
-// `m`: the masks of that block.
+// yield a candidate if it is at least kMinChain bytes long (an SSN is 3-2-4
+// with two separators, a card has 13+ digits) or starts right after "+"
+// (phone) or two capitals (IBAN). Other digit runs (those in hex ids, times,
+// SKUs, prices) are passed over 64 bytes at a time.
+constexpr size_t kMinChain = 11;
+
+// What a block's candidates depend on in the block before it. Blocks do not
+// overlap: a chain is found at the byte where its first kMinChain bytes end,
+// which looks back only, so each byte is classified once.
+struct Carry {
+  uint64_t digit = 0;
+  uint64_t separator = 0;
+  // Digits, and separators with a digit on both sides. Its bit 63 is a
+  // separator's only once the next block's first byte is known.
+  uint64_t joined = 0;
+  // The joined mask of the block before, with its bit 63 settled.
+  uint64_t previous_joined = 0;
+};
+
+// Bit k set where byte k of the block at `pos` is the last of the first
+// kMinChain bytes of a chain, or the first digit of an anchored chain; both
+// lie inside the chain that ReadChain then reads. Updates `carry` for the
+// next block. `m`: the masks of that block.
 __attribute__((always_inline)) inline uint64_t Candidates(const BlockMasks& m, const char* t, size_t pos,
-                                                          bool anchors) {
-  if (m.digit == 0) return 0;
-  // A card holds a 4-digit group or 13+ digits in one, an SSN ends in 4
-  // digits: without four digits in a row only an anchor can matter.
-  const bool four_in_a_row = (m.digit & (m.digit >> 1) & (m.digit >> 2) & (m.digit >> 3)) != 0;
-  if (!four_in_a_row && !anchors) return 0;
-  auto before = [&](size_t back) { return pos >= back ? t[pos - back] : '\0'; };
-  const uint64_t digit_before = m.digit << 1 | static_cast<uint64_t>(IsDigit(before(1)));
-  // A separator at bit 63 does not join here; the next block sees it whole.
-  const uint64_t joined = m.digit | (m.separator & digit_before & (m.digit >> 1));
-  uint64_t candidates = 0;
-  if (four_in_a_row) {
-    candidates = joined & (joined >> 1);                           // 2 in a row
-    candidates &= candidates >> 2;                                 // 4
-    candidates &= candidates >> 4;                                 // 8
-    candidates &= (joined >> 8) & (joined >> 9) & (joined >> 10);  // 11
+                                                          bool anchors, Carry& carry) {
+  if (m.digit == 0) {
+    carry = Carry{};
+    return 0;
   }
+  const uint64_t digit_before = m.digit << 1 | carry.digit >> 63;
+  // The separator at the previous block's bit 63 joins if this block starts
+  // with a digit.
+  const uint64_t previous = carry.joined | ((carry.separator >> 63) & (carry.digit >> 62) & m.digit & 1) << 63;
+  const uint64_t joined = m.digit | (m.separator & digit_before & (m.digit >> 1));
+  // Runs of 2, 4, 8 and 11 joined bytes ending at each bit, the bits before
+  // the block taken from the previous one.
+  const uint64_t previous2 = previous & previous << 1;
+  const uint64_t previous4 = previous2 & previous2 << 2;
+  const uint64_t run2 = joined & (joined << 1 | previous >> 63);
+  const uint64_t run4 = run2 & (run2 << 2 | previous2 >> 62);
+  const uint64_t run8 = run4 & (run4 << 4 | previous4 >> 60);
+  const uint64_t run11 = run8 & (run4 << 7 | previous4 >> 57);
+  // A run of joined bytes that ends in a separator goes on to a digit.
+  uint64_t candidates = run11 & m.digit;
   if (anchors) {
-    const uint64_t plus_before = m.plus << 1 | static_cast<uint64_t>(before(1) == '+');
-    const uint64_t upper_before = m.upper << 1 | static_cast<uint64_t>(IsUpper(before(1)));
+    // Bytes before the block: read one by one, since the previous block's
+    // anchor masks are not computed when it holds no digit.
+    const char before1 = pos >= 1 ? t[pos - 1] : '\0';
+    const char before2 = pos >= 2 ? t[pos - 2] : '\0';
+    const uint64_t plus_before = m.plus << 1 | static_cast<uint64_t>(before1 == '+');
+    const uint64_t upper_before = m.upper << 1 | static_cast<uint64_t>(IsUpper(before1));
     const uint64_t upper_two_before =
-        m.upper << 2 | static_cast<uint64_t>(IsUpper(before(1))) << 1 | static_cast<uint64_t>(IsUpper(before(2)));
+        m.upper << 2 | static_cast<uint64_t>(IsUpper(before1)) << 1 | static_cast<uint64_t>(IsUpper(before2));
     candidates |= m.digit & ~digit_before & (plus_before | (upper_before & upper_two_before));
   }
+  carry.digit = m.digit;
+  carry.separator = m.separator;
+  carry.joined = joined;
+  carry.previous_joined = previous;
   return candidates;
 }
 
@@ -147,6 +168,16 @@ __attribute__((always_inline)) inline uint64_t Candidates(const BlockMasks& m, c
 size_t ChainStart(const char* t, size_t i) {
   while (i > 0 && (IsDigit(t[i - 1]) || (i >= 2 && IsCardSeparator(t[i - 1]) && IsDigit(t[i - 2])))) --i;
   return i;
+}
+
+// ChainStart for the digit at bit k of the block at `pos`, from the joined
+// masks of that block and the one before; read back byte by byte only for a
+// chain longer than both.
+size_t ChainStartFromMasks(const char* t, size_t pos, size_t k, uint64_t joined, uint64_t previous_joined) {
+  const uint64_t gaps = ~joined & ((uint64_t{1} << k) - 1);
+  if (gaps != 0) return pos + 64 - static_cast<size_t>(__builtin_clzll(gaps));
+  if (~previous_joined != 0) return pos - static_cast<size_t>(__builtin_clzll(~previous_joined));
+  return ChainStart(t, pos + k);
 }
 
 class Emitter {
@@ -250,20 +281,21 @@ __attribute__((always_inline)) inline void ScanBlocks(std::string_view text, con
   const size_t n = text.size();
   const bool anchors = enabled.iban || enabled.phone;
   Emitter emit(out);
+  Carry carry;
   size_t resume = 0;  // where the last chain read ended
   size_t pos = 0;
-  while (pos + 64 <= n) {
-    uint64_t candidates = Candidates(Simd::Masks(t + pos, anchors), t, pos, anchors);
+  for (; pos + 64 <= n; pos += 64) {
+    uint64_t candidates = Candidates(Simd::Masks(t + pos, anchors), t, pos, anchors, carry);
+    if (candidates == 0) continue;
     auto drop_read = [&] {
       if (resume > pos) candidates &= resume - pos >= 64 ? 0 : ~uint64_t{0} << (resume - pos);
     };
     drop_read();
     while (candidates != 0) {
-      const size_t at = pos + static_cast<size_t>(__builtin_ctzll(candidates));
-      resume = ReadChain(t, n, ChainStart(t, at), enabled, emit);
+      const size_t k = static_cast<size_t>(__builtin_ctzll(candidates));
+      resume = ReadChain(t, n, ChainStartFromMasks(t, pos, k, carry.joined, carry.previous_joined), enabled, emit);
       drop_read();
     }
-    pos = std::max(pos + kBlockStep, resume);
   }
   // The last bytes: every chain is read, the rules above only save time.
   for (size_t i = std::max(pos, resume); i < n; ++i) {
