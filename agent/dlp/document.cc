@@ -342,17 +342,12 @@ size_t Document::OnToken(size_t i, size_t limit, bool& stop) {
   return i + 1;  // whitespace, ':' or anything else between tokens
 }
 
-#if defined(__SSE2__)
 namespace {
 
-// Masks of a 64-byte block. No member initializers: SkipTo keeps a batch
-// of them on the stack, and zeroing it cost more than a short skip.
+// The structural bytes of a 64-byte block, bit k for byte k.
 struct StructureMasks {
   uint64_t brace;  // { [ } ]
   uint64_t comma, quote, backslash;
-  // Bit k: an odd number of quotes at or below k (inside a string if the
-  // block starts outside one and holds no escape).
-  uint64_t quote_prefix;
 };
 
 // Bit k: an odd number of set bits at or below k.
@@ -366,21 +361,10 @@ uint64_t PrefixXor(uint64_t x) {
   return x;
 }
 
-// Set bits of x. Without a popcount instruction in the baseline x86-64
-// target, __builtin_popcountll is a library call that costs more than this.
-int32_t PopCount(uint64_t x) {
-  x -= (x >> 1) & 0x5555555555555555;
-  x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
-  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F;
-  return static_cast<int32_t>((x * 0x0101010101010101) >> 56);
-}
-
-// Blocks whose masks are computed per call, so that choosing the
-// instruction set costs nothing per block.
-constexpr size_t kStructureBatch = 16;
-
-void StructureSse2(const char* p, size_t blocks, StructureMasks* out) {
-  for (size_t b = 0; b < blocks; ++b, p += 64) {
+#if defined(__SSE2__)
+// The block pass's operations for SSE2, which every x86-64 runs.
+struct StructureSse2 {
+  static StructureMasks Masks(const char* p) {
     StructureMasks m{};
     for (int i = 0; i < 4; ++i) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
@@ -388,136 +372,162 @@ void StructureSse2(const char* p, size_t blocks, StructureMasks* out) {
       const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
       const __m128i brace =
           _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}')));
-      const int shift = 16 * i;
-      m.brace |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(brace))) << shift;
-      m.comma |=
-          static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
-          << shift;
-      m.quote |=
-          static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')))))
-          << shift;
-      m.backslash |=
-          static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))))
-          << shift;
+      auto bits = [&](__m128i x) { return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(x))) << 16 * i; };
+      m.brace |= bits(brace);
+      m.comma |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
+      m.quote |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+      m.backslash |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
     }
-    m.quote_prefix = PrefixXor(m.quote);
-    out[b] = m;
+    return m;
   }
-}
+  static uint64_t QuotePrefix(uint64_t quote) { return PrefixXor(quote); }
+  // Without a popcount instruction in the baseline x86-64 target,
+  // __builtin_popcountll is a library call that costs more than this.
+  static int32_t Count(uint64_t x) {
+    x -= (x >> 1) & 0x5555555555555555;
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F;
+    return static_cast<int32_t>((x * 0x0101010101010101) >> 56);
+  }
+};
 
 #if defined(RAMPART_DLP_HAVE_AVX2)
-// A helper of StructureAvx2 (a lambda would not be compiled for AVX2).
-RAMPART_DLP_AVX2 inline __m256i Brace(__m256i v) {
-  const __m256i folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-  return _mm256_or_si256(_mm256_cmpeq_epi8(folded, _mm256_set1_epi8('{')),
-                         _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('}')));
-}
-
-RAMPART_DLP_AVX2 void StructureAvx2(const char* p, size_t blocks, StructureMasks* out) {
-  using avx2::Bits;
-  using avx2::Equal;
-  for (size_t b = 0; b < blocks; ++b, p += 64) {
+// The same with AVX2, PCLMUL and POPCNT.
+struct StructureAvx2 {
+  RAMPART_DLP_AVX2 static inline __m256i Brace(__m256i v) {
+    const __m256i folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+    return _mm256_or_si256(_mm256_cmpeq_epi8(folded, _mm256_set1_epi8('{')),
+                           _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('}')));
+  }
+  RAMPART_DLP_AVX2 static inline StructureMasks Masks(const char* p) {
+    using avx2::Bits;
+    using avx2::Equal;
     const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-    StructureMasks m{};
+    StructureMasks m;
     m.brace = Bits(Brace(low), Brace(high));
     m.comma = Bits(Equal(low, ','), Equal(high, ','));
     m.quote = Bits(Equal(low, '"'), Equal(high, '"'));
     m.backslash = Bits(Equal(low, '\\'), Equal(high, '\\'));
-    // The prefix XOR is a carry-less multiplication by all ones.
-    m.quote_prefix = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_clmulepi64_si128(
-        _mm_set_epi64x(0, static_cast<int64_t>(m.quote)), _mm_set1_epi8(static_cast<char>(0xFF)), 0)));
-    out[b] = m;
+    return m;
   }
-}
+  // The prefix XOR is a carry-less multiplication by all ones.
+  RAMPART_DLP_AVX2 static inline uint64_t QuotePrefix(uint64_t quote) {
+    return static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_clmulepi64_si128(
+        _mm_set_epi64x(0, static_cast<int64_t>(quote)), _mm_set1_epi8(static_cast<char>(0xFF)), 0)));
+  }
+  RAMPART_DLP_AVX2 static inline int32_t Count(uint64_t x) { return __builtin_popcountll(x); }
+};
 #endif
-
-// The masks of `blocks` (at most kStructureBatch) blocks from `p`.
-void Structure(const char* p, size_t blocks, StructureMasks* out) {
-#if defined(RAMPART_DLP_HAVE_AVX2)
-  if (ActiveSimdLevel() == SimdLevel::kAvx2) return StructureAvx2(p, blocks, out);
-#endif
-  StructureSse2(p, blocks, out);
-}
+#endif  // __SSE2__
 
 }  // namespace
-#endif  // __SSE2__
+
+// SkipTo's pass over whole 64-byte blocks, with the masks and counts of
+// `Simd`; inlined into one function per instruction set.
+struct Document::BlockSkipper {
+  Document& document;
+  bool in_string = false;
+  bool escaped = false;
+  size_t after_last = 0;
+
+  template <typename Simd>
+  __attribute__((always_inline)) inline size_t Run(size_t i, size_t until) {
+    const std::string_view t = document.text();
+    const size_t n = t.size();
+    std::vector<Frame>& stack = document.stack_;
+    // The last block usually ends past `until` (the next match is rarely
+    // 64-byte aligned); its bytes from `until` on are read but not used, so
+    // that no byte is read one at a time but at the end of the text.
+    while (i < until && i + 64 <= n) {
+      const StructureMasks m = Simd::Masks(t.data() + i);
+      const size_t length = std::min<size_t>(64, until - i);
+      const uint64_t used = length == 64 ? ~uint64_t{0} : (uint64_t{1} << length) - 1;
+      // Bit k of the prefix depends only on bits up to k: those past `until`
+      // do not change the used ones.
+      uint64_t quote_prefix;
+      if (escaped || (m.backslash & used) != 0) {
+        quote_prefix = PrefixXor(QuotesCounted(t.data() + i, length));
+      } else {
+        quote_prefix = Simd::QuotePrefix(m.quote);
+      }
+      const uint64_t outside = ~(quote_prefix ^ (in_string ? ~uint64_t{0} : 0)) & used;
+      in_string = ((outside >> (length - 1)) & 1) == 0;
+      // Braces one by one; commas only count elements of arrays, so those
+      // before each brace are added at once to the array they are in.
+      uint64_t commas = m.comma & outside;
+      for (uint64_t braces = m.brace & outside; braces != 0; braces &= braces - 1) {
+        const size_t k = static_cast<size_t>(__builtin_ctzll(braces));
+        const uint64_t before = (uint64_t{1} << k) - 1;
+        if (!stack.empty() && stack.back().is_array) stack.back().element += Simd::Count(commas & before);
+        commas &= ~before;
+        // '{' 0x7B and '[' 0x5B have bit 0x04 clear, '}' 0x7D and ']' 0x5D
+        // set; the square ones have bit 0x20 clear.
+        const char c = t[i + k];
+        if ((c & 0x04) != 0) {
+          document.CloseFrame();
+        } else {
+          document.OpenFrame(i + k, (c & 0x20) == 0);
+        }
+      }
+      if (!stack.empty() && stack.back().is_array) stack.back().element += Simd::Count(commas);
+      const uint64_t structural = (m.brace | m.comma) & outside;
+      if (structural != 0) after_last = i + 64 - static_cast<size_t>(__builtin_clzll(structural));
+      i += length;
+    }
+    return i;
+  }
+
+  size_t RunSse2(size_t i, size_t until);
+#if defined(RAMPART_DLP_HAVE_AVX2)
+  RAMPART_DLP_AVX2 size_t RunAvx2(size_t i, size_t until);
+#endif
+
+  // Escapes: the quotes that count among the `length` bytes at `p`, found
+  // one byte at a time, as rare as backslashes are in API bodies. Updates
+  // `escaped`.
+  uint64_t QuotesCounted(const char* p, size_t length) {
+    uint64_t quotes = 0;
+    bool inside = in_string;
+    for (size_t k = 0; k < length; ++k) {
+      const char c = p[k];
+      if (escaped) {
+        escaped = false;
+      } else if (c == '"') {
+        quotes |= uint64_t{1} << k;
+        inside = !inside;
+      } else if (c == '\\' && inside) {
+        escaped = true;
+      }
+    }
+    return quotes;
+  }
+};
+
+#if defined(__SSE2__)
+size_t Document::BlockSkipper::RunSse2(size_t i, size_t until) { return Run<StructureSse2>(i, until); }
+#if defined(RAMPART_DLP_HAVE_AVX2)
+RAMPART_DLP_AVX2 size_t Document::BlockSkipper::RunAvx2(size_t i, size_t until) {
+  return Run<StructureAvx2>(i, until);
+}
+#endif
+#endif
 
 size_t Document::SkipTo(size_t i, size_t until) {
   const std::string_view t = text();
-  size_t after_last = i;
-  bool in_string = false, escaped = false;
-  auto apply = [&](size_t at) {
-    const char c = t[at];
-    if (c == '{' || c == '[') {
-      OpenFrame(at, c == '[');
-    } else if (c == '}' || c == ']') {
-      CloseFrame();
-    } else {
-      Comma();
-    }
-    after_last = at + 1;
-  };
-#if defined(__SSE2__)
-  // Blocks of 64 bytes up to `until`; the last one usually ends past it (the
-  // next match is rarely 64-byte aligned), and its bytes from `until` on are
-  // read but not used, so that no byte is read one at a time. Only at the
-  // end of the text, where a whole block cannot be loaded, does the loop
-  // below take over.
-  StructureMasks batch[kStructureBatch];
-  const size_t n = t.size();
-  for (size_t in_batch = 0, batch_size = 0; i < until && i + 64 <= n; ++in_batch) {
-    if (in_batch == batch_size) {
-      batch_size = std::min({kStructureBatch, (until - i + 63) / 64, (n - i) / 64});
-      Structure(t.data() + i, batch_size, batch);
-      in_batch = 0;
-    }
-    const StructureMasks& m = batch[in_batch];
-    const size_t length = std::min<size_t>(64, until - i);
-    const uint64_t used = length == 64 ? ~uint64_t{0} : (uint64_t{1} << length) - 1;
-    // Bit k of the prefix depends only on bits up to k: those past `until`
-    // do not change the used ones.
-    uint64_t quote_prefix = m.quote_prefix;
-    if (escaped || (m.backslash & used) != 0) {
-      // Escapes: find the quotes that count one byte at a time, as rare as
-      // backslashes are in API bodies.
-      uint64_t quotes = 0;
-      bool inside = in_string;
-      for (size_t k = 0; k < length; ++k) {
-        const char c = t[i + k];
-        if (escaped) {
-          escaped = false;
-        } else if (c == '"') {
-          quotes |= uint64_t{1} << k;
-          inside = !inside;
-        } else if (c == '\\' && inside) {
-          escaped = true;
-        }
-      }
-      quote_prefix = PrefixXor(quotes);
-    }
-    const uint64_t inside = quote_prefix ^ (in_string ? ~uint64_t{0} : 0);
-    in_string = ((inside >> (length - 1)) & 1) != 0;
-    // Braces one by one; commas only count elements of arrays, so those
-    // between two braces are added at once to the array they are in.
-    uint64_t commas = m.comma & ~inside & used;
-    auto count_commas = [&](uint64_t below) {
-      if (!stack_.empty() && stack_.back().is_array) {
-        stack_.back().element += PopCount(commas & below);
-      }
-      commas &= ~below;
-    };
-    for (uint64_t braces = m.brace & ~inside & used; braces != 0; braces &= braces - 1) {
-      const size_t k = static_cast<size_t>(__builtin_ctzll(braces));
-      count_commas((uint64_t{1} << k) - 1);
-      apply(i + k);
-    }
-    count_commas(~uint64_t{0});
-    const uint64_t structural = (m.brace | m.comma) & ~inside & used;
-    if (structural != 0) after_last = i + 64 - static_cast<size_t>(__builtin_clzll(structural));
-    i += length;
+  BlockSkipper skipper{*this};
+  skipper.after_last = i;
+#if defined(RAMPART_DLP_HAVE_AVX2)
+  if (ActiveSimdLevel() == SimdLevel::kAvx2) {
+    i = skipper.RunAvx2(i, until);
+  } else {
+    i = skipper.RunSse2(i, until);
   }
+#elif defined(__SSE2__)
+  i = skipper.RunSse2(i, until);
 #endif
+  bool in_string = skipper.in_string, escaped = skipper.escaped;
+  size_t after_last = skipper.after_last;
   for (; i < until; ++i) {
     const char c = t[i];
     if (escaped) {
@@ -527,13 +537,19 @@ size_t Document::SkipTo(size_t i, size_t until) {
       if (c == '"') in_string = false;
     } else if (c == '"') {
       in_string = true;
-    } else if (c == '{' || c == '[' || c == '}' || c == ']' || c == ',') {
-      apply(i);
+    } else if (c == '{' || c == '[') {
+      OpenFrame(i, c == '[');
+      after_last = i + 1;
+    } else if (c == '}' || c == ']') {
+      CloseFrame();
+      after_last = i + 1;
+    } else if (c == ',') {
+      Comma();
+      after_last = i + 1;
     }
   }
   return after_last;
 }
-
 
 void Document::WalkJson(size_t limit) {
   const std::string_view t = text();

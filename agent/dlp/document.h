@@ -107,6 +107,9 @@ class Document {
     uint32_t own_key_begin = 0, own_key_end = 0;
   };
 
+  // SkipTo's pass over whole 64-byte blocks (document.cc).
+  struct BlockSkipper;
+
   Document() = default;
   void WalkJson(size_t limit);
   // The walk's steps: the string whose quotes are at `open` and `close`, and
