@@ -436,6 +436,10 @@ struct Document::BlockSkipper {
     const std::string_view t = document.text();
     const size_t n = t.size();
     std::vector<Frame>& stack = document.stack_;
+    // Locals, not members: the frame writes below could alias members, which
+    // would then go through memory on every block.
+    bool inside_string = in_string;
+    size_t last = after_last;
     // The last block usually ends past `until` (the next match is rarely
     // 64-byte aligned); its bytes from `until` on are read but not used, so
     // that no byte is read one at a time but at the end of the text.
@@ -447,12 +451,12 @@ struct Document::BlockSkipper {
       // do not change the used ones.
       uint64_t quote_prefix;
       if (escaped || (m.backslash & used) != 0) {
-        quote_prefix = PrefixXor(QuotesCounted(t.data() + i, length));
+        quote_prefix = PrefixXor(QuotesCounted(t.data() + i, length, inside_string));
       } else {
         quote_prefix = Simd::QuotePrefix(m.quote);
       }
-      const uint64_t outside = ~(quote_prefix ^ (in_string ? ~uint64_t{0} : 0)) & used;
-      in_string = ((outside >> (length - 1)) & 1) == 0;
+      const uint64_t outside = ~(quote_prefix ^ (inside_string ? ~uint64_t{0} : 0)) & used;
+      inside_string = ((outside >> (length - 1)) & 1) == 0;
       // Braces one by one; commas only count elements of arrays, so those
       // before each brace are added at once to the array they are in.
       uint64_t commas = m.comma & outside;
@@ -472,9 +476,11 @@ struct Document::BlockSkipper {
       }
       if (!stack.empty() && stack.back().is_array) stack.back().element += Simd::Count(commas);
       const uint64_t structural = (m.brace | m.comma) & outside;
-      if (structural != 0) after_last = i + 64 - static_cast<size_t>(__builtin_clzll(structural));
+      if (structural != 0) last = i + 64 - static_cast<size_t>(__builtin_clzll(structural));
       i += length;
     }
+    in_string = inside_string;
+    after_last = last;
     return i;
   }
 
@@ -484,11 +490,10 @@ struct Document::BlockSkipper {
 #endif
 
   // Escapes: the quotes that count among the `length` bytes at `p`, found
-  // one byte at a time, as rare as backslashes are in API bodies. Updates
-  // `escaped`.
-  uint64_t QuotesCounted(const char* p, size_t length) {
+  // one byte at a time, as rare as backslashes are in API bodies; the block
+  // starts inside a string when `inside`. Updates `escaped`.
+  uint64_t QuotesCounted(const char* p, size_t length, bool inside) {
     uint64_t quotes = 0;
-    bool inside = in_string;
     for (size_t k = 0; k < length; ++k) {
       const char c = p[k];
       if (escaped) {
