@@ -110,9 +110,10 @@ void Consider(std::span<const Term> terms, std::string_view word, bool leaf, boo
   }
 }
 
-void Describe(const Signal& s, char sign, std::string& out) {
+// Appends to `out`, whose first `start` bytes are not this explanation's.
+void Describe(const Signal& s, char sign, size_t start, std::string& out) {
   if (s.word.empty()) return;
-  if (!out.empty()) out += ", ";
+  if (out.size() > start) out += ", ";
   // Amounts are whole hundredths: "+0.35".
   const int hundredths = static_cast<int>(s.amount * 100 + 0.5);
   const char amount[] = {sign, static_cast<char>('0' + hundredths / 100), '.',
@@ -196,9 +197,14 @@ ContextEffect EvaluateContext(Vocabulary vocabulary, const ContextInput& input) 
 
 std::string ContextEffect::Explanation() const {
   std::string out;
-  Describe(raise, '+', out);
-  Describe(lower, '-', out);
+  AppendExplanation(out);
   return out;
+}
+
+void ContextEffect::AppendExplanation(std::string& out) const {
+  const size_t start = out.size();
+  Describe(raise, '+', start, out);
+  Describe(lower, '-', start, out);
 }
 
 ContextCache::ContextCache() : slots_(kSlots) {}

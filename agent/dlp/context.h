@@ -59,6 +59,8 @@ struct ContextEffect {
   // "key word 'card' +0.35, nearby word 'order' -0.15". Built on demand:
   // context is evaluated for every match, explained only for findings.
   std::string Explanation() const;
+  // The same, appended to `out`.
+  void AppendExplanation(std::string& out) const;
 };
 
 ContextEffect EvaluateContext(Vocabulary vocabulary, const ContextInput& input);

@@ -445,8 +445,11 @@ Finding DlpScanner::Write(const Candidate& candidate, const Document& document, 
   // would leave the finding without a reason rather than fail the scan.
   DetectionWords words = d.words != nullptr ? std::move(*d.words) : DetectionWords{};
   std::string reason = std::move(words.reason);
-  if (const std::string explanation = candidate.effect.Explanation(); !explanation.empty()) {
-    reason.append("; context: ").append(explanation);
+  if (!candidate.effect.raise.word.empty() || !candidate.effect.lower.word.empty()) {
+    // One growth for the whole explanation.
+    reason.reserve(reason.size() + 96);
+    reason.append("; context: ");
+    candidate.effect.AppendExplanation(reason);
   }
   if (candidate.lowered_as_carried) {
     reason.append("; ").append(FormatAdjustment("sent where credentials are expected", kCredentialCarrierLowering));
@@ -465,10 +468,11 @@ Finding DlpScanner::Write(const Candidate& candidate, const Document& document, 
   finding.masked_value = std::move(words.masked_value);
   finding.reason = std::move(reason);
   if (field != nullptr) {
-    const std::string path = document.PathOf(*field);
-    finding.location.reserve(part.location.size() + 1 + path.size());
+    finding.location.reserve(part.location.size() + 64);
     finding.location = part.location;
-    if (!path.empty()) finding.location.append(" ").append(path);
+    finding.location += ' ';
+    document.AppendPathOf(*field, finding.location);
+    if (finding.location.size() == part.location.size() + 1) finding.location.pop_back();  // no path
   } else {
     finding.location = part.location;
   }

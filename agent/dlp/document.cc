@@ -661,34 +661,41 @@ std::vector<std::string_view> Document::OuterKeys(const Field& field, size_t max
 }
 
 std::string Document::PathOf(const Field& field) const {
-  if (!json_) return SafeName(KeyOf(field));
-  // Found leaf first, written root first: each segment goes in backwards
-  // ("yek." for ".key", "]21[" for "[12]") and the whole is turned round at
-  // the end, so a finding's path is one string (a body full of PII writes
-  // hundreds of them) and each key is judged once.
   std::string path;
-  path.reserve(64);
+  AppendPathOf(field, path);
+  return path;
+}
+
+void Document::AppendPathOf(const Field& field, std::string& out) const {
+  if (!json_) {
+    out.append(SafeNameView(KeyOf(field)));
+    return;
+  }
+  // Found leaf first, written root first: each segment goes in backwards
+  // ("yek." for ".key", "]21[" for "[12]") and the path is turned round at
+  // the end, so a finding's location is one string (a body full of PII
+  // writes hundreds of them) and each key is judged once.
+  const size_t start = out.size();
   auto segment = [&](uint32_t key_begin, uint32_t key_end, int32_t array_index) {
     if (key_end > key_begin) {
       const std::string_view key = SafeNameView(text().substr(key_begin, key_end - key_begin));
-      path.append(key.rbegin(), key.rend());
-      path += '.';
+      out.append(key.rbegin(), key.rend());
+      out += '.';
     } else if (array_index >= 0) {
-      path += ']';
+      out += ']';
       for (int32_t n = array_index;; n /= 10) {
-        path += static_cast<char>('0' + n % 10);
+        out += static_cast<char>('0' + n % 10);
         if (n < 10) break;
       }
-      path += '[';
+      out += '[';
     }
   };
   segment(field.key_begin, field.key_end, field.array_index);
   for (int32_t c = field.parent; c >= 0; c = containers_[c].parent) {
     segment(containers_[c].key_begin, containers_[c].key_end, containers_[c].array_index);
   }
-  path += '$';
-  std::reverse(path.begin(), path.end());
-  return path;
+  out += '$';
+  std::reverse(out.begin() + static_cast<std::ptrdiff_t>(start), out.end());
 }
 
 }  // namespace rampart::dlp

@@ -81,6 +81,8 @@ class Document {
   // could themselves be data (an address, a long number, a random string) are
   // shown as "*": a location never carries plaintext.
   std::string PathOf(const Field& field) const;
+  // The same, appended to `out`.
+  void AppendPathOf(const Field& field, std::string& out) const;
 
  private:
   struct Container {

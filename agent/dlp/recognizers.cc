@@ -346,9 +346,11 @@ void RecognizeEmail(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const bool documentation = IsDocumentationDomain(domain);
   auto masked = [&] {
     // A one-character local part would be the whole address: hide it too.
-    std::string masked = local.size() == 1 ? std::string("*")
-                                           : std::string(local.substr(0, 1)) + std::string(local.size() - 1, '*');
-    return masked + "@" + std::string(domain);
+    std::string masked;
+    masked.reserve(local.size() + 1 + domain.size());
+    masked.push_back(local.size() == 1 ? '*' : local[0]);
+    masked.append(local.size() - 1, '*').append(1, '@').append(domain);
+    return masked;
   };
   out.push_back(Make(out.words, Detector::kEmail, local_begin, domain_end, documentation ? 0.35 : 0.75,
                      Vocabulary::kEmail, masked, [&] {
