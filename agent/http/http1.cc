@@ -437,18 +437,7 @@ class Http1Connection::Flow {
   }
 
   void ResetMessage() {
-    message_.is_request = true;
-    message_.protocol = 1;
-    message_.stream_id = 0;
-    message_.method.clear();
-    message_.target.clear();
-    message_.authority.clear();
-    message_.status = 0;
-    message_.headers.clear();
-    message_.body.clear();
-    message_.body_wire_bytes = 0;
-    message_.body_truncated = false;
-    message_.capture_gap = false;
+    message_.Reset(/*request=*/true, /*http_protocol=*/1, /*stream=*/0);
     raw_body_.clear();
     raw_truncated_ = false;
     message_open_ = false;

@@ -516,18 +516,7 @@ void Http2Connection::OnPushPromise(Flow& f) {
 void Http2Connection::FillHead(Flow& f, HalfStream& half, uint32_t stream_id) {
   Message& m = half.message;
   const bool request = f.is_client || f.block_promise;
-  m.is_request = request;
-  m.protocol = 2;
-  m.stream_id = stream_id;
-  m.method.clear();
-  m.target.clear();
-  m.authority.clear();
-  m.status = 0;
-  m.headers.clear();
-  m.body.clear();
-  m.body_wire_bytes = 0;
-  m.body_truncated = false;
-  m.capture_gap = false;
+  m.Reset(request, /*http_protocol=*/2, stream_id);
   size_t cookie_index = SIZE_MAX;
   for (Header& field : f.block_fields) {
     if (request && field.name == ":method") {

@@ -45,6 +45,24 @@ struct Message {
   // evicted, malformed framing): every finding it produces is marked truncated.
   bool capture_gap = false;
 
+  // Empties the message for the next one on the same connection, keeping
+  // the strings' and vectors' memory: a parser reuses one Message per
+  // direction or stream.
+  void Reset(bool request, int http_protocol, uint32_t stream) {
+    is_request = request;
+    protocol = http_protocol;
+    stream_id = stream;
+    method.clear();
+    target.clear();
+    authority.clear();
+    status = 0;
+    headers.clear();
+    body.clear();
+    body_wire_bytes = 0;
+    body_truncated = false;
+    capture_gap = false;
+  }
+
   // First header named `name` (lower case), or nullptr.
   const std::string* FindHeader(std::string_view name) const {
     for (const auto& h : headers) {
