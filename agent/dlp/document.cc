@@ -372,7 +372,9 @@ struct StructureSse2 {
       const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
       const __m128i brace =
           _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}')));
-      auto bits = [&](__m128i x) { return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(x))) << 16 * i; };
+      auto bits = [&](__m128i x) {
+        return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(x))) << 16 * i;
+      };
       m.brace |= bits(brace);
       m.comma |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
       m.quote |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
