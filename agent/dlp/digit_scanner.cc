@@ -18,6 +18,9 @@ bool IsUpper(char c) { return static_cast<unsigned char>(c - 'A') < 26; }
 bool IsIbanChar(char c) { return IsUpper(c) || IsDigit(c); }
 bool IsCardSeparator(char c) { return c == ' ' || c == '-'; }
 bool IsPhoneChar(char c) { return IsDigit(c) || c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'; }
+bool IsAlnum(char c) { return IsDigit(c) || IsUpper(c) || static_cast<unsigned char>(c - 'a') < 26; }
+// The email expression's class before the '@': [A-Za-z0-9._%+\-].
+bool IsEmailLocalChar(char c) { return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'; }
 
 // Bit k of each mask describes byte k of a 64-byte block.
 struct BlockMasks {
@@ -25,6 +28,7 @@ struct BlockMasks {
   uint64_t separator = 0;  // ' ' or '-'
   uint64_t plus = 0;
   uint64_t upper = 0;
+  uint64_t at = 0;  // '@'
 };
 
 #if defined(__SSE2__)
@@ -45,17 +49,19 @@ __m128i InRange(__m128i v, char low, int count) {
 __m128i Equal(__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
 #endif
 
-// The masks of the 64 bytes at `p`; only the digit mask when there is no
-// digit, and the anchor masks (plus, upper) only when `anchors`.
+// The masks of the 64 bytes at `p`: '@' when `at_signs`; only the digit
+// mask besides when there is no digit, and the anchor masks (plus, upper)
+// only when `anchors`.
 struct Sse2 {
-  static BlockMasks Masks(const char* p, bool anchors);
+  static BlockMasks Masks(const char* p, bool anchors, bool at_signs);
 };
 
-__attribute__((always_inline)) inline BlockMasks Sse2::Masks(const char* p, bool anchors) {
+__attribute__((always_inline)) inline BlockMasks Sse2::Masks(const char* p, bool anchors, bool at_signs) {
   BlockMasks m;
 #if defined(__SSE2__)
   __m128i v[4];
   for (int i = 0; i < 4; ++i) v[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+  if (at_signs) m.at = Bits(Equal(v[0], '@'), Equal(v[1], '@'), Equal(v[2], '@'), Equal(v[3], '@'));
   m.digit = Bits(InRange(v[0], '0', 10), InRange(v[1], '0', 10), InRange(v[2], '0', 10), InRange(v[3], '0', 10));
   if (m.digit == 0) return m;
   auto separator = [](__m128i x) { return _mm_or_si128(Equal(x, ' '), Equal(x, '-')); };
@@ -70,6 +76,7 @@ __attribute__((always_inline)) inline BlockMasks Sse2::Masks(const char* p, bool
     m.separator |= static_cast<uint64_t>(IsCardSeparator(p[k])) << k;
     m.plus |= static_cast<uint64_t>(anchors && p[k] == '+') << k;
     m.upper |= static_cast<uint64_t>(anchors && IsUpper(p[k])) << k;
+    m.at |= static_cast<uint64_t>(at_signs && p[k] == '@') << k;
   }
 #endif
   return m;
@@ -82,12 +89,13 @@ struct Avx2 {
     return _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(0x80 + count)),
                              _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(low + 0x80))));
   }
-  RAMPART_DLP_AVX2 static inline BlockMasks Masks(const char* p, bool anchors) {
+  RAMPART_DLP_AVX2 static inline BlockMasks Masks(const char* p, bool anchors, bool at_signs) {
     using avx2::Bits;
     using avx2::Equal;
     BlockMasks m;
     const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    if (at_signs) m.at = Bits(Equal(low, '@'), Equal(high, '@'));
     m.digit = Bits(InRange(low, '0', 10), InRange(high, '0', 10));
     if (m.digit == 0) return m;
     m.separator = Bits(_mm256_or_si256(Equal(low, ' '), Equal(low, '-')),
@@ -262,6 +270,13 @@ size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& ena
   return i;
 }
 
+// The email expression, [A-Za-z0-9._%+\-]@[A-Za-z0-9], at the '@' at `at`.
+void ReadAtSign(const char* t, size_t n, size_t at, Emitter& emit) {
+  if (at >= 1 && at + 1 < n && IsEmailLocalChar(t[at - 1]) && IsAlnum(t[at + 1])) {
+    emit.Emit(Pattern::kEmail, at - 1, at + 2);
+  }
+}
+
 // The block pass with the masks of `Simd`; inlined into one function per
 // instruction set, so that the masks are computed inline.
 template <typename Simd>
@@ -275,21 +290,37 @@ __attribute__((always_inline)) inline void ScanBlocks(std::string_view text, con
   size_t resume = 0;  // where the last chain read ended
   size_t pos = 0;
   for (; pos + 64 <= n; pos += 64) {
-    uint64_t candidates = Candidates(Simd::Masks(t + pos, anchors), t, pos, anchors, carry);
-    if (candidates == 0) continue;
+    const BlockMasks m = Simd::Masks(t + pos, anchors, enabled.email);
+    uint64_t candidates = Candidates(m, t, pos, anchors, carry);
+    uint64_t at_signs = m.at;
+    if ((candidates | at_signs) == 0) continue;
     auto drop_read = [&] {
       if (resume > pos) candidates &= resume - pos >= 64 ? 0 : ~uint64_t{0} << (resume - pos);
     };
     drop_read();
-    while (candidates != 0) {
-      const size_t k = static_cast<size_t>(__builtin_ctzll(candidates));
-      resume = ReadChain(t, n, ChainStartFromMasks(t, pos, k, carry.joined, carry.previous_joined), enabled, emit);
+    // In text order, so that matches come out in the order of their ends:
+    // no '@' lies inside a chain.
+    while ((candidates | at_signs) != 0) {
+      const size_t chain_bit = candidates != 0 ? static_cast<size_t>(__builtin_ctzll(candidates)) : 64;
+      const size_t at_bit = at_signs != 0 ? static_cast<size_t>(__builtin_ctzll(at_signs)) : 64;
+      if (at_bit < chain_bit) {
+        ReadAtSign(t, n, pos + at_bit, emit);
+        at_signs &= at_signs - 1;
+        continue;
+      }
+      resume = ReadChain(t, n, ChainStartFromMasks(t, pos, chain_bit, carry.joined, carry.previous_joined), enabled,
+                         emit);
       drop_read();
     }
   }
   // The last bytes: every chain is read, the rules above only save time.
-  for (size_t i = std::max(pos, resume); i < n; ++i) {
-    if (IsDigit(t[i])) i = ReadChain(t, n, ChainStart(t, i), enabled, emit);
+  for (size_t i = std::max(pos, resume); i < n;) {
+    if (IsDigit(t[i])) {
+      i = ReadChain(t, n, ChainStart(t, i), enabled, emit);  // the byte after it may be an '@'
+      continue;
+    }
+    if (enabled.email && t[i] == '@') ReadAtSign(t, n, i, emit);
+    ++i;
   }
 }
 

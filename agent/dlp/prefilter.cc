@@ -96,9 +96,10 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
   return 0;
 }
 
+// The patterns the digit scanner matches (digit_scanner.h).
 bool IsDigitPattern(Pattern pattern) {
   return pattern == Pattern::kCardDigits || pattern == Pattern::kSsnSeparated || pattern == Pattern::kIban ||
-         pattern == Pattern::kPhoneInternational;
+         pattern == Pattern::kPhoneInternational || pattern == Pattern::kEmail;
 }
 
 // `out` and `more` are each close to end order; the result is in end order.
@@ -144,6 +145,7 @@ absl::StatusOr<std::unique_ptr<Prefilter>> Prefilter::Create(const std::vector<D
       digits.ssn |= spec.pattern == Pattern::kSsnSeparated;
       digits.iban |= spec.pattern == Pattern::kIban;
       digits.phone |= spec.pattern == Pattern::kPhoneInternational;
+      digits.email |= spec.pattern == Pattern::kEmail;
       continue;
     }
     expressions.push_back(spec.expression);

@@ -55,7 +55,8 @@ struct PatternSource {
 PatternSource SourceOf(Pattern pattern);
 
 // How the patterns anchored on digits (cards, separated SSNs, IBANs,
-// international phone numbers) are matched: by the digit scanner, or
+// international phone numbers) and the email pattern's '@' are matched: by
+// the digit scanner (digit_scanner.h), or
 // compiled into the Vectorscan database with the others, which is the
 // reference the digit scanner is tested against and a benchmark baseline.
 enum class DigitPatternEngine { kDigitScanner, kVectorscan };

@@ -42,10 +42,10 @@ std::set<DetectionKey> Detections(Prefilter& prefilter, std::string_view text) {
   return out;
 }
 
-// Texts dense in what the digit patterns look for and in what breaks them:
+// Texts dense in what the digit scanner looks for and in what breaks it:
 // digit groups of every length, single and double separators, capitals
 // before digits, "+" before digits, real cards, SSNs, IBANs and phone
-// numbers, glued to letters or not.
+// numbers, glued to letters or not, and '@' between every kind of byte.
 std::string DigitHeavyText(std::mt19937_64& rng, size_t pieces) {
   static const char* kPieces[] = {"4539526018159083",
                                   "4539 5260 1815 9083",
@@ -86,7 +86,15 @@ std::string DigitHeavyText(std::mt19937_64& rng, size_t pieces) {
                                   "123456789",
                                   "6011323194875746",
                                   "5425824628194820",
-                                  "30561049746501"};
+                                  "30561049746501",
+                                  "@",
+                                  "a@b",
+                                  "jane.doe+tag@example.org",
+                                  "x@1",
+                                  "@@",
+                                  "_@",
+                                  "%@Z",
+                                  "b@-"};
   std::string text;
   for (size_t i = 0; i < pieces; ++i) {
     if (rng() % 3 == 0) {
@@ -127,9 +135,9 @@ TEST(DigitScannerTest, TheSse2AndAvx2PassesYieldTheSameDetections) {
     for (size_t offset = 0; offset < 130; ++offset) {
       std::vector<PrefilterMatch> all, sse2;
       const std::string text = std::string(offset, 'a') + "4539 5260 1815 9083 +44 20 7946 0958 " +
-                               std::string(200, '1') + " 536-22-1234 DE89370400440532013000";
+                               std::string(200, '1') + " 536-22-1234 DE89370400440532013000 a@b.io 1@2";
       DigitPatterns every;
-      every.card = every.ssn = every.iban = every.phone = true;
+      every.card = every.ssn = every.iban = every.phone = every.email = true;
       ScanDigitPatterns(text, every, all);
       {
         WithSimdLevel baseline(SimdLevel::kSse2);
@@ -150,7 +158,8 @@ TEST(DigitScannerTest, ReadsChainsLongerThanABlockAndAcrossBlockEnds) {
   auto reference = Prefilter::Create(AllDetectors(), DigitPatternEngine::kVectorscan);
   ASSERT_TRUE(scanner.ok() && reference.ok());
   for (size_t offset = 0; offset < 130; ++offset) {
-    for (const char* item : {"4539 5260 1815 9083", "536-22-1234", "DE89370400440532013000", "+44 20 7946 0958"}) {
+    for (const char* item :
+         {"4539 5260 1815 9083", "536-22-1234", "DE89370400440532013000", "+44 20 7946 0958", "jane@example.org"}) {
       const std::string text = std::string(offset, 'a') + item + " " + std::string(200, '1') + " " + item;
       ASSERT_EQ(Detections(**scanner, text), Detections(**reference, text)) << offset << " " << item;
     }
@@ -161,7 +170,8 @@ TEST(DigitScannerTest, ReportsOnlyTheEnabledPatterns) {
   std::vector<PrefilterMatch> out;
   DigitPatterns ssn_only;
   ssn_only.ssn = true;
-  ScanDigitPatterns("card 4539526018159083 ssn 536-22-1234 +44 20 7946 0958 DE89370400440532013000", ssn_only, out);
+  ScanDigitPatterns("card 4539526018159083 ssn 536-22-1234 +44 20 7946 0958 DE89370400440532013000 jane@example.org",
+                    ssn_only, out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].pattern, Pattern::kSsnSeparated);
 }
