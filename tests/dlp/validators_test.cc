@@ -178,7 +178,16 @@ TEST(EmailTest, RecognizesDocumentationDomains) {
   EXPECT_TRUE(IsDocumentationDomain("example.com"));
   EXPECT_TRUE(IsDocumentationDomain("mail.Example.org"));
   EXPECT_TRUE(IsDocumentationDomain("shop.test"));
+  EXPECT_TRUE(IsDocumentationDomain("EXAMPLE.NET"));
+  EXPECT_TRUE(IsDocumentationDomain("a.b.example"));
+  EXPECT_TRUE(IsDocumentationDomain("host.invalid"));
+  EXPECT_TRUE(IsDocumentationDomain("box.LocalHost"));
   EXPECT_FALSE(IsDocumentationDomain("examples.com"));
+  EXPECT_FALSE(IsDocumentationDomain("myexample.com"));
+  EXPECT_FALSE(IsDocumentationDomain("example.com.evil.io"));
+  EXPECT_FALSE(IsDocumentationDomain("example.co"));
+  EXPECT_FALSE(IsDocumentationDomain("example"));
+  EXPECT_FALSE(IsDocumentationDomain("testing.io"));
 }
 
 TEST(TopLevelDomainTest, CountryCodesAreDelegatedTwoLetterCodesInAnyCase) {
