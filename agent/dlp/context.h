@@ -61,6 +61,8 @@ struct ContextEffect {
   std::string Explanation() const;
   // The same, appended to `out`.
   void AppendExplanation(std::string& out) const;
+  // Whether Explanation() has anything to say.
+  bool explained() const { return !raise.word.empty() || !lower.word.empty(); }
 };
 
 ContextEffect EvaluateContext(Vocabulary vocabulary, const ContextInput& input);

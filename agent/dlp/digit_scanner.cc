@@ -19,8 +19,6 @@ bool IsIbanChar(char c) { return IsUpper(c) || IsDigit(c); }
 bool IsCardSeparator(char c) { return c == ' ' || c == '-'; }
 bool IsPhoneChar(char c) { return IsDigit(c) || c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'; }
 bool IsAlnum(char c) { return IsDigit(c) || IsUpper(c) || static_cast<unsigned char>(c - 'a') < 26; }
-// The email expression's class before the '@': [A-Za-z0-9._%+\-].
-bool IsEmailLocalChar(char c) { return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'; }
 
 // Bit k of each mask describes byte k of a 64-byte block.
 struct BlockMasks {

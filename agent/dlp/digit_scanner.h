@@ -45,6 +45,15 @@ struct DigitPatterns {
   bool any() const { return card || ssn || iban || phone || email; }
 };
 
+// A byte of an email address's local part as the email expression and its
+// recognizer read it: [A-Za-z0-9._%+\-]. The scanner marks a candidate by
+// it and the recognizer reads the address back by it, so they must agree.
+inline bool IsEmailLocalChar(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= '0' && u <= '9') || (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || c == '.' || c == '_' ||
+         c == '%' || c == '+' || c == '-';
+}
+
 // Where the run of digits in `text` from `from` ends, at most `limit`; read
 // sixteen bytes at a time, since runs end at unpredictable places and a
 // byte loop mispredicts at each end. Inline: the scanner and the card

@@ -445,7 +445,7 @@ Finding DlpScanner::Write(const Candidate& candidate, const Document& document, 
   // would leave the finding without a reason rather than fail the scan.
   DetectionWords words = d.words != nullptr ? std::move(*d.words) : DetectionWords{};
   std::string reason = std::move(words.reason);
-  if (!candidate.effect.raise.word.empty() || !candidate.effect.lower.word.empty()) {
+  if (candidate.effect.explained()) {
     // One growth for the whole explanation.
     reason.reserve(reason.size() + 96);
     reason.append("; context: ");

@@ -440,7 +440,7 @@ struct Document::BlockSkipper {
     std::vector<Frame>& stack = document.stack_;
     // Locals, not members: the frame writes below could alias members, which
     // would then go through memory on every block.
-    bool inside_string = in_string;
+    bool inside_string = in_string, escape_pending = escaped;
     size_t last = after_last;
     // The last block usually ends past `until` (the next match is rarely
     // 64-byte aligned); its bytes from `until` on are read but not used, so
@@ -452,8 +452,8 @@ struct Document::BlockSkipper {
       // Bit k of the prefix depends only on bits up to k: those past `until`
       // do not change the used ones.
       uint64_t quote_prefix;
-      if (escaped || (m.backslash & used) != 0) {
-        quote_prefix = PrefixXor(QuotesCounted(t.data() + i, length, inside_string));
+      if (escape_pending || (m.backslash & used) != 0) {
+        quote_prefix = PrefixXor(QuotesCounted(t.data() + i, length, inside_string, escape_pending));
       } else {
         quote_prefix = Simd::QuotePrefix(m.quote);
       }
@@ -482,6 +482,7 @@ struct Document::BlockSkipper {
       i += length;
     }
     in_string = inside_string;
+    escaped = escape_pending;
     after_last = last;
     return i;
   }
@@ -494,7 +495,7 @@ struct Document::BlockSkipper {
   // Escapes: the quotes that count among the `length` bytes at `p`, found
   // one byte at a time, as rare as backslashes are in API bodies; the block
   // starts inside a string when `inside`. Updates `escaped`.
-  uint64_t QuotesCounted(const char* p, size_t length, bool inside) {
+  static uint64_t QuotesCounted(const char* p, size_t length, bool inside, bool& escaped) {
     uint64_t quotes = 0;
     for (size_t k = 0; k < length; ++k) {
       const char c = p[k];

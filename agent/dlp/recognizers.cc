@@ -329,15 +329,14 @@ void RecognizeIban(std::string_view t, const PrefilterMatch& m, Sink& out) {
 
 // --- Email ---------------------------------------------------------------
 
-bool IsLocalChar(char c) { return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'; }
 bool IsDomainChar(char c) { return IsAlnum(c) || c == '.' || c == '-'; }
 
 void RecognizeEmail(std::string_view t, const PrefilterMatch& m, Sink& out) {
   const size_t at = t.find('@', m.from);
   if (at == std::string_view::npos || at >= m.to) return;
   size_t local_begin = at;
-  while (local_begin > 0 && at - local_begin < 64 && IsLocalChar(t[local_begin - 1])) --local_begin;
-  if (IsLocalChar(At(t, static_cast<int64_t>(local_begin) - 1))) return;  // longer than 64
+  while (local_begin > 0 && at - local_begin < 64 && IsEmailLocalChar(t[local_begin - 1])) --local_begin;
+  if (IsEmailLocalChar(At(t, static_cast<int64_t>(local_begin) - 1))) return;  // longer than 64
   size_t domain_end = RunEnd(t, at + 1, IsDomainChar, 253);
   while (domain_end > at + 1 && (t[domain_end - 1] == '.' || t[domain_end - 1] == '-')) --domain_end;
   const std::string_view local = t.substr(local_begin, at - local_begin);

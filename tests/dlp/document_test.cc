@@ -13,6 +13,12 @@ const Document::Field* FieldWithValue(const Document& doc, std::string_view valu
   return at == std::string_view::npos ? nullptr : doc.FieldContaining(at);
 }
 
+// The path of that field, or "(no field)".
+std::string PathOfValue(const Document& doc, std::string_view value) {
+  const Document::Field* field = FieldWithValue(doc, value);
+  return field == nullptr ? "(no field)" : doc.PathOf(*field);
+}
+
 TEST(JsonDocumentTest, GivesEachValueItsKeyPathAndEnclosingKeys) {
   Document doc = Document::Json(R"({"customer":{"name":"Ann","cards":[{"number":"4539"},"5425"]},"n":-8})");
   doc.IndexUpTo(doc.text().size());
@@ -39,12 +45,8 @@ TEST(JsonDocumentTest, WritesArrayIndicesOfSeveralDigitsAndNestedArrays) {
   json += "]}";
   Document doc = Document::Json(json);
   doc.IndexUpTo(doc.text().size());
-  const Document::Field* v10 = FieldWithValue(doc, "v10\"");
-  ASSERT_NE(v10, nullptr);
-  EXPECT_EQ(doc.PathOf(*v10), "$.rows[10][1]");
-  const Document::Field* v119 = FieldWithValue(doc, "v119");
-  ASSERT_NE(v119, nullptr);
-  EXPECT_EQ(doc.PathOf(*v119), "$.rows[119][1]");
+  EXPECT_EQ(PathOfValue(doc, "v10\""), "$.rows[10][1]");
+  EXPECT_EQ(PathOfValue(doc, "v119"), "$.rows[119][1]");
 }
 
 TEST(JsonDocumentTest, FindsTheFieldWhoseKeyHoldsAnOffset) {
@@ -59,12 +61,8 @@ TEST(JsonDocumentTest, FindsTheFieldWhoseKeyHoldsAnOffset) {
 TEST(JsonDocumentTest, ToleratesEscapesTruncationAndConcatenatedDocuments) {
   Document doc = Document::Json("{\"a\":\"x\\\"y\",\"b\":[1,true,\"two\"]}\n{\"c\":{\"d\":\"cut her");
   doc.IndexUpTo(doc.text().size());
-  const Document::Field* two = FieldWithValue(doc, "two");
-  ASSERT_NE(two, nullptr);
-  EXPECT_EQ(doc.PathOf(*two), "$.b[2]");  // `true` took index 1
-  const Document::Field* cut = FieldWithValue(doc, "cut her");
-  ASSERT_NE(cut, nullptr);
-  EXPECT_EQ(doc.PathOf(*cut), "$.c.d");
+  EXPECT_EQ(PathOfValue(doc, "two"), "$.b[2]");  // `true` took index 1
+  EXPECT_EQ(PathOfValue(doc, "cut her"), "$.c.d");
   const Document::Field* escaped = FieldWithValue(doc, "x\\\"y");
   ASSERT_NE(escaped, nullptr);
   EXPECT_EQ(doc.KeyOf(*escaped), "a");
