@@ -17,7 +17,7 @@ bench_stop() {
 
 # SECONDS COMMAND...: until COMMAND succeeds, for at most SECONDS.
 bench_wait_for() {
-  local tries=$(( $1 * 10 ))
+  local tries=$(( $1 * 10 )) i
   shift
   for ((i = 0; i < tries; i++)); do
     "$@" && return 0

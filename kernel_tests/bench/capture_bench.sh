@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # TLS capture benchmark (issue 4, BENCHMARKS.md): what Rampart's OpenSSL
-# uprobes cost a real HTTPS server. nginx (one process: `master_process off;
-# worker_processes 1;`, so it is the 1 worker and its pid is the one we start)
-# serves /1k and /16k over HTTPS in a network namespace of its own (loopback
-# only); wrk drives it with keep-alive connections. Variants, interleaved
-# within every round and body size:
+# uprobes cost a real HTTPS server. Each variant has an nginx of its own (one
+# process: `master_process off; worker_processes 1;`, so it is the 1 worker
+# and its pid is the one we start), serving /1k and /16k over HTTPS on its own
+# port in a network namespace of the benchmark's (loopback only), and stays
+# attached for the whole run; wrk drives one nginx at a time with keep-alive
+# connections, the variants interleaved within every round and body size:
 #
 #   detached  no probes
 #   noop      no-op uprobes (noop_ssl.bpf.c, attached by noop_ssl_attach) on
 #             the entry and return of exactly the functions Rampart probes
 #             (SSL_write, SSL_read, SSL_write_ex, SSL_read_ex, SSL_do_handshake),
 #             in the same file, with the same pid filter: the floor
-#   rampart   the real rampartd, no control plane, selecting nginx by process
-#             name (--capture-process); started before and stopped after each
-#             run, so the kernel's counters it reports belong to that run
+#   rampart   the real rampartd, no control plane, selecting its nginx by
+#             process name (--capture-process); the kernel's counters it
+#             reports are read before and after each run
 #   base      another rampartd (RAMPARTD_BASE, e.g. built from an earlier
 #             commit), run like `rampart` with BASE_ARGS added: an A/B of two
-#             versions, or of one flag,
-#             in the same run, printed as rampart/base
+#             versions, or of one flag, in the same run, printed as rampart/base
 #
-# nginx runs as a symlink named rpb-nginx, so its process name (comm) is
-# unique and rampartd attaches to this nginx only, not to any other nginx on
-# the host.
+# Why every variant stays attached: attaching and starting an agent between
+# runs took seconds, so runs of one variant lay far apart in time, and this
+# VM's speed drifts by 10-20% within a minute. With all of them up, a round of
+# short runs takes little more than the runs themselves. The nginx of a
+# variant idles while another one is measured, and its probes are filtered to
+# its own pid, so they do not fire for the others; Rampart's socket
+# tracepoints fire for every socket, and return at once while no probed call
+# is in flight (docs/capture.md).
+#
+# Each nginx runs as a symlink named rpb-VARIANT, so its process name (comm)
+# is unique and rampartd attaches to that nginx only, not to any other nginx
+# on the host.
 #
 # Prints every run, then per body size the medians of the per-round ratios
 #   (a) noop/detached, (b) rampart/detached, (c) rampart/noop (goal: >= 0.95)
@@ -36,7 +45,7 @@
 #   sudo kernel_tests/bench/capture_bench.sh [BUILD_DIR]
 #   env: ROUNDS (5), DURATION seconds per run (5), SIZES ("1k 16k"),
 #        VARIANTS ("detached noop rampart"), THREADS (1), CONNECTIONS (8),
-#        WARMUP seconds of unmeasured load per size before round 1 (2), PROFILE (1),
+#        WARMUP seconds of unmeasured load per size and variant before round 1 (2), PROFILE (1),
 #        RAMPARTD_BASE (the `base` variant's rampartd), BASE_ARGS (flags
 #        only the `base` variant's rampartd gets, e.g. to A/B a flag with
 #        RAMPARTD_BASE the same binary), PIN (1: nginx on CPU 0,
@@ -93,14 +102,12 @@ for tool in nginx wrk openssl bpftool python3 nsenter; do
 done
 [[ $(id -u) -eq 0 ]] || { echo "capture_bench: needs root" >&2; exit 2; }
 
-port=8443
+base_port=8443
 work=$(mktemp -d /tmp/rampart-capbench.XXXXXX)
 unique=${work##*.}  # mktemp's random part: no other run has it
 ns=rpcb-$unique
-pin=/sys/fs/bpf/rpbench-cap-$unique
 ns_created=
-nginx_pid=
-attached_pid=  # noop_ssl_attach or rampartd, while a variant is attached
+declare -A nginx_pid=() port=() attached_pid=()  # per variant; attached_pid: noop_ssl_attach or rampartd
 profile_pid=
 perf_pid=
 
@@ -108,10 +115,11 @@ cleanup() {
   set +e
   [[ -n $profile_pid ]] && bench_stop "$profile_pid"
   [[ -n $perf_pid ]] && bench_stop "$perf_pid"
-  [[ -n $attached_pid ]] && bench_stop "$attached_pid"
-  [[ -n $nginx_pid ]] && bench_stop "$nginx_pid"
+  for v in "${!attached_pid[@]}"; do bench_stop "${attached_pid[$v]}"; done
+  for v in "${!nginx_pid[@]}"; do bench_stop "${nginx_pid[$v]}"; done
   [[ -n $ns_created ]] && ip netns del "$ns" 2>/dev/null
-  rm -rf "$pin" "$work"
+  for v in "${variants[@]}"; do rm -rf "/sys/fs/bpf/rpbench-cap-$unique-$v"; done
+  if [[ -n ${KEEP_WORK:-} ]]; then echo "capture_bench: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -127,7 +135,7 @@ ns_created=1
 ip -n "$ns" link set lo up
 
 bench_server_cert "$work"
-mkdir -p "$work/www" "$work/agent"
+mkdir -p "$work/www"
 python3 - "$work/www" "${sizes[@]}" <<'EOF'
 import random, string, sys
 rng = random.Random(4)  # printable bytes, the same in every run
@@ -135,54 +143,88 @@ for size in sys.argv[2:]:
     n = int(size[:-1]) * 1024 if size[-1] in 'kK' else int(size)
     open(f'{sys.argv[1]}/{size}', 'w').write(''.join(rng.choices(string.ascii_letters + string.digits, k=n)))
 EOF
-bench_nginx_conf "$work" "default_type application/octet-stream;
+listening() { [[ -n $(in_ns ss -Hltn "sport = :$1") ]]; }
+
+# One nginx per variant, each named rpb-VARIANT (a symlink to nginx, so its
+# process name is unique: rampartd selects by it and attaches to no other
+# nginx on the host), on a port of its own, all serving the same files.
+next_port=$base_port
+for v in "${variants[@]}"; do
+  dir=$work/$v
+  mkdir -p "$dir"
+  ln -s ../www "$dir/www"
+  port[$v]=$next_port
+  next_port=$((next_port + 1))
+  bench_nginx_conf "$dir" "default_type application/octet-stream;
 keepalive_requests 100000000;
-keepalive_timeout 300s;" "listen 127.0.0.1:$port ssl;
+keepalive_timeout 300s;" "listen 127.0.0.1:${port[$v]} ssl;
 ssl_certificate $work/cert.pem;
 ssl_certificate_key $work/key.pem;"
-ln -s "$(command -v nginx)" "$work/rpb-nginx"
-"${in_ns[@]}" "${nginx_on[@]}" "$work/rpb-nginx" -c "$work/nginx.conf" -p "$work/" -e "$work/error.log" >"$work/nginx.out" 2>&1 &
-nginx_pid=$!
-listening() { [[ -n $(in_ns ss -Hltn "sport = :$port") ]]; }
-if ! bench_wait_for 10 listening || [[ $(cat "/proc/$nginx_pid/comm" 2>/dev/null) != rpb-nginx ]]; then
-  echo "capture_bench: nginx did not come up" >&2
-  cat "$work/nginx.out" "$work/error.log" >&2 2>/dev/null
-  exit 1
-fi
-libssl=$(grep -m1 -o '/[^ ]*libssl[^ ]*' "/proc/$nginx_pid/maps" || echo "?")
+  ln -s "$(command -v nginx)" "$dir/rpb-$v"
+  "${in_ns[@]}" "${nginx_on[@]}" "$dir/rpb-$v" -c "$dir/nginx.conf" -p "$dir/" -e "$dir/error.log" >"$dir/nginx.out" 2>&1 &
+  nginx_pid[$v]=$!
+  if ! bench_wait_for 10 listening "${port[$v]}" || [[ $(cat "/proc/${nginx_pid[$v]}/comm" 2>/dev/null) != "rpb-$v" ]]; then
+    echo "capture_bench: nginx for $v did not come up" >&2
+    cat "$dir/nginx.out" "$dir/error.log" >&2 2>/dev/null
+    exit 1
+  fi
+done
+libssl=$(grep -m1 -o '/[^ ]*libssl[^ ]*' "/proc/${nginx_pid[${variants[0]}]}/maps" || echo "?")
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime
+# CPU 0's interrupt counts by kind ("LOC=n,IWI=n,..."): timer, irq work,
+# rescheduling and function-call IPIs, TLB shootdowns. With PIN=1 that is
+# nginx's CPU, and each of these is a hypervisor exit on this VM: a variant
+# that sends nginx more of them pays for it in nginx's CPU time.
+cpu0_interrupts() {
+  awk '$1 ~ /^(LOC|IWI|RES|CAL|TLB):$/ {printf "%s%s=%s", sep, substr($1, 1, 3), $2; sep = ","} END {print ""}' /proc/interrupts
+}
 
-agent_status() { "$rampartctl" --socket "$work/agent.sock" status --json 2>/dev/null; }
+agent_status() { "$rampartctl" --socket "$work/$1/agent.sock" status --json 2>/dev/null; }
 
-# The capture row of nginx in rampartd's status says "attached".
+# The capture row of the variant's nginx in its rampartd's status says "attached".
 rampart_attached() {
-  agent_status | python3 -c '
+  agent_status "$1" | python3 -c '
 import json, sys
 s = json.load(sys.stdin).get("capture", {})
 sys.exit(0 if any(p["pid"] == int(sys.argv[1]) and p["attached"] for p in s.get("processes", [])) else 1)
-' "$nginx_pid" 2>/dev/null
+' "${nginx_pid[$1]}" 2>/dev/null
 }
 
-noop_attached() { grep -q '^attached' "$work/noop.out"; }
+# "calls lost probes": the kernel's capture counters since the agent started.
+agent_counters() {
+  agent_status "$1" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["capture"]
+print(int(c["calls"]), int(c["chunks_lost"]), int(c["probes"]))'
+}
+
+noop_attached() { grep -q '^attached' "$work/noop/noop.out"; }
 
 attach() {
-  case $1 in
+  local v=$1 dir=$work/$1
+  case $v in
     detached) ;;
     noop)
-      "$noop" --pid "$nginx_pid" >"$work/noop.out" 2>"$work/noop.err" &
-      attached_pid=$!
-      bench_wait_for 10 noop_attached || { cat "$work/noop.err" >&2; return 1; } ;;
+      "$noop" --pid "${nginx_pid[$v]}" >"$dir/noop.out" 2>"$dir/noop.err" &
+      attached_pid[$v]=$!
+      bench_wait_for 10 noop_attached || { cat "$dir/noop.err" >&2; return 1; } ;;
     rampart|base)
       local binary=$rampartd
-      [[ $1 == base ]] && binary=$rampartd_base
+      [[ $v == base ]] && binary=$rampartd_base
       local extra=()
-      [[ $1 == base ]] && extra=("${base_args[@]}")
-      "${in_ns[@]}" "$binary" --node-name capture-bench --state-dir "$work/agent" --socket "$work/agent.sock" \
-        --pin-dir "$pin" --capture-process rpb-nginx --log-level warn "${extra[@]}" >>"$work/rampartd.log" 2>&1 &
-      attached_pid=$!
-      bench_wait_for 30 rampart_attached || { echo "rampartd did not attach to nginx:" >&2; tail -20 "$work/rampartd.log" >&2; return 1; } ;;
-    *) echo "unknown variant $1" >&2; return 1 ;;
+      [[ $v == base ]] && extra=("${base_args[@]}")
+      mkdir -p "$dir/agent"
+      "${in_ns[@]}" "$binary" --node-name "capture-bench-$v" --state-dir "$dir/agent" --socket "$dir/agent.sock" \
+        --pin-dir "/sys/fs/bpf/rpbench-cap-$unique-$v" --capture-process "rpb-$v" --log-level warn "${extra[@]}" \
+        >>"$dir/rampartd.log" 2>&1 &
+      attached_pid[$v]=$!
+      bench_wait_for 30 rampart_attached "$v" || {
+        echo "rampartd ($v) did not attach to its nginx:" >&2
+        tail -20 "$dir/rampartd.log" >&2
+        return 1
+      } ;;
+    *) echo "unknown variant $v" >&2; return 1 ;;
   esac
 }
 
@@ -197,23 +239,37 @@ print(" ".join("--prog %d=%s" % (p["id"], p.get("name", "?")) for p in json.load
 ' "$work/prog_ids.txt"
 }
 
+# The no-op probes' hits so far: noop_ssl_attach prints them on SIGUSR1.
+noop_hits() {
+  local out=$work/noop/noop.out lines
+  lines=$(grep -c '^hits so far' "$out" || true)
+  kill -USR1 "${attached_pid[noop]}"
+  count_grew() { (($(grep -c '^hits so far' "$out" || true) > lines)); }
+  bench_wait_for 10 count_grew || { echo "noop_ssl_attach did not print its hits" >&2; return 1; }
+  awk '$1 == "hits" && $2 == "so" {n = $4} END {print n}' "$out"
+}
+
 echo "capture_bench: kernel $(uname -r), $(nproc) CPUs; $(nginx -v 2>&1 | sed 's/.*: //') with $libssl;" \
      "wrk -t$threads -c$connections (keep-alive); $rounds interleaved rounds of ${duration}s per variant and size:" \
-     "${variants[*]}; sizes ${sizes[*]}"
+     "${variants[*]}; sizes ${sizes[*]}; every variant attached to its own nginx for the whole run"
+for v in "${variants[@]}"; do attach "$v"; done
 : >"$work/results.tsv"
 : >"$work/profile.tsv"
 for size in "${sizes[@]}"; do
   if ((warmup > 0)); then
-    in_ns "${wrk_on[@]}" wrk -t"$threads" -c"$connections" -d"${warmup}s" "https://127.0.0.1:$port/$size" >/dev/null
+    for v in "${variants[@]}"; do
+      in_ns "${wrk_on[@]}" wrk -t"$threads" -c"$connections" -d"${warmup}s" "https://127.0.0.1:${port[$v]}/$size" >"$work/wrk.txt"
+    done
   fi
 done
 for ((r = 1; r <= rounds; r++)); do
   for size in "${sizes[@]}"; do
     for v in "${variants[@]}"; do
-      attach "$v"
+      agent=${attached_pid[$v]:-}
+      nginx=${nginx_pid[$v]}
       progs=
-      if [[ $profile == 1 && -n $attached_pid ]]; then
-        progs=$(program_args "$attached_pid")
+      if [[ $profile == 1 && -n $agent ]]; then
+        progs=$(program_args "$agent")
         # In the run, after the connections are up, before wrk stops.
         # One second: the statistics cost every program run about 90 ns, and
         # Rampart runs twice as many programs per request as the no-op probes.
@@ -225,19 +281,24 @@ for ((r = 1; r <= rounds; r++)); do
         (sleep 1.5; exec perf record -q -C 0 -g -F 2000 -o "$perf_dir/$r-$size-$v.data" -- sleep 2 >/dev/null 2>&1) &
         perf_pid=$!
       fi
-      nginx_before=$(cpu_ticks "$nginx_pid")
+      counters_before="0 0 0" hits_before=0
+      [[ $v == rampart || $v == base ]] && counters_before=$(agent_counters "$v")
+      [[ $v == noop ]] && hits_before=$(noop_hits)
+      nginx_before=$(cpu_ticks "$nginx")
+      irqs_before=$(cpu0_interrupts)
       agent_before=0
-      [[ -n $attached_pid ]] && agent_before=$(cpu_ticks "$attached_pid")
+      [[ -n $agent ]] && agent_before=$(cpu_ticks "$agent")
       t0=$(date +%s.%N)
-      if ! in_ns "${wrk_on[@]}" wrk -t"$threads" -c"$connections" -d"${duration}s" "https://127.0.0.1:$port/$size" >"$work/wrk.txt" 2>&1; then
+      if ! in_ns "${wrk_on[@]}" wrk -t"$threads" -c"$connections" -d"${duration}s" "https://127.0.0.1:${port[$v]}/$size" >"$work/wrk.txt" 2>&1; then
         echo "wrk failed in round $r, $size, $v:" >&2
         cat "$work/wrk.txt" >&2
         exit 1
       fi
       t1=$(date +%s.%N)
-      nginx_after=$(cpu_ticks "$nginx_pid")
+      nginx_after=$(cpu_ticks "$nginx")
+      irqs_after=$(cpu0_interrupts)
       agent_after=0
-      [[ -n $attached_pid ]] && agent_after=$(cpu_ticks "$attached_pid")
+      [[ -n $agent ]] && agent_after=$(cpu_ticks "$agent")
       if [[ -n $profile_pid ]]; then
         wait "$profile_pid" || true
         profile_pid=
@@ -246,23 +307,15 @@ for ((r = 1; r <= rounds; r++)); do
         wait "$perf_pid" || true
         perf_pid=
       fi
-      calls=0 lost=0 probes=0
+      calls=0 lost=0 probes=0 hits=-
+      [[ $v == noop ]] && hits=$(($(noop_hits) - hits_before))
       if [[ $v == rampart || $v == base ]]; then
-        read -r calls lost probes < <(agent_status | python3 -c '
-import json, sys
-c = json.load(sys.stdin)["capture"]
-print(int(c["calls"]), int(c["chunks_lost"]), int(c["probes"]))')
-        [[ -n $calls ]] || { echo "rampartctl status gave no capture counters:" >&2; tail -20 "$work/rampartd.log" >&2; exit 1; }
-      fi
-      hits=
-      if [[ -n $attached_pid ]]; then
-        bench_stop "$attached_pid"
-        attached_pid=
-      fi
-      if [[ $v == noop ]]; then
-        hits=$(awk '$1 == "hits" && $2 == "total" {print $3}' "$work/noop.out")
-        probes=$(awk '$1 == "attached" {n += $2} END {print n + 0}' "$work/noop.out")
-        [[ -n $hits ]] || { echo "noop_ssl_attach printed no hits:" >&2; cat "$work/noop.err" >&2; exit 1; }
+        counters_after=$(agent_counters "$v")
+        [[ -n $counters_after ]] || { echo "rampartctl status ($v) gave no capture counters:" >&2; tail -20 "$work/$v/rampartd.log" >&2; exit 1; }
+        read -r calls lost probes < <(python3 -c '
+import sys
+b, a = sys.argv[1].split(), sys.argv[2].split()
+print(int(a[0]) - int(b[0]), int(a[1]) - int(b[1]), a[2])' "$counters_before" "$counters_after")
       fi
       read -r rps requests errors < <(python3 - "$work/wrk.txt" <<'EOF'
 import re, sys
@@ -278,11 +331,11 @@ EOF
       elapsed=$(python3 -c "print($t1 - $t0)")
       nginx_cpu=$(python3 -c "print(100 * ($nginx_after - $nginx_before) / $tick / $elapsed)")
       agent_cpu=$(python3 -c "print(100 * ($agent_after - $agent_before) / $tick / $elapsed)")
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$size" "$v" "$rps" "$requests" "${hits:--}" \
-        "$calls" "$lost" "$nginx_cpu" "$agent_cpu" "$errors" >>"$work/results.tsv"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$size" "$v" "$rps" "$requests" "$hits" \
+        "$calls" "$lost" "$nginx_cpu" "$agent_cpu" "$errors" "$irqs_before" "$irqs_after" >>"$work/results.tsv"
       line=$(printf '  round %d %-4s %-9s %9.0f req/s  nginx %3.0f%% CPU' "$r" "$size" "$v" "$rps" "$nginx_cpu")
       case $v in
-        noop) line+=$(printf '  %d probes, %.2f hits/request' "$probes" "$(python3 -c "print($hits / $requests)")") ;;
+        noop) line+=$(printf '  %.2f hits/request' "$(python3 -c "print($hits / $requests)")") ;;
         rampart|base) line+=$(printf '  rampartd %.0f%% CPU, %d probes, %.2f calls/request, %d of %d chunks lost' \
                    "$agent_cpu" "$probes" "$(python3 -c "print($calls / $requests)")" "$lost" "$calls") ;;
       esac
@@ -299,10 +352,13 @@ python3 - "$work/results.tsv" "$work/profile.tsv" <<'EOF'
 import collections, re, statistics, sys
 runs = collections.defaultdict(dict)  # (size, variant) -> round -> row
 for line in open(sys.argv[1]):
-    r, size, v, rps, requests, hits, calls, lost, nginx_cpu, agent_cpu, errors = line.rstrip('\n').split('\t')
+    r, size, v, rps, requests, hits, calls, lost, nginx_cpu, agent_cpu, errors, irq0, irq1 = line.rstrip('\n').split('\t')
+    counts = lambda text: {k: int(n) for k, n in (kv.split('=') for kv in text.split(',') if kv)}
+    before, after = counts(irq0), counts(irq1)
     runs[(size, v)][int(r)] = dict(rps=float(rps), requests=int(requests), hits=None if hits == '-' else int(hits),
                                    calls=int(calls), lost=int(lost), nginx_cpu=float(nginx_cpu),
-                                   agent_cpu=float(agent_cpu))
+                                   agent_cpu=float(agent_cpu),
+                                   irqs={k: (after[k] - before[k]) / max(int(requests), 1) for k in after if k in before})
 sizes = list(dict.fromkeys(s for s, _ in runs))
 def med(xs):
     xs = [x for x in xs if x is not None]
@@ -348,6 +404,16 @@ for size in sizes:
 print('Ratios: median of the per-round ratios (min-max). Drops: summed over the rounds. CPU µs/request: nginx\'s')
 print('utime+stime over the run divided by its requests; on a shared machine it moves far less than req/s,')
 print('which also follows the CPU share nginx happened to get.')
+print()
+print('| body | variant | interrupts on CPU 0 (nginx\'s) per request, medians: LOC timer, IWI irq work, '
+      'RES rescheduling, CAL function call, TLB shootdown |')
+print('|---|---|---|')
+for size in sizes:
+    for v in ('detached', 'noop', 'rampart', 'base'):
+        rs = runs.get((size, v), {}).values()
+        if rs:
+            kinds = sorted({k for x in rs for k in x['irqs']})
+            print(f"| {size} | {v} | " + ', '.join(f"{k} {med([x['irqs'].get(k) for x in rs]):.3f}" for k in kinds) + ' |')
 if any(v == 'base' for _, v in runs):
     print()
     print('| body | base req/s | rampart req/s | rampart/base | base/noop | base drops (lost/chunks) '

@@ -8,7 +8,8 @@
 //   sudo build/kernel_tests/noop_ssl_attach --pid PID
 //
 // Prints "attached N probes ..." once attached (the benchmark waits for it),
-// and at exit "hits FUNCTION entry N return M" per function and "hits total N".
+// "hits so far N" on SIGUSR1 (the benchmark's count around each run), and at
+// exit "hits FUNCTION entry N return M" per function and "hits total N".
 #include <bpf/libbpf.h>
 #include <signal.h>
 
@@ -79,6 +80,7 @@ int Run(pid_t pid) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Skeleton skel(noop_ssl_bpf__open_and_load(), &noop_ssl_bpf__destroy);
@@ -101,10 +103,6 @@ int Run(pid_t pid) {
   }
   std::fflush(stdout);
 
-  int signal = 0;
-  sigwait(&signals, &signal);
-  links.clear();  // no hit can land between the reading and the end
-
   const int cpus = libbpf_num_possible_cpus();
   std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
   auto hits = [&](uint32_t slot) {
@@ -115,6 +113,19 @@ int Run(pid_t pid) {
     }
     return total;
   };
+  auto all_hits = [&] {
+    uint64_t total = 0;
+    for (const Probe& probe : probes) total += hits(probe.entry_slot) + hits(probe.entry_slot + 1);
+    return total;
+  };
+
+  int signal = 0;
+  while (sigwait(&signals, &signal) == 0 && signal == SIGUSR1) {
+    std::printf("hits so far %llu\n", static_cast<unsigned long long>(all_hits()));
+    std::fflush(stdout);
+  }
+  links.clear();  // no hit can land between the reading and the end
+
   uint64_t total = 0;
   for (const Probe& probe : probes) {
     const uint64_t entry = hits(probe.entry_slot), exit = hits(probe.entry_slot + 1);
