@@ -40,12 +40,14 @@
 # request (its kernel counters), and the CPU that nginx and rampartd used.
 # With PROFILE=1 the kernel's BPF statistics (enabled only while measuring)
 # also give each program's runs per request and ns per run, over one second
-# of every run with probes (so their own cost barely touches the ratios).
+# of every run with probes. They cost every program run about 90 ns, and
+# Rampart runs twice as many programs as the no-op probes, so in runs of a
+# few seconds they lower (c): off by default, on for a look at the programs.
 #
 #   sudo kernel_tests/bench/capture_bench.sh [BUILD_DIR]
-#   env: ROUNDS (5), DURATION seconds per run (5), SIZES ("1k 16k"),
+#   env: ROUNDS (30), DURATION seconds per run (2), SIZES ("1k 16k"),
 #        VARIANTS ("detached noop rampart"), THREADS (1), CONNECTIONS (8),
-#        WARMUP seconds of unmeasured load per size and variant before round 1 (2), PROFILE (1),
+#        WARMUP seconds of unmeasured load per size and variant before round 1 (2), PROFILE (0),
 #        RAMPARTD_BASE (the `base` variant's rampartd), BASE_ARGS (flags
 #        only the `base` variant's rampartd gets, e.g. to A/B a flag with
 #        RAMPARTD_BASE the same binary), PIN (1: nginx on CPU 0,
@@ -64,14 +66,14 @@ source "$(dirname "$0")/bench_common.sh"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-rounds=${ROUNDS:-5}
-duration=${DURATION:-5}
+rounds=${ROUNDS:-30}
+duration=${DURATION:-2}
 sizes=(${SIZES:-1k 16k})
 variants=(${VARIANTS:-detached noop rampart})
 threads=${THREADS:-1}
 connections=${CONNECTIONS:-8}
 warmup=${WARMUP:-2}
-profile=${PROFILE:-1}
+profile=${PROFILE:-0}
 rampartd_base=${RAMPARTD_BASE:-}
 base_args=(${BASE_ARGS:-})
 pin_cpus=${PIN:-1}
@@ -263,8 +265,13 @@ for size in "${sizes[@]}"; do
   fi
 done
 for ((r = 1; r <= rounds; r++)); do
+  # Each round starts one variant further on, so that no variant always runs
+  # first after a change of body size or last before one.
+  n=${#variants[@]}
+  order=()
+  for ((k = 0; k < n; k++)); do order+=("${variants[$(((r - 1 + k) % n))]}"); done
   for size in "${sizes[@]}"; do
-    for v in "${variants[@]}"; do
+    for v in "${order[@]}"; do
       agent=${attached_pid[$v]:-}
       nginx=${nginx_pid[$v]}
       progs=
