@@ -14,11 +14,57 @@ bool HasSslFunctions(const std::map<std::string, uint64_t>& functions) {
   return false;
 }
 
+// The functions of a TLS file to probe for the selection's directions. The
+// handshake stays: it names the connection before the first read.
+std::map<std::string, uint64_t> ProbedFunctions(std::map<std::string, uint64_t> functions,
+                                                const CaptureSelection& selection) {
+  if (!selection.reads) {
+    functions.erase("SSL_read");
+    functions.erase("SSL_read_ex");
+  }
+  if (!selection.writes) {
+    functions.erase("SSL_write");
+    functions.erase("SSL_write_ex");
+  }
+  return functions;
+}
+
 }  // namespace
+
+std::vector<std::string> CaptureDirectionNames(bool reads, bool writes) {
+  std::vector<std::string> names;
+  if (reads) names.push_back("read");
+  if (writes) names.push_back("write");
+  return names;
+}
+
+absl::StatusOr<std::pair<bool, bool>> ParseCaptureDirections(std::string_view text) {
+  bool reads = false, writes = false;
+  for (std::string_view rest = text; true;) {
+    const size_t comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    if (name == "read") {
+      reads = true;
+    } else if (name == "write") {
+      writes = true;
+    } else {
+      return absl::InvalidArgumentError(rampart::StrCat("bad direction \"", name, "\" in \"", text,
+                                                        "\": expected read, write or read,write"));
+    }
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return std::make_pair(reads, writes);
+}
 
 void CaptureManager::SetSelection(CaptureSelection selection) {
   std::lock_guard lock(mu_);
   selection_ = std::move(selection);
+}
+
+CaptureSelection CaptureManager::selection() const {
+  std::lock_guard lock(mu_);
+  return selection_;
 }
 
 const std::map<std::string, uint64_t>& CaptureManager::FunctionsOf(const MappedFile& file) {
@@ -50,6 +96,7 @@ void CaptureManager::Rescan() {
     std::map<std::string, uint64_t> functions;
   };
   std::map<AttachKey, Target> wanted;
+  const int directions = (selection.reads ? 1 : 0) | (selection.writes ? 2 : 0);
   for (pid_t pid : ListProcesses()) {
     // libcrypto (d2i_X509 without SSL functions) is probed only in processes
     // whose TLS code is: it is how their peers' certificates are seen.
@@ -72,17 +119,27 @@ void CaptureManager::Rescan() {
       }
       // Everything selected: one file-wide attachment per file, which also
       // covers processes that map it later. Otherwise one per process.
-      wanted.try_emplace(AttachKey{file.device, file.inode, selection.all ? -1 : pid},
-                         Target{file.host_path, functions});
+      wanted.try_emplace(AttachKey{file.device, file.inode, selection.all ? -1 : pid, directions},
+                         Target{file.host_path, ProbedFunctions(functions, selection)});
       process.attached = true;
       process.reason = "attached";
       selected = true;
     }
     if (!selected || !probe_.peer_certificates()) continue;
     for (const MappedFile* file : crypto) {
-      wanted.try_emplace(AttachKey{file->device, file->inode, selection.all ? -1 : pid},
+      wanted.try_emplace(AttachKey{file->device, file->inode, selection.all ? -1 : pid, 0},
                          Target{file->host_path, {{kPeerCertFunction, FunctionsOf(*file).at(kPeerCertFunction)}}});
     }
+  }
+  // Detach first: the probe attaches once per (file, pid), so a process whose
+  // directions changed must lose its old probes before it gets the new ones.
+  for (auto it = attached_.begin(); it != attached_.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    probe_.Detach(it->second, std::get<2>(it->first));
+    it = attached_.erase(it);
   }
   for (const auto& [key, target] : wanted) {
     if (attached_.contains(key)) continue;
@@ -108,14 +165,6 @@ void CaptureManager::Rescan() {
     attached_[key] = target.path;
     log->info("capturing {} ({} probes{})", target.path, *probes,
               pid == -1 ? ", every process" : rampart::StrCat(", pid ", pid));
-  }
-  for (auto it = attached_.begin(); it != attached_.end();) {
-    if (wanted.contains(it->first)) {
-      ++it;
-      continue;
-    }
-    probe_.Detach(it->second, std::get<2>(it->first));
-    it = attached_.erase(it);
   }
   std::lock_guard lock(mu_);
   std::erase_if(counts_,

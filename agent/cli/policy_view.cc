@@ -66,6 +66,10 @@ void RenderInspection(const v1::AppliedPolicy& p, std::ostringstream& out) {
   if (!in.capture().units().empty()) capture.push_back("units " + Join(in.capture().units()));
   std::string captured;
   for (const auto& c : capture) captured += (captured.empty() ? "" : "; ") + c;
+  if (!captured.empty() && in.capture().directions_size() == 1) {
+    captured += "; only what they " + std::string(in.capture().directions(0) == "read" ? "receive" : "send") + " (" +
+                in.capture().directions(0) + ")";
+  }
   out << "  capture: " << (captured.empty() ? "nothing selected by policy" : captured) << "\n";
   if (p.families().empty()) {
     out << "  no detector family configured\n";

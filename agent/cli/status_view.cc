@@ -113,8 +113,10 @@ std::string RenderStatus(const v1::AgentStatus& s) {
   }
   if (s.capture().enabled()) {
     const auto& c = s.capture();
-    out << "\nTLS capture: " << c.probes() << " probes; " << c.calls() << " calls, " << c.bytes() << " bytes, "
-        << c.bytes_captured() << " captured, " << c.bytes_truncated() << " truncated, " << c.chunks_lost()
+    std::string directions;
+    for (const auto& d : c.directions()) directions += (directions.empty() ? "" : " and ") + d;
+    out << "\nTLS capture: " << c.probes() << " probes" << (directions.empty() ? "" : " (" + directions + ")") << "; "
+        << c.calls() << " calls, " << c.bytes() << " bytes, " << c.bytes_captured() << " captured, " << c.bytes_truncated() << " truncated, " << c.chunks_lost()
         << " chunks (" << c.bytes_lost() << " bytes) lost to a full ring buffer, " << c.tuple_misses()
         << " chunks without a 5-tuple; sockets learned by " << c.socket_hook() << "\n"
         << "Peer certificates: " << c.peer_certificates() << " seen in handshakes, " << c.peer_certificates_attached()

@@ -368,6 +368,12 @@ v1::AgentStatus Agent::Status() {
     capture->set_reader_scheduling(std::string(capture::ReaderSchedulingName(reader.scheduling)));
     capture->set_reader_scheduling_reason(reader.reason);
     capture->set_reader_demotions(reader.demotions);
+    const capture::CaptureSelection selection = capture_manager_->selection();
+    if (!selection.empty()) {
+      for (const std::string& d : capture::CaptureDirectionNames(selection.reads, selection.writes)) {
+        capture->add_directions(d);
+      }
+    }
     for (const auto& p : capture_manager_->Processes()) {
       auto* row = capture->add_processes();
       row->set_pid(static_cast<uint32_t>(p.pid));
@@ -384,6 +390,13 @@ v1::AgentStatus Agent::Status() {
 
 absl::Status Agent::ConfigureCapture() {
   capture::CaptureSelection selection = options_.capture;
+  // The directions are those of every source that selects something (the
+  // flags, each policy), together.
+  selection.reads = selection.writes = false;
+  if (!options_.capture.empty()) {
+    selection.reads = options_.capture.reads;
+    selection.writes = options_.capture.writes;
+  }
   {
     std::lock_guard lock(mu_);
     if (applied_bundle_) {
@@ -393,6 +406,9 @@ absl::Status Agent::ConfigureCapture() {
         selection.processes.insert(wanted.processes().begin(), wanted.processes().end());
         for (const std::string& unit : wanted.units()) {
           if (auto id = datapath::ResolveCgroup(unit[0] == '/' ? "cgroup" : "unit", unit)) selection.cgroups.insert(*id);
+        }
+        if (wanted.all() || !wanted.processes().empty() || !wanted.units().empty()) {
+          capture::AddCaptureDirections(wanted.directions(), selection.reads, selection.writes);
         }
       }
     }

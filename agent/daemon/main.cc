@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
       ("capture-unit", po::value<std::vector<std::string>>()->composing(),
        "capture TLS plaintext of this systemd unit or cgroup path (repeatable)")
       ("capture-all", "capture TLS plaintext of every process with TLS code")
+      ("capture-directions", po::value<std::string>()->default_value("read,write"),
+       "what the probes of the processes selected by flag take: read (plaintext received), write (sent), "
+       "or read,write")
       ("capture-max-bytes", po::value(&options.capture_options.max_bytes_per_call)->default_value(16384),
        "plaintext bytes captured per SSL call, at most 16384; the rest is counted as truncated")
       ("capture-peer-certificates", po::value(&options.capture_options.peer_certificates)->default_value(true),
@@ -130,6 +133,13 @@ int main(int argc, char** argv) {
   }
   options.inventory_report_interval = std::chrono::seconds(inventory_seconds);
   options.capture.all = vars.count("capture-all") > 0;
+  auto directions = rampart::capture::ParseCaptureDirections(vars["capture-directions"].as<std::string>());
+  if (!directions.ok()) {
+    std::cerr << "rampartd: --capture-directions: " << directions.status().message() << "\n";
+    return 2;
+  }
+  options.capture.reads = directions->first;
+  options.capture.writes = directions->second;
   if (vars.count("capture-process")) {
     for (const auto& name : vars["capture-process"].as<std::vector<std::string>>()) options.capture.processes.insert(name);
   }

@@ -6,6 +6,7 @@
 #include "agent/apis/api_analytics_detector.h"
 #include "agent/apis/policy_section.h"
 #include "agent/attacks/attack_detector.h"
+#include "agent/capture/capture_manager.h"
 #include "agent/common/errors.h"
 #include "agent/common/strings.h"
 #include "agent/dlp/dlp_scanner.h"
@@ -118,12 +119,16 @@ v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
     if (policy->spec().inspection().has_apis()) api_sections.push_back(&policy->spec().inspection().apis());
   }
   if (!api_sections.empty()) *merged.mutable_apis() = apis::MergeApiInspections(api_sections);
+  bool reads = false, writes = false;  // of the policies that select processes
   for (const auto& policy : bundle.policies()) {
     const v1::Inspection& in = policy.spec().inspection();
     auto* capture = merged.mutable_capture();
     capture->set_all(capture->all() || in.capture().all());
     AddUnique(in.capture().processes(), capture->mutable_processes());
     AddUnique(in.capture().units(), capture->mutable_units());
+    if (in.capture().all() || !in.capture().processes().empty() || !in.capture().units().empty()) {
+      capture::AddCaptureDirections(in.capture().directions(), reads, writes);
+    }
     if (in.has_dlp()) {
       auto* dlp = merged.mutable_dlp();
       MergeVerdict(in.dlp().verdict(), *dlp->mutable_verdict());
@@ -146,6 +151,7 @@ v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
       jwt->set_replay_window_seconds(std::max(jwt->replay_window_seconds(), in.jwt().replay_window_seconds()));
     }
   }
+  for (const std::string& d : capture::CaptureDirectionNames(reads, writes)) merged.mutable_capture()->add_directions(d);
   return merged;
 }
 

@@ -222,7 +222,7 @@ class DocumentReader {
   }
 
   absl::Status Capture(const YAML::Node& node, const std::string& path, v1::CaptureSelection& capture) {
-    auto capture_fields = Fields(node, path, {"processes", "units", "all"});
+    auto capture_fields = Fields(node, path, {"processes", "units", "all", "directions"});
     if (!capture_fields.ok()) return capture_fields.status();
     for (const Field& c : *capture_fields) {
       absl::Status s;
@@ -230,6 +230,8 @@ class DocumentReader {
         s = StringList(c.value, c.path, capture.mutable_processes());
       } else if (c.key == "units") {
         s = StringList(c.value, c.path, capture.mutable_units());
+      } else if (c.key == "directions") {
+        s = StringList(c.value, c.path, capture.mutable_directions());
       } else {
         bool all = false;
         s = Bool(c.value, c.path, all);

@@ -134,6 +134,14 @@ class Checker {
       absl::Status s = !unit.empty() && unit[0] == '/' ? CheckCgroup(unit, path) : CheckUnit(unit, path);
       if (!s.ok()) return s;
     }
+    for (int i = 0; i < capture.directions_size(); ++i) {
+      const std::string& direction = capture.directions(i);
+      if (direction != "read" && direction != "write") {
+        return Fail(rampart::StrCat("spec.inspection.capture.directions[", i, "]"),
+                    rampart::StrCat("unknown direction ", Quote(direction),
+                                    ": read (the plaintext a process receives) or write (what it sends)"));
+      }
+    }
     return absl::OkStatus();
   }
 

@@ -5,8 +5,10 @@
 // plaintext with its 5-tuple, whichever of agent and server started first.
 // `rampartctl status --json` must list the server as attached, with chunks
 // that carried their 5-tuple; without --show-payload no plaintext leaves the agent.
-// The capture reader thread (rp-capture) is SCHED_FIFO 1 by default, SCHED_OTHER
-// with --capture-reader-scheduling=normal or without CAP_SYS_NICE.
+// The capture reader thread (rp-capture) runs at nice -20 by default,
+// SCHED_FIFO 1 with --capture-reader-scheduling=realtime, and SCHED_OTHER at
+// nice 0 with =normal or without CAP_SYS_NICE. A policy's capture directions
+// decide which of SSL_read and SSL_write are probed.
 #include <google/protobuf/util/json_util.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <thread>
 #include <tuple>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "kernel_tests/capture/capture_fixture.h"
@@ -488,6 +491,69 @@ TEST_F(AgentCapture, PolicyFromTheControlPlaneSelectsTheServerAndDeselectsIt) {
   ASSERT_TRUE(WaitFor([&] { return testing::ReadFile(dir_->path() + "/server.out") == before + line; }, 10s));
   std::this_thread::sleep_for(500ms);  // more than the follower's 200 ms batching
   EXPECT_EQ(Events(follower_names_[0]).size(), events_before) << "traffic captured after the policy deselected it";
+}
+
+// A policy that needs only what the server receives leaves its SSL_write
+// unprobed (fewer probes, no write chunks); adding "write" in a new version
+// probes it again, and the server's next reply is captured.
+TEST_F(AgentCapture, APolicyOfReadsOnlyLeavesSslWriteUnprobedUntilWritesAreAdded) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(StartControlPlaneAndAgent());
+  ASSERT_NO_FATAL_FAILURE(ApplyCapturePolicy("{processes: [openssl], directions: [read]}", 1));
+  auto attached = [&] {
+    v1::AgentStatus status = Status();
+    const v1::TlsProcessStatus* row = Row(status, server_->pid());
+    return row && row->attached();
+  };
+  ASSERT_TRUE(WaitFor(attached, 5s)) << Status().capture().ShortDebugString() << Logs();
+  EXPECT_THAT(Status().capture().directions(), ::testing::ElementsAre("read"));
+
+  follower_names_ = {"follow.jsonl"};
+  Follow(follower_names_[0], true);
+  ASSERT_NO_FATAL_FAILURE(StartClient());
+  const std::string warm_up = WarmUp();
+  ASSERT_FALSE(HasFailure());
+  // s_client is an `openssl` too: the probe counts below are the server's and the client's.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        v1::AgentStatus status = Status();
+        const v1::TlsProcessStatus* row = Row(status, client_->pid());
+        return row && row->attached();
+      },
+      5s))
+      << Status().capture().ShortDebugString();
+  const uint32_t read_probes = Status().capture().probes();
+  EXPECT_GT(read_probes, 0u);
+  const std::string first_reply = "not captured: nobody asked for writes\n";
+  *server_in_ << first_reply << std::flush;
+  ASSERT_TRUE(WaitFor([&] { return testing::ReadFile(dir_->path() + "/client.out") == first_reply; }, 10s));
+  std::this_thread::sleep_for(500ms);  // more than the follower's 200 ms batching
+  std::string read_stream;
+  for (const auto& e : Events(follower_names_[0])) {
+    EXPECT_EQ(e.direction(), "read") << e.ShortDebugString();
+    read_stream += e.payload();
+  }
+  EXPECT_NE(warm_up.find(read_stream), std::string::npos) << "the reads are not what the client sent";
+
+  // Version 2 adds writes: SSL_write is probed again (more probes), and the
+  // server's next reply arrives as a write chunk.
+  ASSERT_NO_FATAL_FAILURE(ApplyCapturePolicy("{processes: [openssl], directions: [read, write]}", 2));
+  ASSERT_TRUE(WaitFor([&] { return Status().capture().directions_size() == 2 && attached(); }, 5s))
+      << Status().capture().ShortDebugString() << Logs();
+  EXPECT_GT(Status().capture().probes(), read_probes);
+  const std::string second_reply = "captured: writes are wanted now\n";
+  *server_in_ << second_reply << std::flush;
+  ASSERT_TRUE(
+      WaitFor([&] { return testing::ReadFile(dir_->path() + "/client.out") == first_reply + second_reply; }, 10s));
+  auto reply_captured = [&] {
+    for (const auto& e : Events(follower_names_[0])) {
+      if (e.direction() == "write" && e.payload() == second_reply) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(WaitFor(reply_captured, 10s)) << "the reply after version 2 was not captured" << Logs();
+  std::cout << "[ figures  ] probes of server and client: " << read_probes << " for reads only, "
+            << Status().capture().probes() << " for both directions\n";
 }
 
 }  // namespace

@@ -62,6 +62,16 @@ TEST(PolicyShow, ListsRulesDefaultsScopesRateLimitsAndInspection) {
   EXPECT_THAT(out, HasSubstr("Warnings:\n  policy payments-api rule batch-out"));
 }
 
+TEST(PolicyShow, CaptureOfOneDirectionSaysWhich) {
+  auto applied = Parse<v1::AppliedPolicy>(R"pb(
+    version: 3
+    inspection { capture { processes: "nginx" directions: "read" } }
+  )pb");
+  EXPECT_THAT(RenderAppliedPolicy(applied), HasSubstr("  capture: processes nginx; only what they receive (read)\n"));
+  applied.mutable_inspection()->mutable_capture()->add_directions("write");
+  EXPECT_THAT(RenderAppliedPolicy(applied), HasSubstr("  capture: processes nginx\n"));
+}
+
 TEST(PolicyShow, NoPolicyAllowsEverything) {
   EXPECT_EQ(RenderAppliedPolicy(v1::AppliedPolicy()),
             "Policy version: none (no policy applied: the datapath allows everything)\n");

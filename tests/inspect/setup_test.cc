@@ -51,6 +51,29 @@ TEST(MergeInspectionTest, ListsAreUnitedAndTheCaptureSelectionToo) {
   EXPECT_FALSE(merged.has_attacks());
 }
 
+TEST(MergeInspectionTest, CaptureDirectionsAreTheUnionOfThePoliciesThatSelectProcesses) {
+  v1::Inspection reads_nginx, selects_nothing, writes_envoy, both_python;
+  reads_nginx.mutable_capture()->add_processes("nginx");
+  reads_nginx.mutable_capture()->add_directions("read");
+  selects_nothing.mutable_capture()->add_directions("write");  // selects no process: adds no direction
+  v1::PolicyBundle bundle;
+  *bundle.add_policies() = PolicyWith("a", reads_nginx);
+  *bundle.add_policies() = PolicyWith("b", selects_nothing);
+  EXPECT_EQ(MergeInspection(bundle).capture().directions().size(), 1);
+  EXPECT_EQ(MergeInspection(bundle).capture().directions(0), "read");
+
+  writes_envoy.mutable_capture()->add_processes("envoy");
+  writes_envoy.mutable_capture()->add_directions("write");
+  *bundle.add_policies() = PolicyWith("c", writes_envoy);
+  EXPECT_EQ(MergeInspection(bundle).capture().directions().size(), 2);
+
+  both_python.mutable_capture()->add_processes("python3");  // no directions: both
+  v1::PolicyBundle alone;
+  *alone.add_policies() = PolicyWith("d", both_python);
+  EXPECT_EQ(MergeInspection(alone).capture().directions().size(), 2);
+  EXPECT_TRUE(MergeInspection(v1::PolicyBundle()).capture().directions().empty());
+}
+
 TEST(BuildInspectionSetupTest, EachConfiguredFamilyGetsADetectorAndAVerdict) {
   v1::Inspection inspection;
   inspection.mutable_dlp()->mutable_verdict()->set_action(v1::VERDICT_ACTION_BLOCK);

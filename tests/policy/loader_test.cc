@@ -398,6 +398,17 @@ TEST(LoaderTest, CaptureSelectionReadsProcessesUnitsAndAll) {
   EXPECT_TRUE(capture.all());
 }
 
+TEST(LoaderTest, CaptureDirectionsAreReadAndWriteAndNothingElse) {
+  auto policies = MustParse(WithHeader("spec:\n  inspection:\n    capture:\n      processes: [nginx]\n"
+                                       "      directions: [read]\n"));
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_THAT(policies[0].spec().inspection().capture().directions(), ::testing::ElementsAre("read"));
+  EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    capture:\n      processes: [nginx]\n"
+                                  "      directions: [read, responses]\n")),
+            "web.yaml:9: spec.inspection.capture.directions[1]: unknown direction \"responses\": read (the "
+            "plaintext a process receives) or write (what it sends)");
+}
+
 TEST(LoaderTest, CaptureSelectionRefusesNamesThatCanNeverMatch) {
   EXPECT_EQ(ParseError(WithHeader("spec:\n  inspection:\n    capture:\n      processes: [a-very-long-process-name]\n")),
             "web.yaml:8: spec.inspection.capture.processes[0]: bad process name \"a-very-long-process-name\": a "
