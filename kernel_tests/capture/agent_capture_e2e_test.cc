@@ -174,6 +174,13 @@ class AgentCapture : public ::testing::Test {
     return nullptr;
   }
 
+  // Whether `rampartctl status` lists the process as attached.
+  bool IsAttached(pid_t pid) {
+    v1::AgentStatus status = Status();
+    const v1::TlsProcessStatus* row = Row(status, static_cast<uint32_t>(pid));
+    return row && row->attached();
+  }
+
   // `rampartctl capture --follow --json`, for the server only; output to NAME.
   void Follow(const std::string& name, bool show_payload) {
     std::vector<std::string> argv = {kBuild + "/agent/rampartctl", "--socket", dir_->path() + "/agent.sock",
@@ -367,13 +374,7 @@ TEST_F(AgentCapture, ServerStartedAfterTheAgentIsCapturedAfterARescan) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   // Attached at one of the once-a-second rescans (docs/capture.md, "Delay").
   const auto started = std::chrono::steady_clock::now();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        v1::AgentStatus status = Status();
-        const v1::TlsProcessStatus* row = Row(status, server_->pid());
-        return row && row->attached();
-      },
-      5s))
+  ASSERT_TRUE(WaitFor([&] { return IsAttached(server_->pid()); }, 5s))
       << "the server was not attached within 5 s: " << Status().capture().ShortDebugString() << Logs();
   const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   EXPECT_LE(delay, 2500ms) << "a rescan runs every second";
@@ -461,13 +462,7 @@ TEST_F(AgentCapture, PolicyFromTheControlPlaneSelectsTheServerAndDeselectsIt) {
   EXPECT_FALSE(Status().capture().enabled());
 
   ASSERT_NO_FATAL_FAILURE(ApplyCapturePolicy("{processes: [openssl]}", 1));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        v1::AgentStatus status = Status();
-        const v1::TlsProcessStatus* row = Row(status, server_->pid());
-        return row && row->attached();
-      },
-      5s))
+  ASSERT_TRUE(WaitFor([&] { return IsAttached(server_->pid()); }, 5s))
       << "the policy did not attach the server: " << Status().capture().ShortDebugString() << Logs();
   ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
 
@@ -500,11 +495,7 @@ TEST_F(AgentCapture, APolicyOfReadsOnlyLeavesSslWriteUnprobedUntilWritesAreAdded
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(StartControlPlaneAndAgent());
   ASSERT_NO_FATAL_FAILURE(ApplyCapturePolicy("{processes: [openssl], directions: [read]}", 1));
-  auto attached = [&] {
-    v1::AgentStatus status = Status();
-    const v1::TlsProcessStatus* row = Row(status, server_->pid());
-    return row && row->attached();
-  };
+  auto attached = [&] { return IsAttached(server_->pid()); };
   ASSERT_TRUE(WaitFor(attached, 5s)) << Status().capture().ShortDebugString() << Logs();
   EXPECT_THAT(Status().capture().directions(), ::testing::ElementsAre("read"));
 
@@ -514,13 +505,7 @@ TEST_F(AgentCapture, APolicyOfReadsOnlyLeavesSslWriteUnprobedUntilWritesAreAdded
   const std::string warm_up = WarmUp();
   ASSERT_FALSE(HasFailure());
   // s_client is an `openssl` too: the probe counts below are the server's and the client's.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        v1::AgentStatus status = Status();
-        const v1::TlsProcessStatus* row = Row(status, client_->pid());
-        return row && row->attached();
-      },
-      5s))
+  ASSERT_TRUE(WaitFor([&] { return IsAttached(client_->pid()); }, 5s))
       << Status().capture().ShortDebugString();
   const uint32_t read_probes = Status().capture().probes();
   EXPECT_GT(read_probes, 0u);
