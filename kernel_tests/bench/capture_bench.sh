@@ -26,7 +26,8 @@
 # variant idles while another one is measured, and its probes are filtered to
 # its own pid, so they do not fire for the others; Rampart's socket
 # tracepoints fire for every socket, and return at once while no probed call
-# is in flight (docs/capture.md).
+# is in flight (docs/capture.md): the other variants' nginx pay a few tens of
+# nanoseconds a socket call for them, under 0.1% of a request.
 #
 # Each nginx runs as a symlink named rpb-VARIANT, so its process name (comm)
 # is unique and rampartd attaches to that nginx only, not to any other nginx
@@ -53,7 +54,9 @@
 #        RAMPARTD_BASE the same binary), PIN (1: nginx on CPU 0,
 #        wrk on CPU 1), PERF_DIR (a directory: `perf record -g` of CPU 0, nginx's,
 #        for 2 s of every run, as ROUND-SIZE-VARIANT.data, to compare where
-#        nginx's time goes with and without probes; needs PIN=1)
+#        nginx's time goes with and without probes; needs PIN=1), KEEP_WORK
+#        (set: keep the temporary directory, with every nginx's and agent's
+#        logs, and print its path)
 #
 # Needs root, nginx, wrk, openssl, bpftool, python3 and a build with
 # agent/rampartd, agent/rampartctl, kernel_tests/noop_ssl_attach and
