@@ -292,8 +292,7 @@ std::vector<v1::PolicyError> Agent::ApplyBundle(const v1::PolicyBundle& bundle, 
   last_policy_error_.clear();
   policy_warnings_ = compiled->warnings;
   const auto& capture = inspection.capture();
-  if (detectors && !capture.all() && capture.processes().empty() && capture.units().empty() &&
-      options_.capture.empty()) {
+  if (detectors && !inspect::SelectsProcesses(capture) && options_.capture.empty()) {
     policy_warnings_.push_back(
         "inspection detectors are configured but no process is captured (spec.inspection.capture is empty)");
   }
@@ -407,7 +406,7 @@ absl::Status Agent::ConfigureCapture() {
         for (const std::string& unit : wanted.units()) {
           if (auto id = datapath::ResolveCgroup(unit[0] == '/' ? "cgroup" : "unit", unit)) selection.cgroups.insert(*id);
         }
-        if (wanted.all() || !wanted.processes().empty() || !wanted.units().empty()) {
+        if (inspect::SelectsProcesses(wanted)) {
           capture::AddCaptureDirections(wanted.directions(), selection.reads, selection.writes);
         }
       }

@@ -106,6 +106,10 @@ class JwtDetector final : public Detector {
 
 }  // namespace
 
+bool SelectsProcesses(const v1::CaptureSelection& capture) {
+  return capture.all() || !capture.processes().empty() || !capture.units().empty();
+}
+
 v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
   v1::Inspection merged;
   // The apis sections in policy name order: for them the first policy's
@@ -126,9 +130,7 @@ v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
     capture->set_all(capture->all() || in.capture().all());
     AddUnique(in.capture().processes(), capture->mutable_processes());
     AddUnique(in.capture().units(), capture->mutable_units());
-    if (in.capture().all() || !in.capture().processes().empty() || !in.capture().units().empty()) {
-      capture::AddCaptureDirections(in.capture().directions(), reads, writes);
-    }
+    if (SelectsProcesses(in.capture())) capture::AddCaptureDirections(in.capture().directions(), reads, writes);
     if (in.has_dlp()) {
       auto* dlp = merged.mutable_dlp();
       MergeVerdict(in.dlp().verdict(), *dlp->mutable_verdict());

@@ -23,6 +23,10 @@ namespace rampart::inspect {
 // The apis sections merge by apis::MergeApiInspections, in policy name order.
 v1::Inspection MergeInspection(const v1::PolicyBundle& bundle);
 
+// Whether a policy's capture section selects any process (by name, unit or
+// all): only such a section's directions count.
+bool SelectsProcesses(const v1::CaptureSelection& capture);
+
 // Errors name the policy field and what was wrong ("spec.inspection.jwt.jwks:
 // /etc/rampart/jwks.json: ...").
 //
