@@ -40,19 +40,16 @@ std::vector<std::string> CaptureDirectionNames(bool reads, bool writes) {
 
 absl::StatusOr<std::pair<bool, bool>> ParseCaptureDirections(std::string_view text) {
   bool reads = false, writes = false;
-  for (std::string_view rest = text; true;) {
+  for (std::string_view rest = text;;) {
     const size_t comma = rest.find(',');
     const std::string_view name = rest.substr(0, comma);
-    if (name == "read") {
-      reads = true;
-    } else if (name == "write") {
-      writes = true;
-    } else {
+    if (name != "read" && name != "write") {
       return absl::InvalidArgumentError(rampart::StrCat("bad direction \"", name, "\" in \"", text,
                                                         "\": expected read, write or read,write"));
     }
+    (name == "read" ? reads : writes) = true;
     if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
+    rest.remove_prefix(comma + 1);
   }
   return std::make_pair(reads, writes);
 }

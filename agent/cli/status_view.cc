@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "agent/common/strings.h"
 
 namespace rampart::cli {
@@ -113,8 +114,7 @@ std::string RenderStatus(const v1::AgentStatus& s) {
   }
   if (s.capture().enabled()) {
     const auto& c = s.capture();
-    std::string directions;
-    for (const auto& d : c.directions()) directions += (directions.empty() ? "" : " and ") + d;
+    const std::string directions = absl::StrJoin(c.directions(), " and ");
     out << "\nTLS capture: " << c.probes() << " probes" << (directions.empty() ? "" : " (" + directions + ")") << "; "
         << c.calls() << " calls, " << c.bytes() << " bytes, " << c.bytes_captured() << " captured, " << c.bytes_truncated() << " truncated, " << c.chunks_lost()
         << " chunks (" << c.bytes_lost() << " bytes) lost to a full ring buffer, " << c.tuple_misses()

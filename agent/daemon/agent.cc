@@ -399,16 +399,14 @@ absl::Status Agent::ConfigureCapture() {
   {
     std::lock_guard lock(mu_);
     if (applied_bundle_) {
-      for (const auto& policy : applied_bundle_->policies()) {
-        const auto& wanted = policy.spec().inspection().capture();
-        selection.all |= wanted.all();
-        selection.processes.insert(wanted.processes().begin(), wanted.processes().end());
-        for (const std::string& unit : wanted.units()) {
-          if (auto id = datapath::ResolveCgroup(unit[0] == '/' ? "cgroup" : "unit", unit)) selection.cgroups.insert(*id);
-        }
-        if (inspect::SelectsProcesses(wanted)) {
-          capture::AddCaptureDirections(wanted.directions(), selection.reads, selection.writes);
-        }
+      const v1::CaptureSelection wanted = inspect::MergeCapture(*applied_bundle_);
+      selection.all |= wanted.all();
+      selection.processes.insert(wanted.processes().begin(), wanted.processes().end());
+      for (const std::string& unit : wanted.units()) {
+        if (auto id = datapath::ResolveCgroup(unit[0] == '/' ? "cgroup" : "unit", unit)) selection.cgroups.insert(*id);
+      }
+      if (inspect::SelectsProcesses(wanted)) {
+        capture::AddCaptureDirections(wanted.directions(), selection.reads, selection.writes);
       }
     }
   }

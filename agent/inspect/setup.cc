@@ -110,6 +110,20 @@ bool SelectsProcesses(const v1::CaptureSelection& capture) {
   return capture.all() || !capture.processes().empty() || !capture.units().empty();
 }
 
+v1::CaptureSelection MergeCapture(const v1::PolicyBundle& bundle) {
+  v1::CaptureSelection merged;
+  bool reads = false, writes = false;  // of the policies that select processes
+  for (const auto& policy : bundle.policies()) {
+    const v1::CaptureSelection& in = policy.spec().inspection().capture();
+    merged.set_all(merged.all() || in.all());
+    AddUnique(in.processes(), merged.mutable_processes());
+    AddUnique(in.units(), merged.mutable_units());
+    if (SelectsProcesses(in)) capture::AddCaptureDirections(in.directions(), reads, writes);
+  }
+  for (const std::string& d : capture::CaptureDirectionNames(reads, writes)) merged.add_directions(d);
+  return merged;
+}
+
 v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
   v1::Inspection merged;
   // The apis sections in policy name order: for them the first policy's
@@ -123,14 +137,9 @@ v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
     if (policy->spec().inspection().has_apis()) api_sections.push_back(&policy->spec().inspection().apis());
   }
   if (!api_sections.empty()) *merged.mutable_apis() = apis::MergeApiInspections(api_sections);
-  bool reads = false, writes = false;  // of the policies that select processes
+  *merged.mutable_capture() = MergeCapture(bundle);
   for (const auto& policy : bundle.policies()) {
     const v1::Inspection& in = policy.spec().inspection();
-    auto* capture = merged.mutable_capture();
-    capture->set_all(capture->all() || in.capture().all());
-    AddUnique(in.capture().processes(), capture->mutable_processes());
-    AddUnique(in.capture().units(), capture->mutable_units());
-    if (SelectsProcesses(in.capture())) capture::AddCaptureDirections(in.capture().directions(), reads, writes);
     if (in.has_dlp()) {
       auto* dlp = merged.mutable_dlp();
       MergeVerdict(in.dlp().verdict(), *dlp->mutable_verdict());
@@ -153,7 +162,6 @@ v1::Inspection MergeInspection(const v1::PolicyBundle& bundle) {
       jwt->set_replay_window_seconds(std::max(jwt->replay_window_seconds(), in.jwt().replay_window_seconds()));
     }
   }
-  for (const std::string& d : capture::CaptureDirectionNames(reads, writes)) merged.mutable_capture()->add_directions(d);
   return merged;
 }
 

@@ -26,6 +26,10 @@ v1::Inspection MergeInspection(const v1::PolicyBundle& bundle);
 // Whether a policy's capture section selects any process (by name, unit or
 // all): only such a section's directions count.
 bool SelectsProcesses(const v1::CaptureSelection& capture);
+// The capture sections of a node's policies together (MergeInspection's
+// capture): every selection, and the directions of those that select
+// processes (none listed: both), empty when none does.
+v1::CaptureSelection MergeCapture(const v1::PolicyBundle& bundle);
 
 // Errors name the policy field and what was wrong ("spec.inspection.jwt.jwks:
 // /etc/rampart/jwks.json: ...").
