@@ -81,11 +81,23 @@ absl::Status SslCaptureProbe::LoadWith(const CaptureOptions& options, SocketHook
   }
   const std::string what(SocketHookName(hook));
   if (int err = capture_bpf__load(skel_); err != 0) return ErrnoError(err, "load capture.bpf.o with " + what);
-  sock_send_ = bpf_program__attach(send);
-  if (!sock_send_) return ErrnoError(errno, "attach " + what + " socket send hook");
-  sock_recv_ = bpf_program__attach(recv);
-  if (!sock_recv_) return ErrnoError(errno, "attach " + what + " socket receive hook");
+  const std::pair<bpf_program*, std::string> hooks[] = {
+      {send, what + " socket send hook"},
+      {recv, what + " socket receive hook"},
+      {skel_->progs.rampart_task_rename, "tp_btf/task_rename"},
+      {skel_->progs.rampart_cgroup_attach_task, "tp_btf/cgroup_attach_task"},
+  };
+  for (const auto& [program, name] : hooks) {
+    bpf_link* link = bpf_program__attach(program);
+    if (!link) return ErrnoError(errno, "attach " + name);
+    kernel_hooks_.push_back(link);
+  }
   return absl::OkStatus();
+}
+
+void SslCaptureProbe::DetachKernelHooks() {
+  for (bpf_link* link : kernel_hooks_) bpf_link__destroy(link);
+  kernel_hooks_.clear();
 }
 
 absl::StatusOr<std::unique_ptr<SslCaptureProbe>> SslCaptureProbe::Load(const CaptureOptions& options, ChunkSink sink,
@@ -110,9 +122,7 @@ absl::StatusOr<std::unique_ptr<SslCaptureProbe>> SslCaptureProbe::Load(const Cap
       break;
     }
     probe->hooks_refused_.push_back(std::string(last.message()));
-    bpf_link__destroy(probe->sock_send_);
-    bpf_link__destroy(probe->sock_recv_);
-    probe->sock_send_ = probe->sock_recv_ = nullptr;
+    probe->DetachKernelHooks();
     capture_bpf__destroy(probe->skel_);
     probe->skel_ = nullptr;
   }
@@ -155,8 +165,7 @@ SslCaptureProbe::~SslCaptureProbe() {
     }
     links_.clear();
   }
-  bpf_link__destroy(sock_send_);
-  bpf_link__destroy(sock_recv_);
+  DetachKernelHooks();
   ring_buffer__free(ring_);
   capture_bpf__destroy(skel_);
 }

@@ -114,8 +114,10 @@ class SslCaptureProbe {
   ChunkSink sink_;
   PeerCertSink certs_;
   bool peer_certificates_ = true;
-  bpf_link* sock_send_ = nullptr;
-  bpf_link* sock_recv_ = nullptr;
+  // Host-wide programs: the socket hooks, and those that keep each thread's
+  // name and cgroup id current (task_rename, cgroup_attach_task).
+  std::vector<bpf_link*> kernel_hooks_;
+  void DetachKernelHooks();
   SocketHook socket_hook_ = SocketHook::kAuto;
   std::vector<std::string> hooks_refused_;
   mutable std::mutex mu_;

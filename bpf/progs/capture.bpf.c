@@ -34,10 +34,11 @@ static __always_inline void rp_stat_add(__u32 key, __u64 value)
 		*slot += value;
 }
 
-/* SSL calls between entry and return, all threads. The socket tracepoints
- * fire for every socket on the host; while this is 0 they return before
- * any map lookup. */
-__u64 calls_in_flight = 0;
+/* Bumped whenever a task moves to another cgroup: every thread's kept
+ * cgroup id (rp_ssl_call.identity_epoch) is then out of date. Starts at 1, as
+ * a fresh call record's 0 means "never read". Written only on cgroup moves,
+ * which are rare, so the calls that read it find it in their cache. */
+__u64 identity_epoch = 1;
 
 /* This thread's call record, created on its first SSL call. */
 static __always_inline struct rp_ssl_call *rp_thread_call(__u64 create)
@@ -53,8 +54,6 @@ static __always_inline int rp_call_begin(__u64 ssl, __u64 buf, __u64 size_out, _
 	/* Active already: a call whose return never came (the thread longjmp'd
 	 * out of it), or an SSL call made from inside another; the newer one
 	 * takes the record, as the return probes pair with the innermost call. */
-	if (!call->active)
-		__sync_fetch_and_add(&calls_in_flight, 1);
 	call->ssl = ssl;
 	call->buf = buf;
 	call->size_out = size_out;
@@ -67,10 +66,7 @@ static __always_inline int rp_call_begin(__u64 ssl, __u64 buf, __u64 size_out, _
 
 static __always_inline void rp_call_forget(struct rp_ssl_call *call)
 {
-	if (call->active) {
-		call->active = 0;
-		__sync_fetch_and_sub(&calls_in_flight, 1);
-	}
+	call->active = 0;
 }
 
 /* A field of the socket: a plain load where sk is a pointer the verifier
@@ -108,11 +104,13 @@ static __always_inline void rp_fill_tuple(struct sock *sk, const int btf, struct
 	*ok = 1;
 }
 
-/* The socket an SSL call touches: remember it for the call and the SSL object. */
+/* The socket an SSL call touches: remember it for the call and the SSL object.
+ * The hooks fire for every socket on the host. A thread that never made a
+ * probed SSL call has no task storage, and the lookup returns at its first
+ * load, from the task it runs; a count of calls in flight would have been a
+ * cache line written on every SSL call and read by every CPU's sockets. */
 static __always_inline int rp_on_socket(struct sock *sk, const int btf, __u8 direction)
 {
-	if (calls_in_flight == 0)
-		return 0;
 	struct rp_ssl_call *call = rp_thread_call(0);
 	if (!call || !call->active || call->tuple_known)
 		return 0;
@@ -166,16 +164,24 @@ static __always_inline void rp_learn_tuple(struct rp_ssl_state *state, const str
  * the generation of a reused SSL pointer before the record is filed). Returns
  * the SSL's state; NULL when its map had no room. */
 static __always_inline struct rp_ssl_state *rp_fill_header(struct rp_capture_header *h,
-							    const struct rp_ssl_call *call, __u64 pid_tgid,
+							    struct rp_ssl_call *call, __u64 pid_tgid,
 							    __u8 direction, __u32 len)
 {
 	__builtin_memset(h, 0, sizeof(*h));
 	h->timestamp_ns = bpf_ktime_get_ns();
 	h->ssl = call->ssl;
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	/* The epoch is read before the cgroup: a move that lands in between
+	 * bumps it again, and the next call reads the new cgroup. */
+	__u64 epoch = identity_epoch;
+	if (call->identity_epoch != epoch) {
+		call->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(call->comm, sizeof(call->comm));
+		call->identity_epoch = epoch;
+	}
+	h->cgroup_id = call->cgroup_id;
+	__builtin_memcpy(h->comm, call->comm, sizeof(h->comm));
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	h->direction = direction;
 	h->len = len;
 
@@ -297,7 +303,9 @@ static __always_inline int rp_call_end(long ret, int is_ex)
 		rp_stat_add(RP_CAP_BYTES_CAPTURED, sent);
 	}
 	/* Beyond the cap, or unreadable; a lost chunk's n bytes count as lost. */
-	rp_stat_add(RP_CAP_BYTES_TRUNCATED, moved - (sent < 0 ? n : (__u64)sent));
+	__u64 truncated = moved - (sent < 0 ? n : (__u64)sent);
+	if (truncated)
+		rp_stat_add(RP_CAP_BYTES_TRUNCATED, truncated);
 done:
 	rp_call_forget(call);
 	return 0;
@@ -375,8 +383,6 @@ int BPF_KRETPROBE(rampart_ssl_handshake_ret, int ret)
 SEC("uprobe")
 int BPF_KPROBE(rampart_d2i_x509, void *out, const unsigned char **in, long len)
 {
-	if (calls_in_flight == 0)
-		return 0;
 	struct rp_ssl_call *call = rp_thread_call(0);
 	if (!call || !call->active || call->peer_cert_seen || len <= 0)
 		return 0;
@@ -415,6 +421,34 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(rampart_sock_recv, struct sock *sk, int ret, int flags)
 {
 	return rp_on_socket(sk, 1, RP_CAPTURE_READ);
+}
+
+/* A thread's new name (prctl(PR_SET_NAME), a write to /proc/.../comm, exec)
+ * replaces the one its call record keeps. The tracepoint fires before the
+ * kernel copies the name into the task, so the record takes it from the
+ * tracepoint, cut like the kernel cuts it (15 bytes and a NUL). */
+SEC("tp_btf/task_rename")
+int BPF_PROG(rampart_task_rename, struct task_struct *task, const char *comm)
+{
+	if (!task)
+		return 0;
+	struct rp_ssl_call *call = bpf_task_storage_get(&rampart_sslcall, task, 0, 0);
+	if (!call)
+		return 0;
+	char name[16] = {};
+	bpf_probe_read_kernel_str(name, sizeof(name), comm);
+	__builtin_memcpy(call->comm, name, sizeof(name));
+	return 0;
+}
+
+/* A task moved to another cgroup (cgroup.procs, cgroup.threads): the
+ * tracepoint names the group leader only, while a whole process may have
+ * moved, so every thread reads its cgroup again on its next SSL call. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(rampart_cgroup_attach_task)
+{
+	__sync_fetch_and_add(&identity_epoch, 1);
+	return 0;
 }
 
 /* The same correlation on kernels without these tracepoints (before 6.3),

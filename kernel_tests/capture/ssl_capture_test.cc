@@ -15,9 +15,11 @@
 #include "agent/capture/elf_symbols.h"
 #include "agent/capture/process_scan.h"
 #include "agent/capture/ssl_capture_probe.h"
+#include "agent/datapath/cgroups.h"
 #include "kernel_tests/fixtures/kernel_env.h"
 #include "kernel_tests/fixtures/netns.h"
 #include "kernel_tests/fixtures/process.h"
+#include "kernel_tests/fixtures/test_cgroup.h"
 
 namespace rampart {
 namespace {
@@ -31,7 +33,14 @@ using testing::WaitFor;
 
 // Everything captured, per (pid, SSL pointer, direction), in order.
 struct CapturedStream {
-  std::string comm;
+  // Who sent each chunk, as its header says.
+  struct Chunk {
+    std::string comm;
+    uint64_t cgroup_id = 0;
+    std::string bytes;
+  };
+  std::string comm;  // the last chunk's
+  std::vector<Chunk> chunks;
   std::string bytes;
   rp_conn_tuple tuple{};
   bool tuple_known = false;
@@ -45,6 +54,7 @@ class Captures {
     std::lock_guard lock(mu_);
     CapturedStream& s = streams_[{h.pid, h.ssl, h.direction}];
     s.comm = h.comm;
+    s.chunks.push_back({h.comm, h.cgroup_id, std::string(reinterpret_cast<const char*>(data.data()), data.size())});
     s.bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
     s.moved += h.len;
     s.truncated |= (h.flags & RP_CAPTURE_TRUNCATED) != 0;
@@ -52,6 +62,15 @@ class Captures {
       s.tuple = h.tuple;
       s.tuple_known = true;
     }
+  }
+  // The streams of process `pid` in `direction`.
+  std::vector<CapturedStream> OfPid(pid_t pid, uint8_t direction) {
+    std::lock_guard lock(mu_);
+    std::vector<CapturedStream> out;
+    for (const auto& [key, s] : streams_) {
+      if (std::get<0>(key) == static_cast<uint32_t>(pid) && std::get<2>(key) == direction) out.push_back(s);
+    }
+    return out;
   }
   // The streams of processes named `comm` in `direction`.
   std::vector<CapturedStream> Of(const std::string& comm, uint8_t direction) {
@@ -237,6 +256,69 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
   EXPECT_TRUE(writes[0].tuple_known);
   EXPECT_EQ(writes[0].tuple.remote_port, port);
   EXPECT_TRUE(reads[0].tuple_known);
+}
+
+// The probes keep a thread's name and cgroup id between calls instead of
+// reading them on each one (capture.bpf.c, rp_ssl_call): a rename and a move
+// to another cgroup must still show on the thread's very next chunk.
+TEST_F(SslCaptureTest, EachChunkNamesTheThreadAndCgroupItWasSentFromAfterARenameAndAMove) {
+  const std::string mount = datapath::Cgroup2Mount();
+  ASSERT_FALSE(mount.empty()) << "no cgroup v2 mount on this host";
+  testing::TestCgroup cgroup(mount + "/" + testing::UniqueName("rampart-cap-"));
+  const uint16_t port = 14435;
+  pid_t server = StartReverseServer(port);
+  ASSERT_GT(server, 0);
+  ASSERT_GT(AttachToProcess(server), 0);
+  // One connection, three lines: as python3, renamed by prctl(PR_SET_NAME),
+  // then once the test has moved the process into its cgroup.
+  std::ofstream(dir_ + "/client.py") << R"(
+import ctypes, os, socket, ssl, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+def say(s, line):
+    s.sendall(line)
+    data = b""
+    while not data.endswith(b"\n"):
+        data += s.recv(100)
+with socket.create_connection(("127.0.0.1", port)) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        say(s, b"as python\n")
+        ctypes.CDLL(None).prctl(15, b"rp-renamed", 0, 0, 0)
+        say(s, b"renamed\n")
+        open(flag + ".ready", "w").close()
+        while not os.path.exists(flag + ".moved"):
+            time.sleep(0.01)
+        say(s, b"moved\n")
+)";
+  const std::string flag = dir_ + "/client";
+  ChildProcess& client = Start("exec python3 " + dir_ + "/client.py " + Port(port) + " " + flag);
+  const pid_t client_pid = client.pid();
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(flag + ".ready"); }, 10s))
+      << Capture("cat " + dir_ + "/peers.log");
+  ASSERT_TRUE(cgroup.Adopt(client.pid())) << "could not move the client into " << cgroup.path();
+  std::ofstream(flag + ".moved").flush();
+  ASSERT_TRUE(WaitFor([&] { return !client.Running(); }, 10s));
+
+  std::vector<CapturedStream::Chunk> sent;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto writes = captures_.OfPid(client_pid, RP_CAPTURE_WRITE);
+        if (writes.size() != 1 || writes[0].chunks.size() < 3) return false;
+        sent = writes[0].chunks;
+        return true;
+      },
+      5s))
+      << "the client's three lines were not captured";
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].bytes, "as python\n");
+  EXPECT_EQ(sent[0].comm, "python3");
+  EXPECT_EQ(sent[1].bytes, "renamed\n");
+  EXPECT_EQ(sent[1].comm, "rp-renamed") << "the rename did not reach the next chunk";
+  EXPECT_EQ(sent[1].cgroup_id, sent[0].cgroup_id);
+  EXPECT_EQ(sent[2].bytes, "moved\n");
+  EXPECT_EQ(sent[2].comm, "rp-renamed");
+  EXPECT_EQ(sent[2].cgroup_id, cgroup.id()) << "the move did not reach the next chunk";
+  EXPECT_NE(sent[0].cgroup_id, cgroup.id());
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "agent/datapath/datapath_object.h"
 #include "kernel_tests/datapath/datapath_fixture.h"
 #include "kernel_tests/fixtures/kernel_env.h"
+#include "kernel_tests/fixtures/test_cgroup.h"
 
 namespace rampart::testing {
 namespace {
@@ -142,24 +143,6 @@ segmentation:
   EXPECT_GT(after["rule egress/to-clients"], before["rule egress/to-clients"]);
   EXPECT_EQ(after["ingress drop_default"], before["ingress drop_default"]);
 }
-
-// A cgroup v2 directory made for the test; removed (once its processes have
-// exited) when the test ends, pass or fail.
-class TestCgroup {
- public:
-  explicit TestCgroup(std::string path) : path_(std::move(path)) {
-    if (mkdir(path_.c_str(), 0755) != 0) throw std::runtime_error("mkdir " + path_ + ": " + strerror(errno));
-  }
-  ~TestCgroup() {
-    if (!WaitFor([&] { return rmdir(path_.c_str()) == 0 || errno == ENOENT; }, 5s)) {
-      ADD_FAILURE() << "could not remove " << path_ << ": " << strerror(errno);
-    }
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 TEST_F(Segmentation, EgressRuleScopedToACgroupConfinesOnlyThatCgroup) {
   const std::string mount = datapath::Cgroup2Mount();

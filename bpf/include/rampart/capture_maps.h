@@ -17,6 +17,15 @@ struct rp_ssl_call {
 	__u8 active;         /* between an entry probe and its return */
 	__u8 pad[4];
 	struct rp_conn_tuple tuple;
+	/* Who the thread is, for every record it sends: read once and kept,
+	 * since reading them per call reaches memory no other part of the call
+	 * touches (the cgroup's kernfs node, the task's name). A rename writes
+	 * the new name here (rampart_task_rename); a move to another cgroup
+	 * bumps identity_epoch, and a call that finds its epoch old reads both
+	 * again. */
+	__u64 identity_epoch; /* 0: never read */
+	__u64 cgroup_id;
+	char comm[16];
 };
 
 /* SSL_do_handshake in flight: it moves no plaintext, but its socket calls
