@@ -21,7 +21,8 @@
 // body in a loop, for perf record. `dlp_bench findings [FILE]` prints every
 // finding on the bodies, then on each line of FILE read as text and as
 // JSON, one per line: two builds' outputs compared show that a speed-up
-// changed no finding.
+// changed no finding. DLP_MAX_FINDINGS and DLP_MIN_CONFIDENCE set the
+// report's cap and threshold for it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -252,7 +253,12 @@ int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 15;
   std::vector<Detector> all;
   for (size_t i = 0; i < rampart::dlp::kDetectorCount; ++i) all.push_back(static_cast<Detector>(i));
-  auto scanner = DlpScanner::Create({});
+  // `findings` runs may set the report's cap and threshold, to compare two
+  // builds' reports under more than the defaults.
+  rampart::dlp::DlpOptions options;
+  if (const char* cap = std::getenv("DLP_MAX_FINDINGS")) options.max_findings_per_message = std::strtoull(cap, nullptr, 10);
+  if (const char* min = std::getenv("DLP_MIN_CONFIDENCE")) options.report_min_confidence = std::strtod(min, nullptr);
+  auto scanner = DlpScanner::Create(options);
   auto prefilter = Prefilter::Create(all);
   auto vectorscan = Prefilter::Create(all, rampart::dlp::DigitPatternEngine::kVectorscan);
   if (!scanner.ok() || !prefilter.ok() || !vectorscan.ok()) {
