@@ -7,7 +7,9 @@
  * ring buffer, at most max_bytes_per_call, counting what it could not.
  * A uprobe on libcrypto's d2i_X509, on threads inside an SSL call, sends
  * the first certificate the call parses: the peer's leaf (see
- * rampart_d2i_x509). */
+ * rampart_d2i_x509). Each record names its thread and cgroup from what the
+ * thread's call record keeps, which two host-wide tracepoints keep current
+ * (rampart_task_rename, rampart_cgroup_attach_task). */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
