@@ -114,6 +114,7 @@ class SslCaptureTest : public ::testing::Test {
   }
   void TearDown() override {
     processes_.clear();
+    cgroup_.reset();  // empty now that its processes are gone
     probe_.reset();
     ns_.reset();
     if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
@@ -160,6 +161,7 @@ class SslCaptureTest : public ::testing::Test {
   Captures captures_;
   std::unique_ptr<capture::SslCaptureProbe> probe_;
   std::vector<std::unique_ptr<ChildProcess>> processes_;
+  std::unique_ptr<testing::TestCgroup> cgroup_;  // a test's own, removed after its processes
 };
 
 TEST_F(SslCaptureTest, OpensslClientAndServerAreCapturedExactlyWithTheirFiveTuple) {
@@ -264,7 +266,8 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
 TEST_F(SslCaptureTest, EachChunkNamesTheThreadAndCgroupItWasSentFromAfterARenameAndAMove) {
   const std::string mount = datapath::Cgroup2Mount();
   ASSERT_FALSE(mount.empty()) << "no cgroup v2 mount on this host";
-  testing::TestCgroup cgroup(mount + "/" + testing::UniqueName("rampart-cap-"));
+  cgroup_ = std::make_unique<testing::TestCgroup>(mount + "/" + testing::UniqueName("rampart-cap-"));
+  const testing::TestCgroup& cgroup = *cgroup_;
   const uint16_t port = 14435;
   pid_t server = StartReverseServer(port);
   ASSERT_GT(server, 0);
@@ -295,7 +298,7 @@ with socket.create_connection(("127.0.0.1", port)) as raw:
   const pid_t client_pid = client.pid();
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(flag + ".ready"); }, 10s))
       << Capture("cat " + dir_ + "/peers.log");
-  ASSERT_TRUE(cgroup.Adopt(client.pid())) << "could not move the client into " << cgroup.path();
+  ASSERT_TRUE(cgroup.Adopt(client_pid)) << "could not move the client into " << cgroup.path();
   std::ofstream(flag + ".moved").flush();
   ASSERT_TRUE(WaitFor([&] { return !client.Running(); }, 10s));
 
