@@ -105,9 +105,11 @@ class SslCaptureProbe {
 
  private:
   SslCaptureProbe() = default;
-  // Opens, loads and attaches the object with `hook`'s socket programs.
+  // Opens, loads and attaches the object with `hook`'s socket programs and
+  // the hooks that keep threads' names and cgroups current.
   absl::Status LoadWith(const CaptureOptions& options, SocketHook hook);
   static int OnRecord(void* self, void* data, size_t size);
+  void DetachKernelHooks();
 
   capture_bpf* skel_ = nullptr;
   ring_buffer* ring_ = nullptr;
@@ -117,7 +119,6 @@ class SslCaptureProbe {
   // Host-wide programs: the socket hooks, and those that keep each thread's
   // name and cgroup id current (task_rename, cgroup_attach_task).
   std::vector<bpf_link*> kernel_hooks_;
-  void DetachKernelHooks();
   SocketHook socket_hook_ = SocketHook::kAuto;
   std::vector<std::string> hooks_refused_;
   mutable std::mutex mu_;
