@@ -789,6 +789,18 @@ void RecognizeInto(const PrefilterMatch& match, const Document& document, Sink& 
 
 }  // namespace
 
+bool ReadsDocument(Pattern pattern) {
+  switch (pattern) {
+    case Pattern::kSsnKeyword:
+    case Pattern::kPhoneKeyword:
+    case Pattern::kAwsSecretKeyword:
+    case Pattern::kGcpServiceAccount:
+    case Pattern::kGcpPrivateKeyMember:  // the service-account recognizer reads its field
+    case Pattern::kSecretKeyword: return true;
+    default: return false;
+  }
+}
+
 void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out, Wording wording) {
   Sink sink{out, wording == Wording::kWrite};
   const size_t first = out.size();

@@ -50,8 +50,13 @@ struct Detection {
 // yields thousands of detections; a message reports a few hundred findings.
 enum class Wording { kSkip, kWrite };
 
+// Whether the recognizer of `pattern` reads the document's fields (the value
+// a keyword names, a key file's members), not only the text around the
+// match. The others can run before the JSON document is indexed.
+bool ReadsDocument(Pattern pattern);
+
 // Appends what `match` turns out to be, possibly nothing. The JSON document
-// must be indexed past match.to.
+// must be indexed past match.to when ReadsDocument(match.pattern).
 void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out,
                Wording wording = Wording::kWrite);
 

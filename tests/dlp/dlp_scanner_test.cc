@@ -109,6 +109,22 @@ TEST(CardNumberTest, ALuhnValidNumberUnderACardKeyIsHighAndMasked) {
   EXPECT_THAT(f.reason, HasSubstr("key word 'card' +0.35"));
 }
 
+// With no keyword in the body, the JSON index is built only around what the
+// recognizers found (DlpScanner::RecognizeJson): the one real card among
+// hundreds of card-shaped ids that fail the checksum still gets its path,
+// its array position and its key's context.
+TEST(CardNumberTest, ACardAmongChecksumFailingIdsKeepsItsPathAndContext) {
+  std::string body = R"({"items":[)";
+  for (int i = 0; i < 300; ++i) body += R"({"ean":)" + std::to_string(4006381333900LL + 2 * i) + "},";
+  body += R"({"payment":{"card_number":"4539526018159083"}},{"ean":4006381333931}]})";
+  auto findings = Json(*Scanner(), body);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].offset, body.find("4539526018159083"));
+  EXPECT_EQ(findings[0].location, "response.body $.items[300].payment.card_number");
+  EXPECT_EQ(findings[0].severity, Severity::kHigh);
+  EXPECT_THAT(findings[0].reason, HasSubstr("key word 'card' +0.35"));
+}
+
 TEST(CardNumberTest, TheSameNumberUnderAnIdKeyStaysInfoAndIsNotReportedByDefault) {
   const std::string body = R"({"id": 4539526018159083})";
   EXPECT_TRUE(Json(*Scanner(), body).empty());
