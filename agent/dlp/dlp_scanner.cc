@@ -220,7 +220,7 @@ struct DlpScanner::Part {
 
 // Working memory reused from scan to scan.
 struct DlpScanner::Scratch {
-  std::vector<Document::Span> spans;  // RecognizeJson: what the JSON index must cover
+  std::vector<Document::Span> spans;  // RecognizeMatches: what the JSON index must cover
   OverlapBuffers overlaps;
   std::vector<uint64_t> ranks;  // KeepReportable
 };
@@ -303,15 +303,7 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
     return;
   }
   if (matches_.empty()) return;
-  detections_.clear();
-  if (document.is_json()) {
-    RecognizeJson(document, state);
-  } else {
-    for (const PrefilterMatch& m : matches_) {
-      if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
-      Recognize(m, document, detections_, Wording::kSkip);
-    }
-  }
+  RecognizeMatches(document, state);
   ResolveOverlaps(detections_, scratch_->overlaps);
   // Scored by ceiling, highest first, so that a detection that cannot be
   // reported (at least max_findings_per_message findings are already more
@@ -351,39 +343,40 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
   for (const Candidate& c : candidates_) state.findings.push_back(Write(c, document, part, state));
 }
 
-void DlpScanner::RecognizeJson(Document& document, MessageState& state) {
+void DlpScanner::RecognizeMatches(Document& document, MessageState& state) {
+  // A JSON document is indexed only where something looks fields up. The
+  // keyword recognizers read fields, so with any keyword match the index
+  // covers every match before recognition. Every other recognizer reads
+  // only the text around its match: without a keyword match they all run
+  // first and the index covers only what they found, which scoring and
+  // locations look up. Card-shaped ids and EANs that all fail the checksum
+  // then leave nothing to index, and indexing walks the body. (Recognizing
+  // the text-only matches first in a body with keyword matches too would
+  // need the detections merged back into match order, which cost a body
+  // full of PII more than the smaller index saved it.)
   std::vector<Document::Span>& spans = scratch_->spans;
-  spans.clear();
   auto index = [&] {
     auto by_begin = [](const Document::Span& a, const Document::Span& b) { return a.begin < b.begin; };
     if (!std::is_sorted(spans.begin(), spans.end(), by_begin)) std::sort(spans.begin(), spans.end(), by_begin);
     document.IndexTouching(spans);
   };
-  const bool fields_read = std::any_of(matches_.begin(), matches_.end(),
-                                       [](const PrefilterMatch& m) { return ReadsDocument(m.pattern); });
-  if (fields_read) {
-    // Some recognizer reads fields: the index covers every match, then they
-    // all run in match order.
+  spans.clear();
+  const bool index_first =
+      document.is_json() &&
+      std::any_of(matches_.begin(), matches_.end(), [](const PrefilterMatch& m) { return ReadsDocument(m.pattern); });
+  if (index_first) {
     for (const PrefilterMatch& m : matches_) spans.push_back({m.from, m.to});
     index();
-    for (const PrefilterMatch& m : matches_) {
-      if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
-      Recognize(m, document, detections_, Wording::kSkip);
-    }
-    return;
   }
-  // No recognizer reads fields: they all run first, and the index covers
-  // only what they found, which scoring looks up. Card-shaped ids and EANs
-  // that all fail the checksum leave nothing to index, and indexing walks
-  // the body. (Putting field-reading matches through the same order would
-  // need their detections merged back into match order, which cost a body
-  // full of PII more than the smaller index saved it.)
+  detections_.clear();
   for (const PrefilterMatch& m : matches_) {
     if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
     Recognize(m, document, detections_, Wording::kSkip);
   }
-  for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
-  index();
+  if (document.is_json() && !index_first) {
+    for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
+    index();
+  }
 }
 
 void DlpScanner::KeepReportable(MessageState& state) {

@@ -88,10 +88,9 @@ class DlpScanner {
 
   DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled);
   void ScanDocument(Document& document, const Part& part, MessageState& state);
-  // The matches' detections in a JSON document, in match order. When no
-  // recognizer reads fields, the document is indexed only around the
-  // detections.
-  void RecognizeJson(Document& document, MessageState& state);
+  // matches_ into detections_, in match order, with the JSON document
+  // indexed where the recognizers and scoring need it.
+  void RecognizeMatches(Document& document, MessageState& state);
   // A JSON document over `text` that reuses spare_json_'s memory; Recycle
   // gives the memory back.
   Document JsonDocument(std::string_view text);

@@ -790,6 +790,8 @@ void RecognizeInto(const PrefilterMatch& match, const Document& document, Sink& 
 }  // namespace
 
 bool ReadsDocument(Pattern pattern) {
+  // Every pattern named, no default: a new one must say which it is, as the
+  // JSON index is built on this answer (DlpScanner::RecognizeMatches).
   switch (pattern) {
     case Pattern::kSsnKeyword:
     case Pattern::kPhoneKeyword:
@@ -797,8 +799,22 @@ bool ReadsDocument(Pattern pattern) {
     case Pattern::kGcpServiceAccount:
     case Pattern::kGcpPrivateKeyMember:  // the service-account recognizer reads its field
     case Pattern::kSecretKeyword: return true;
-    default: return false;
+    case Pattern::kCardDigits:
+    case Pattern::kSsnSeparated:
+    case Pattern::kIban:
+    case Pattern::kEmail:
+    case Pattern::kPhoneInternational:
+    case Pattern::kAwsAccessKeyId:
+    case Pattern::kGcpApiKey:
+    case Pattern::kGithubClassic:
+    case Pattern::kGithubFineGrained:
+    case Pattern::kSlackToken:
+    case Pattern::kSlackWebhook:
+    case Pattern::kStripeKey:
+    case Pattern::kJwt:
+    case Pattern::kPemPrivateKey: return false;
   }
+  return true;  // not a pattern: index first, the safe answer
 }
 
 void Recognize(const PrefilterMatch& match, const Document& document, std::vector<Detection>& out, Wording wording) {

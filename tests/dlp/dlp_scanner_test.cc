@@ -110,7 +110,7 @@ TEST(CardNumberTest, ALuhnValidNumberUnderACardKeyIsHighAndMasked) {
 }
 
 // With no keyword in the body, the JSON index is built only around what the
-// recognizers found (DlpScanner::RecognizeJson): the one real card among
+// recognizers found (DlpScanner::RecognizeMatches): the one real card among
 // hundreds of card-shaped ids that fail the checksum still gets its path,
 // its array position and its key's context.
 TEST(CardNumberTest, ACardAmongChecksumFailingIdsKeepsItsPathAndContext) {
