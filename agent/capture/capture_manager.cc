@@ -1,5 +1,6 @@
 #include "agent/capture/capture_manager.h"
 
+#include "absl/strings/str_split.h"
 #include "agent/capture/elf_symbols.h"
 #include "agent/common/logging.h"
 #include "agent/common/strings.h"
@@ -39,18 +40,15 @@ std::vector<std::string> CaptureDirectionNames(bool reads, bool writes) {
 }
 
 absl::StatusOr<std::pair<bool, bool>> ParseCaptureDirections(std::string_view text) {
-  bool reads = false, writes = false;
-  for (std::string_view rest = text;;) {
-    const size_t comma = rest.find(',');
-    const std::string_view name = rest.substr(0, comma);
+  const std::vector<std::string> names = absl::StrSplit(absl::string_view(text.data(), text.size()), ',');
+  for (const std::string& name : names) {
     if (name != "read" && name != "write") {
       return absl::InvalidArgumentError(rampart::StrCat("bad direction \"", name, "\" in \"", text,
                                                         "\": expected read, write or read,write"));
     }
-    (name == "read" ? reads : writes) = true;
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
   }
+  bool reads = false, writes = false;
+  AddCaptureDirections(names, reads, writes);
   return std::make_pair(reads, writes);
 }
 

@@ -391,11 +391,7 @@ absl::Status Agent::ConfigureCapture() {
   capture::CaptureSelection selection = options_.capture;
   // The directions are those of every source that selects something (the
   // flags, each policy), together.
-  selection.reads = selection.writes = false;
-  if (!options_.capture.empty()) {
-    selection.reads = options_.capture.reads;
-    selection.writes = options_.capture.writes;
-  }
+  if (selection.empty()) selection.reads = selection.writes = false;
   {
     std::lock_guard lock(mu_);
     if (applied_bundle_) {

@@ -65,24 +65,24 @@ class Captures {
   }
   // The streams of process `pid` in `direction`.
   std::vector<CapturedStream> OfPid(pid_t pid, uint8_t direction) {
-    std::lock_guard lock(mu_);
-    std::vector<CapturedStream> out;
-    for (const auto& [key, s] : streams_) {
-      if (std::get<0>(key) == static_cast<uint32_t>(pid) && std::get<2>(key) == direction) out.push_back(s);
-    }
-    return out;
+    return Where(direction, [&](uint32_t p, const CapturedStream&) { return p == static_cast<uint32_t>(pid); });
   }
   // The streams of processes named `comm` in `direction`.
   std::vector<CapturedStream> Of(const std::string& comm, uint8_t direction) {
+    return Where(direction, [&](uint32_t, const CapturedStream& s) { return s.comm == comm; });
+  }
+
+ private:
+  template <typename Keep>
+  std::vector<CapturedStream> Where(uint8_t direction, Keep keep) {
     std::lock_guard lock(mu_);
     std::vector<CapturedStream> out;
     for (const auto& [key, s] : streams_) {
-      if (s.comm == comm && std::get<2>(key) == direction) out.push_back(s);
+      if (std::get<2>(key) == direction && keep(std::get<0>(key), s)) out.push_back(s);
     }
     return out;
   }
 
- private:
   std::mutex mu_;
   std::map<std::tuple<uint32_t, uint64_t, uint8_t>, CapturedStream> streams_;
 };
