@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
        "or read,write")
       ("capture-max-bytes", po::value(&options.capture_options.max_bytes_per_call)->default_value(16384),
        "plaintext bytes captured per SSL call, at most 16384; the rest is counted as truncated")
+      ("capture-ring-bytes", po::value(&options.capture_options.ring_bytes)->default_value(8 << 20),
+       "the capture ring buffer's size: a power of two from 64 KiB to 1 GiB; chunks that find it full are lost "
+       "and counted")
       ("capture-peer-certificates", po::value(&options.capture_options.peer_certificates)->default_value(true),
        "learn the certificate each TLS peer of a captured process presents (mTLS identity): true or false")
       ("capture-socket-hook", po::value<std::string>()->default_value("auto"),
@@ -120,6 +123,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.capture_options.reader_scheduling = *reader_scheduling;
+  if (const uint32_t ring = options.capture_options.ring_bytes;
+      ring < (64u << 10) || ring > (1u << 30) || (ring & (ring - 1)) != 0) {
+    std::cerr << "rampartd: --capture-ring-bytes " << ring << ": expected a power of two from 65536 to 1073741824\n";
+    return 2;
+  }
   const unsigned summary_seconds = vars["drop-summary-interval"].as<unsigned>();
   if (summary_seconds < 1 || summary_seconds > 3600) {
     std::cerr << "rampartd: --drop-summary-interval " << summary_seconds << ": expected 1..3600 seconds\n";

@@ -8,11 +8,13 @@
 // The capture reader thread (rp-capture) runs at nice -20 by default,
 // SCHED_FIFO 1 with --capture-reader-scheduling=realtime, and SCHED_OTHER at
 // nice 0 with =normal or without CAP_SYS_NICE. A policy's capture directions
-// decide which of SSL_read and SSL_write are probed.
+// decide which of SSL_read and SSL_write are probed. --capture-ring-bytes
+// sizes the ring buffer the plaintext crosses.
 #include <google/protobuf/util/json_util.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -380,6 +382,36 @@ TEST_F(AgentCapture, ServerStartedAfterTheAgentIsCapturedAfterARescan) {
   EXPECT_LE(delay, 2500ms) << "a rescan runs every second";
   std::cout << "[ figures  ] server attached " << delay.count() << " ms after it listened\n";
   ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
+}
+
+// --capture-ring-bytes sizes the ring buffer the plaintext crosses to the
+// agent (8 MiB by default); a value the kernel would refuse is refused at
+// start, in one line naming the flag.
+TEST_F(AgentCapture, TheCaptureRingBufferHasTheSizeTheFlagGives) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags({"--capture-ring-bytes", "65536"}));
+  // The agent's own ring: of the maps its file descriptors hold (fdinfo
+  // gives their ids), the one named rampart_capture.
+  const std::string ids = Capture("grep -h '^map_id:' /proc/" + std::to_string(agent_->pid()) +
+                                  "/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un");
+  size_t found = 0;
+  std::istringstream id_lines(ids);
+  for (std::string id; id_lines >> id;) {
+    const std::string map = Capture("bpftool -j map show id " + id);
+    if (map.find("\"name\":\"rampart_capture\"") == std::string::npos) continue;
+    ++found;
+    EXPECT_THAT(map, ::testing::HasSubstr("\"max_entries\":65536,")) << map;
+  }
+  EXPECT_EQ(found, 1u) << "the agent's ring buffer among its maps " << ids;
+  ASSERT_NO_FATAL_FAILURE(ExchangeAndCheck());
+
+  for (const char* size : {"100000", "32768", "2147483648"}) {
+    const std::string out =
+        Capture(kBuild + "/agent/rampartd --capture-ring-bytes " + size + " 2>&1 >/dev/null; echo exit=$?");
+    EXPECT_THAT(out, ::testing::HasSubstr(std::string("--capture-ring-bytes ") + size)) << out;
+    EXPECT_THAT(out, ::testing::HasSubstr("exit=2")) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << "one line, then the exit code: " << out;
+  }
 }
 
 // The reader thread (drains the ring buffer, runs inspection) runs raised by
