@@ -101,7 +101,7 @@ namespace {
 // Drops duplicates (several keywords naming one value) and detections that
 // overlap a more specific one. Works on compact keys: a body full of PII has
 // thousands of detections.
-void ResolveOverlaps(std::vector<Detection>& detections, OverlapBuffers& buffers) {
+void ResolveOverlaps(std::vector<Detection>& detections, std::vector<uint32_t>& origins, OverlapBuffers& buffers) {
   // Most specific level first; within a level by begin, longer first, then
   // in the order recognizers emitted them (the first of duplicates stays).
   using Key = OverlapBuffers::Key;
@@ -169,10 +169,14 @@ void ResolveOverlaps(std::vector<Detection>& detections, OverlapBuffers& buffers
   size_t out = 0;
   for (size_t i = 0; i < detections.size(); ++i) {
     if (!keep[i]) continue;
-    if (out != i) detections[out] = std::move(detections[i]);
+    if (out != i) {
+      detections[out] = std::move(detections[i]);
+      origins[out] = origins[i];
+    }
     ++out;
   }
   detections.resize(out);
+  origins.resize(out);
 }
 
 std::string FormatAdjustment(const char* what, double amount) {
@@ -221,6 +225,9 @@ struct DlpScanner::Part {
 // Working memory reused from scan to scan.
 struct DlpScanner::Scratch {
   std::vector<Document::Span> spans;  // RecognizeMatches: what the JSON index must cover
+  // RecognizeDeferred: the low-ceiling detections, their origins, the merge.
+  std::vector<Detection> deferred, merged;
+  std::vector<uint32_t> deferred_origins, merged_origins;
   OverlapBuffers overlaps;
   std::vector<uint64_t> ranks;  // KeepReportable
 };
@@ -277,7 +284,16 @@ DlpScanner::DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> pre
     : options_(options),
       prefilter_(std::move(prefilter)),
       card_enabled_(card_enabled),
-      scratch_(std::make_unique<Scratch>()) {}
+      scratch_(std::make_unique<Scratch>()) {
+  static_assert(kPatternCount <= 32, "low_ceiling_patterns_ has a bit per pattern");
+  for (size_t p = 0; p < kPatternCount; ++p) {
+    const Detector detector = DetectorOf(static_cast<Pattern>(p));
+    // Recognizers yield their pattern's detector, at most at its ceiling.
+    if (InfoOf(detector).ceiling > Severity::kLow) continue;
+    low_ceiling_patterns_ |= 1u << p;
+    low_ceiling_specificity_ = std::max(low_ceiling_specificity_, Specificity(detector));
+  }
+}
 
 DlpScanner::~DlpScanner() = default;
 
@@ -303,25 +319,55 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
     return;
   }
   if (matches_.empty()) return;
-  RecognizeMatches(document, state);
-  ResolveOverlaps(detections_, scratch_->overlaps);
-  // Scored by ceiling, highest first, so that a detection that cannot be
-  // reported (at least max_findings_per_message findings are already more
-  // severe than it can ever be) is not scored at all; cards always are, the
-  // bulk signal counts them. Scoring order does not change the result:
-  // candidates are put back in detection order.
+  const bool deferred = RecognizeMatches(document, state);
+  ResolveOverlaps(detections_, origins_, scratch_->overlaps);
   size_t more_severe_than[kSeverityLevels] = {};  // findings and candidates so far
   for (const Finding& f : state.findings) {
     for (size_t level = 0; level < static_cast<size_t>(f.severity); ++level) ++more_severe_than[level];
   }
+  candidates_.clear();
+  ScoreInCeilingOrder(0, document, part, state, more_severe_than);
+  // The low-ceiling matches were left out on the chance that the rest
+  // leaves them no room in the report. If it does not, they are recognized
+  // now: they can only hide detections less specific than themselves, of
+  // which the rest has none (RecognizeMatches), so the rest's detections
+  // stay as resolved, in front, and the new ones are resolved against them.
+  if (deferred &&
+      more_severe_than[static_cast<size_t>(Severity::kLow)] < options_.max_findings_per_message) {
+    const auto first = static_cast<uint32_t>(detections_.size());
+    RecognizeDeferred(document, /*merge=*/false);
+    ResolveOverlaps(detections_, origins_, scratch_->overlaps);
+    ScoreInCeilingOrder(first, document, part, state, more_severe_than);
+  }
+  // Back in match order, as one pass would have found them.
+  std::sort(candidates_.begin(), candidates_.end(), [&](const Candidate& a, const Candidate& b) {
+    const uint32_t x = origins_[a.detection], y = origins_[b.detection];
+    return x != y ? x < y : a.detection < b.detection;
+  });
+  // Findings are written only for the candidates that can still be
+  // reported: a body full of PII yields thousands of detections, and a
+  // message reports max_findings_per_message.
+  KeepReportable(state);
+  state.findings.reserve(state.findings.size() + candidates_.size());
+  for (const Candidate& c : candidates_) state.findings.push_back(Write(c, document, part, state));
+}
+
+void DlpScanner::ScoreInCeilingOrder(uint32_t first, const Document& document, const Part& part,
+                                     MessageState& state, size_t* more_severe_than) {
+  // Scored by ceiling, highest first, so that a detection that cannot be
+  // reported (at least max_findings_per_message findings are already more
+  // severe than it can ever be) is not scored at all; cards always are, the
+  // bulk signal counts them. Scoring order does not change the result:
+  // candidates are put back in match order.
   size_t ceiling_begin[kSeverityLevels + 1] = {};  // counting sort, highest ceiling first
-  for (const Detection& d : detections_) ++ceiling_begin[kSeverityLevels - static_cast<size_t>(d.ceiling)];
+  for (uint32_t i = first; i < detections_.size(); ++i) {
+    ++ceiling_begin[kSeverityLevels - static_cast<size_t>(detections_[i].ceiling)];
+  }
   for (size_t c = 1; c <= kSeverityLevels; ++c) ceiling_begin[c] += ceiling_begin[c - 1];
-  order_.resize(detections_.size());
-  for (uint32_t i = 0; i < detections_.size(); ++i) {
+  order_.resize(detections_.size() - first);
+  for (uint32_t i = first; i < detections_.size(); ++i) {
     order_[ceiling_begin[kSeverityLevels - 1 - static_cast<size_t>(detections_[i].ceiling)]++] = i;
   }
-  candidates_.clear();
   for (uint32_t i : order_) {
     const Detection& d = detections_[i];
     if (d.detector != Detector::kCardNumber &&
@@ -333,17 +379,9 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
     candidates_.push_back(*candidate);
     for (size_t level = 0; level < static_cast<size_t>(candidate->severity); ++level) ++more_severe_than[level];
   }
-  std::sort(candidates_.begin(), candidates_.end(),
-            [](const Candidate& a, const Candidate& b) { return a.detection < b.detection; });
-  // Findings are written only for the candidates that can still be
-  // reported: a body full of PII yields thousands of detections, and a
-  // message reports max_findings_per_message.
-  KeepReportable(state);
-  state.findings.reserve(state.findings.size() + candidates_.size());
-  for (const Candidate& c : candidates_) state.findings.push_back(Write(c, document, part, state));
 }
 
-void DlpScanner::RecognizeMatches(Document& document, MessageState& state) {
+bool DlpScanner::RecognizeMatches(Document& document, MessageState& state) {
   // A JSON document is indexed only where something looks fields up. The
   // keyword recognizers read fields, so with any keyword match the index
   // covers every match before recognition. Every other recognizer reads
@@ -361,22 +399,82 @@ void DlpScanner::RecognizeMatches(Document& document, MessageState& state) {
     document.IndexTouching(spans);
   };
   spans.clear();
-  const bool index_first =
-      document.is_json() &&
-      std::any_of(matches_.begin(), matches_.end(), [](const PrefilterMatch& m) { return ReadsDocument(m.pattern); });
+  bool any_reads_document = false, any_low_ceiling = false;
+  for (const PrefilterMatch& m : matches_) {
+    any_reads_document |= ReadsDocument(m.pattern);
+    any_low_ceiling |= (low_ceiling_patterns_ >> static_cast<unsigned>(m.pattern) & 1u) != 0;
+  }
+  const bool index_first = document.is_json() && any_reads_document;
   if (index_first) {
     for (const PrefilterMatch& m : matches_) spans.push_back({m.from, m.to});
     index();
   }
+  // Emails and phone numbers (low-ceiling patterns) are left out for now
+  // where the document is indexed already, so that leaving them out
+  // changes no field lookup: in a body full of cards, they cannot reach a
+  // report already full of findings above low, and recognizing, resolving
+  // and ranking them was most of its scan.
+  const bool defer = any_low_ceiling && (!document.is_json() || index_first);
   detections_.clear();
-  for (const PrefilterMatch& m : matches_) {
+  origins_.clear();
+  for (uint32_t i = 0; i < matches_.size(); ++i) {
+    const PrefilterMatch& m = matches_[i];
     if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
+    if (defer && (low_ceiling_patterns_ >> static_cast<unsigned>(m.pattern) & 1u) != 0) continue;
     Recognize(m, document, detections_, Wording::kSkip);
+    origins_.resize(detections_.size(), i);
   }
   if (document.is_json() && !index_first) {
     for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
     index();
   }
+  if (!defer) return false;
+  // They stay out only if the rest can fill the report above low on its own
+  // and none of its detections is one they could hide (generic secrets).
+  size_t above_low = 0;
+  for (const Finding& f : state.findings) above_low += f.severity > Severity::kLow ? 1 : 0;
+  bool may_fill = true;
+  for (const Detection& d : detections_) {
+    above_low += d.ceiling > Severity::kLow ? 1 : 0;
+    may_fill = may_fill && Specificity(d.detector) >= low_ceiling_specificity_;
+  }
+  if (may_fill && above_low >= options_.max_findings_per_message) return true;
+  RecognizeDeferred(document, /*merge=*/true);
+  return false;
+}
+
+void DlpScanner::RecognizeDeferred(const Document& document, bool merge) {
+  std::vector<Detection>& deferred = scratch_->deferred;
+  std::vector<uint32_t>& deferred_origins = scratch_->deferred_origins;
+  deferred.clear();
+  deferred_origins.clear();
+  for (uint32_t i = 0; i < matches_.size(); ++i) {
+    const PrefilterMatch& m = matches_[i];
+    if ((low_ceiling_patterns_ >> static_cast<unsigned>(m.pattern) & 1u) == 0) continue;
+    Recognize(m, document, deferred, Wording::kSkip);
+    deferred_origins.resize(deferred.size(), i);
+  }
+  if (!merge) {
+    for (Detection& d : deferred) detections_.push_back(std::move(d));
+    origins_.insert(origins_.end(), deferred_origins.begin(), deferred_origins.end());
+    return;
+  }
+  // Both in match order, from different matches: merged by origin, they are
+  // what one pass over the matches yields.
+  std::vector<Detection>& merged = scratch_->merged;
+  std::vector<uint32_t>& merged_origins = scratch_->merged_origins;
+  merged.clear();
+  merged_origins.clear();
+  merged.reserve(detections_.size() + deferred.size());
+  merged_origins.reserve(detections_.size() + deferred.size());
+  size_t a = 0, b = 0;
+  while (a < detections_.size() || b < deferred.size()) {
+    const bool take_a = b == deferred.size() || (a < detections_.size() && origins_[a] < deferred_origins[b]);
+    merged.push_back(std::move(take_a ? detections_[a] : deferred[b]));
+    merged_origins.push_back(take_a ? origins_[a++] : deferred_origins[b++]);
+  }
+  detections_.swap(merged);
+  origins_.swap(merged_origins);
 }
 
 void DlpScanner::KeepReportable(MessageState& state) {

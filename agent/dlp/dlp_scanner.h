@@ -88,9 +88,19 @@ class DlpScanner {
 
   DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled);
   void ScanDocument(Document& document, const Part& part, MessageState& state);
-  // matches_ into detections_, in match order, with the JSON document
-  // indexed where the recognizers and scoring need it.
-  void RecognizeMatches(Document& document, MessageState& state);
+  // matches_ into detections_ (and origins_), in match order, with the JSON
+  // document indexed where the recognizers and scoring need it. Returns
+  // whether the matches of low-ceiling patterns were left out: when the
+  // rest may fill the report with findings above them on its own
+  // (ScanDocument scores the rest first and recognizes them only if not).
+  bool RecognizeMatches(Document& document, MessageState& state);
+  // The low-ceiling matches left out, recognized: appended to detections_,
+  // or with `merge` put where one pass in match order would have put them.
+  void RecognizeDeferred(const Document& document, bool merge);
+  // Scores detections_[first...] most promising first, adding candidates
+  // and counting them into more_severe_than.
+  void ScoreInCeilingOrder(uint32_t first, const Document& document, const Part& part, MessageState& state,
+                           size_t* more_severe_than);
   // A JSON document over `text` that reuses spare_json_'s memory; Recycle
   // gives the memory back.
   Document JsonDocument(std::string_view text);
@@ -116,6 +126,15 @@ class DlpScanner {
   // Reused across calls so a scan allocates little.
   std::vector<PrefilterMatch> matches_;
   std::vector<Detection> detections_;
+  // The index in matches_ each detection came from: candidates are reported
+  // in this order, whichever order they were recognized in.
+  std::vector<uint32_t> origins_;
+  // Bit p: Pattern p yields only detections of at most low severity (emails,
+  // phone numbers), which a body full of cards cannot report.
+  uint32_t low_ceiling_patterns_ = 0;
+  // The most specific of their detectors (Specificity in dlp_scanner.cc):
+  // they can only hide detections below it.
+  int low_ceiling_specificity_ = 0;
   std::vector<Candidate> candidates_;
   std::vector<uint32_t> order_;
   ContextCache context_cache_;

@@ -696,6 +696,67 @@ TEST(MessageScanTest, ACappedReportIsTheStartOfTheFullReport) {
   EXPECT_EQ(full[0].masked_value, "[5 card numbers]");
 }
 
+// Card numbers with nothing around them that says card (a checksum alone is
+// low severity), among email addresses and phone numbers: the cards alone
+// could fill a small report, yet once ranked they leave it room, and the
+// addresses and numbers, ranked above them, take it. (A field named phone
+// makes the scanner index the body before recognizing anything, and then
+// it tries the cards first.)
+TEST(MessageScanTest, CardsThatRankLowLeaveTheReportToTheEmailsRankedAboveThem) {
+  std::string body = R"({"rows":[)";
+  for (int i = 0; i < 30; ++i) {
+    if (i > 0) body += ",";
+    body += R"({"value":")" + kFiveCards[static_cast<size_t>(i) % 5] + R"(","contact":"user)" + std::to_string(i) +
+            R"(@corp.io","phone":"415 555 )" + std::to_string(1000 + i) + R"("})";
+  }
+  body += "]}";
+  DlpOptions everything;
+  everything.max_findings_per_message = 100000;
+  const std::vector<Finding> full = Json(*Create(everything), body);
+  ASSERT_EQ(Of(full, "dlp.email").size(), 30u);
+  ASSERT_EQ(Of(full, "dlp.phone").size(), 30u);
+  ASSERT_EQ(Of(full, "dlp.credit_card").size(), 30u);
+  for (const Finding& f : Of(full, "dlp.credit_card")) ASSERT_EQ(f.severity, Severity::kLow) << f.reason;
+  for (size_t cap : {size_t{5}, size_t{20}, size_t{40}}) {
+    DlpOptions options;
+    options.max_findings_per_message = cap;
+    const std::vector<Finding> capped = Json(*Create(options), body);
+    ASSERT_EQ(capped.size(), cap) << cap;
+    for (size_t i = 0; i < cap; ++i) {
+      EXPECT_EQ(capped[i].detector, full[i].detector) << cap << " " << i;
+      EXPECT_EQ(capped[i].location, full[i].location) << cap << " " << i;
+      EXPECT_EQ(capped[i].offset, full[i].offset) << cap << " " << i;
+    }
+    EXPECT_TRUE(Of(capped, "dlp.credit_card").empty()) << cap << ": the cards rank last";
+  }
+}
+
+// An address in a secret's field is reported as the address, not also as a
+// generic secret (the more specific detector wins the same bytes), however
+// few findings the report has room for and whatever else fills it.
+TEST(MessageScanTest, AnAddressInASecretFieldHidesTheSecretInACappedReportToo) {
+  std::string body = R"({"client_secret":"k8Jd92LqPz0vXw7RmN4s@corp.io","users":[)";
+  for (int i = 0; i < 6; ++i) {
+    if (i > 0) body += ",";
+    body += R"({"card_number":")" + kFiveCards[static_cast<size_t>(i) % 5] + R"(","phone":"415 555 )" +
+            std::to_string(1000 + i) + R"("})";
+  }
+  body += "]}";
+  DlpOptions everything;
+  everything.max_findings_per_message = 100000;
+  const std::vector<Finding> full = Json(*Create(everything), body);
+  ASSERT_EQ(Of(full, "dlp.email").size(), 1u);
+  EXPECT_TRUE(Of(full, "dlp.generic_secret").empty());
+  for (size_t cap : {size_t{1}, size_t{3}, size_t{7}}) {
+    DlpOptions options;
+    options.max_findings_per_message = cap;
+    const std::vector<Finding> capped = Json(*Create(options), body);
+    ASSERT_EQ(capped.size(), cap) << cap;
+    EXPECT_TRUE(Of(capped, "dlp.generic_secret").empty()) << cap;
+    for (size_t i = 0; i < cap; ++i) EXPECT_EQ(capped[i].location, full[i].location) << cap << " " << i;
+  }
+}
+
 TEST(MessageScanTest, EveryReportedFindingHasItsWords) {
   for (const Finding& f : Json(*Scanner(), DenseCustomers(300))) {
     EXPECT_FALSE(f.masked_value.empty()) << f.detector << " " << f.location;
