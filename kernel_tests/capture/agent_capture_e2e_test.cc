@@ -385,8 +385,9 @@ TEST_F(AgentCapture, ServerStartedAfterTheAgentIsCapturedAfterARescan) {
 }
 
 // --capture-ring-bytes sizes the ring buffer the plaintext crosses to the
-// agent (8 MiB by default); a value the kernel would refuse is refused at
-// start, in one line naming the flag.
+// agent (8 MiB by default). Anything but a power of two from 64 KiB to 1 GiB
+// is refused at start, in one line naming the flag: not a power of two (the
+// kernel's rule), too small for a few of the largest records, too large.
 TEST_F(AgentCapture, TheCaptureRingBufferHasTheSizeTheFlagGives) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(StartAgentWithFlags({"--capture-ring-bytes", "65536"}));
