@@ -76,6 +76,10 @@ int Specificity(Detector detector) {
 }
 constexpr int kSpecificityLevels = 7;
 
+// Sets of patterns, a bit each.
+uint32_t PatternBit(Pattern pattern) { return 1u << static_cast<unsigned>(pattern); }
+constexpr uint32_t kAllPatterns = ~0u;
+
 }  // namespace
 
 // ResolveOverlaps's working memory, kept by the scanner: a body full of PII
@@ -225,9 +229,9 @@ struct DlpScanner::Part {
 // Working memory reused from scan to scan.
 struct DlpScanner::Scratch {
   std::vector<Document::Span> spans;  // RecognizeMatches: what the JSON index must cover
-  // RecognizeDeferred: the low-ceiling detections, their origins, the merge.
-  std::vector<Detection> deferred, merged;
-  std::vector<uint32_t> deferred_origins, merged_origins;
+  // RecognizeWhere: what a pass found, their origins, the merge.
+  std::vector<Detection> found, merged;
+  std::vector<uint32_t> found_origins, merged_origins;
   OverlapBuffers overlaps;
   std::vector<uint64_t> ranks;  // KeepReportable
 };
@@ -285,8 +289,9 @@ DlpScanner::DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> pre
       prefilter_(std::move(prefilter)),
       card_enabled_(card_enabled),
       scratch_(std::make_unique<Scratch>()) {
-  static_assert(kPatternCount <= 32, "low_ceiling_patterns_ has a bit per pattern");
+  static_assert(kPatternCount <= 32, "pattern sets have a bit per pattern");
   for (size_t p = 0; p < kPatternCount; ++p) {
+    if (ReadsDocument(static_cast<Pattern>(p))) reads_document_patterns_ |= 1u << p;
     const Detector detector = DetectorOf(static_cast<Pattern>(p));
     // Recognizers yield their pattern's detector, at most at its ceiling.
     if (InfoOf(detector).ceiling > Severity::kLow) continue;
@@ -319,7 +324,7 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
     return;
   }
   if (matches_.empty()) return;
-  const bool deferred = RecognizeMatches(document, state);
+  const Deferral deferral = RecognizeMatches(document, state);
   ResolveOverlaps(detections_, origins_, scratch_->overlaps);
   size_t more_severe_than[kSeverityLevels] = {};  // findings and candidates so far
   for (const Finding& f : state.findings) {
@@ -332,10 +337,10 @@ void DlpScanner::ScanDocument(Document& document, const Part& part, MessageState
   // now: they can only hide detections less specific than themselves, of
   // which the rest has none (RecognizeMatches), so the rest's detections
   // stay as resolved, in front, and the new ones are resolved against them.
-  if (deferred &&
+  if (deferral.low_ceiling &&
       more_severe_than[static_cast<size_t>(Severity::kLow)] < options_.max_findings_per_message) {
     const auto first = static_cast<uint32_t>(detections_.size());
-    RecognizeDeferred(document, /*merge=*/false);
+    RecognizeLeftOut(document, deferral);
     ResolveOverlaps(detections_, origins_, scratch_->overlaps);
     ScoreInCeilingOrder(first, document, part, state, more_severe_than);
   }
@@ -381,97 +386,155 @@ void DlpScanner::ScoreInCeilingOrder(uint32_t first, const Document& document, c
   }
 }
 
-bool DlpScanner::RecognizeMatches(Document& document, MessageState& state) {
+DlpScanner::Deferral DlpScanner::RecognizeMatches(Document& document, MessageState& state) {
   // A JSON document is indexed only where something looks fields up. The
   // keyword recognizers read fields, so with any keyword match the index
-  // covers every match before recognition. Every other recognizer reads
-  // only the text around its match: without a keyword match they all run
-  // first and the index covers only what they found, which scoring and
-  // locations look up. Card-shaped ids and EANs that all fail the checksum
-  // then leave nothing to index, and indexing walks the body. (Recognizing
-  // the text-only matches first in a body with keyword matches too would
-  // need the detections merged back into match order, which cost a body
-  // full of PII more than the smaller index saved it.)
+  // covers the matches before those recognizers run. Every other
+  // recognizer reads only the text around its match: without a keyword
+  // match they all run first and the index covers only what they found,
+  // which scoring and locations look up. Card-shaped ids and EANs that all
+  // fail the checksum then leave nothing to index, and indexing walks the
+  // body.
+  //
+  // Emails and phone numbers (the low-ceiling patterns) are left out, of
+  // recognition and of the index, when the rest may fill the report with
+  // findings above low on its own: in a body full of cards they cannot be
+  // reported, and reading them was most of its scan. Leaving them out
+  // changes nothing the rest reads: the index keeps every field a kept
+  // match or detection touches, and every enclosing object and array, so
+  // the rest's fields, keys and paths are the same with them or without.
   std::vector<Document::Span>& spans = scratch_->spans;
-  auto index = [&] {
-    auto by_begin = [](const Document::Span& a, const Document::Span& b) { return a.begin < b.begin; };
-    if (!std::is_sorted(spans.begin(), spans.end(), by_begin)) std::sort(spans.begin(), spans.end(), by_begin);
-    document.IndexTouching(spans);
-  };
-  spans.clear();
-  bool any_reads_document = false, any_low_ceiling = false;
+  uint32_t present = 0;
   for (const PrefilterMatch& m : matches_) {
-    any_reads_document |= ReadsDocument(m.pattern);
-    any_low_ceiling |= (low_ceiling_patterns_ >> static_cast<unsigned>(m.pattern) & 1u) != 0;
+    present |= PatternBit(m.pattern);
+    if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
   }
-  const bool index_first = document.is_json() && any_reads_document;
-  if (index_first) {
-    for (const PrefilterMatch& m : matches_) spans.push_back({m.from, m.to});
-    index();
-  }
-  // Emails and phone numbers (low-ceiling patterns) are left out for now
-  // where the document is indexed already, so that leaving them out
-  // changes no field lookup: in a body full of cards, they cannot reach a
-  // report already full of findings above low, and recognizing, resolving
-  // and ranking them was most of its scan.
-  const bool defer = any_low_ceiling && (!document.is_json() || index_first);
+  const bool json = document.is_json();
+  Deferral deferral;
+  deferral.index_spans_matches = json && (present & reads_document_patterns_) != 0;
+  auto index_matches = [&](uint32_t patterns) {
+    spans.clear();
+    for (const PrefilterMatch& m : matches_) {
+      if ((PatternBit(m.pattern) & patterns) != 0) spans.push_back({m.from, m.to});
+    }
+  };
+  auto index_detections = [&] {
+    spans.clear();
+    for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
+  };
   detections_.clear();
   origins_.clear();
-  for (uint32_t i = 0; i < matches_.size(); ++i) {
-    const PrefilterMatch& m = matches_[i];
-    if (m.pattern == Pattern::kCardDigits) ++state.card_shaped_runs;
-    if (defer && (low_ceiling_patterns_ >> static_cast<unsigned>(m.pattern) & 1u) != 0) continue;
-    Recognize(m, document, detections_, Wording::kSkip);
-    origins_.resize(detections_.size(), i);
+  if ((present & low_ceiling_patterns_) == 0) {
+    if (deferral.index_spans_matches) {
+      index_matches(kAllPatterns);
+      IndexAround(document);
+    }
+    RecognizeWhere(kAllPatterns, document, /*merge=*/false);
+    if (json && !deferral.index_spans_matches) {
+      index_detections();
+      IndexAround(document);
+    }
+    return deferral;
   }
-  if (document.is_json() && !index_first) {
-    for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
-    index();
+  // What needs no index first: the rest's text-only patterns. They decide.
+  RecognizeWhere(~low_ceiling_patterns_ & ~reads_document_patterns_, document, /*merge=*/false);
+  auto may_fill = [&] {
+    size_t above_low = 0;
+    for (const Finding& f : state.findings) above_low += f.severity > Severity::kLow ? 1 : 0;
+    for (const Detection& d : detections_) {
+      // A detection they could hide (a generic secret over an address):
+      // the rest's overlaps then depend on them.
+      if (Specificity(d.detector) < low_ceiling_specificity_) return false;
+      above_low += d.ceiling > Severity::kLow ? 1 : 0;
+    }
+    return above_low >= options_.max_findings_per_message;
+  };
+  deferral.low_ceiling = may_fill();
+  if (deferral.index_spans_matches) {
+    index_matches(deferral.low_ceiling ? ~low_ceiling_patterns_ : kAllPatterns);
+    IndexAround(document);
   }
-  if (!defer) return false;
-  // They stay out only if the rest can fill the report above low on its own
-  // and none of its detections is one they could hide (generic secrets).
-  size_t above_low = 0;
-  for (const Finding& f : state.findings) above_low += f.severity > Severity::kLow ? 1 : 0;
-  bool may_fill = true;
-  for (const Detection& d : detections_) {
-    above_low += d.ceiling > Severity::kLow ? 1 : 0;
-    may_fill = may_fill && Specificity(d.detector) >= low_ceiling_specificity_;
+  RecognizeWhere(~low_ceiling_patterns_ & reads_document_patterns_, document, /*merge=*/true);
+  if (deferral.low_ceiling && !may_fill()) {
+    // The keyword recognizers found one they could hide: read them now.
+    deferral.low_ceiling = false;
+    if (deferral.index_spans_matches) {
+      index_matches(kAllPatterns);
+      Reindex(document);
+    }
   }
-  if (may_fill && above_low >= options_.max_findings_per_message) return true;
-  RecognizeDeferred(document, /*merge=*/true);
-  return false;
+  if (!deferral.low_ceiling) RecognizeWhere(low_ceiling_patterns_, document, /*merge=*/true);
+  if (json && !deferral.index_spans_matches) {
+    index_detections();
+    IndexAround(document);
+  }
+  return deferral;
 }
 
-void DlpScanner::RecognizeDeferred(const Document& document, bool merge) {
-  std::vector<Detection>& deferred = scratch_->deferred;
-  std::vector<uint32_t>& deferred_origins = scratch_->deferred_origins;
-  deferred.clear();
-  deferred_origins.clear();
+void DlpScanner::RecognizeLeftOut(Document& document, const Deferral& deferral) {
+  std::vector<Document::Span>& spans = scratch_->spans;
+  if (document.is_json() && deferral.index_spans_matches) {
+    // Their keyword (a field named phone) reads the index: cover them first.
+    spans.clear();
+    for (const PrefilterMatch& m : matches_) spans.push_back({m.from, m.to});
+    Reindex(document);
+  }
+  RecognizeWhere(low_ceiling_patterns_, document, /*merge=*/false);
+  if (document.is_json() && !deferral.index_spans_matches) {
+    spans.clear();
+    for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
+    Reindex(document);
+  }
+  // The same fields in the new index, for the candidates scored already.
+  if (document.is_json()) {
+    for (Candidate& c : candidates_) c.field = document.FieldContaining(detections_[c.detection].begin);
+  }
+}
+
+void DlpScanner::IndexAround(Document& document) {
+  std::vector<Document::Span>& spans = scratch_->spans;
+  auto by_begin = [](const Document::Span& a, const Document::Span& b) { return a.begin < b.begin; };
+  if (!std::is_sorted(spans.begin(), spans.end(), by_begin)) std::sort(spans.begin(), spans.end(), by_begin);
+  document.IndexTouching(spans);
+}
+
+void DlpScanner::Reindex(Document& document) {
+  // A document is indexed once; a new one over the same text, on the spare
+  // index memory, takes its place.
+  const std::string_view text = document.text();
+  Document previous = std::move(document);
+  document = JsonDocument(text);
+  Recycle(std::move(previous));
+  IndexAround(document);
+}
+
+void DlpScanner::RecognizeWhere(uint32_t patterns, const Document& document, bool merge) {
+  std::vector<Detection>& found = merge ? scratch_->found : detections_;
+  std::vector<uint32_t>& found_origins = merge ? scratch_->found_origins : origins_;
+  if (merge) {
+    found.clear();
+    found_origins.clear();
+  }
   for (uint32_t i = 0; i < matches_.size(); ++i) {
     const PrefilterMatch& m = matches_[i];
-    if ((low_ceiling_patterns_ >> static_cast<unsigned>(m.pattern) & 1u) == 0) continue;
-    Recognize(m, document, deferred, Wording::kSkip);
-    deferred_origins.resize(deferred.size(), i);
+    if ((PatternBit(m.pattern) & patterns) == 0) continue;
+    Recognize(m, document, found, Wording::kSkip);
+    found_origins.resize(found.size(), i);
   }
-  if (!merge) {
-    for (Detection& d : deferred) detections_.push_back(std::move(d));
-    origins_.insert(origins_.end(), deferred_origins.begin(), deferred_origins.end());
-    return;
-  }
+  if (!merge || found.empty()) return;
   // Both in match order, from different matches: merged by origin, they are
   // what one pass over the matches yields.
   std::vector<Detection>& merged = scratch_->merged;
   std::vector<uint32_t>& merged_origins = scratch_->merged_origins;
   merged.clear();
   merged_origins.clear();
-  merged.reserve(detections_.size() + deferred.size());
-  merged_origins.reserve(detections_.size() + deferred.size());
+  merged.reserve(detections_.size() + found.size());
+  merged_origins.reserve(detections_.size() + found.size());
   size_t a = 0, b = 0;
-  while (a < detections_.size() || b < deferred.size()) {
-    const bool take_a = b == deferred.size() || (a < detections_.size() && origins_[a] < deferred_origins[b]);
-    merged.push_back(std::move(take_a ? detections_[a] : deferred[b]));
-    merged_origins.push_back(take_a ? origins_[a++] : deferred_origins[b++]);
+  while (a < detections_.size() || b < found.size()) {
+    const bool take_a = b == found.size() || (a < detections_.size() && origins_[a] < found_origins[b]);
+    merged.push_back(std::move(take_a ? detections_[a] : found[b]));
+    merged_origins.push_back(take_a ? origins_[a++] : found_origins[b++]);
   }
   detections_.swap(merged);
   origins_.swap(merged_origins);

@@ -88,15 +88,31 @@ class DlpScanner {
 
   DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> prefilter, bool card_enabled);
   void ScanDocument(Document& document, const Part& part, MessageState& state);
+  // Which matches RecognizeMatches left unread, and how the JSON index was
+  // built, so that ScanDocument can read them after all.
+  struct Deferral {
+    bool low_ceiling = false;  // the low-ceiling matches were left out
+    bool index_spans_matches = false;  // a JSON index around matches (else around detections)
+  };
   // matches_ into detections_ (and origins_), in match order, with the JSON
-  // document indexed where the recognizers and scoring need it. Returns
-  // whether the matches of low-ceiling patterns were left out: when the
-  // rest may fill the report with findings above them on its own
-  // (ScanDocument scores the rest first and recognizes them only if not).
-  bool RecognizeMatches(Document& document, MessageState& state);
-  // The low-ceiling matches left out, recognized: appended to detections_,
-  // or with `merge` put where one pass in match order would have put them.
-  void RecognizeDeferred(const Document& document, bool merge);
+  // document indexed where the recognizers and scoring need it. Leaves out
+  // the matches of low-ceiling patterns when the rest may fill the report
+  // with findings above them on its own; ScanDocument scores the rest first
+  // and reads them (RecognizeLeftOut) only if not.
+  Deferral RecognizeMatches(Document& document, MessageState& state);
+  // Recognizes the matches whose pattern bit is set in `patterns`: appended
+  // to detections_, or with `merge` put where one pass in match order would
+  // have put them.
+  void RecognizeWhere(uint32_t patterns, const Document& document, bool merge);
+  // The low-ceiling matches RecognizeMatches left out: recognized and
+  // appended, with a JSON document indexed again to cover them (candidates_
+  // are pointed at the new index's fields).
+  void RecognizeLeftOut(Document& document, const Deferral& deferral);
+  // A JSON document's index, covering scratch_->spans (in any order).
+  void IndexAround(Document& document);
+  // The same for a JSON document indexed already: a new document over its
+  // text takes its place.
+  void Reindex(Document& document);
   // Scores detections_[first...] most promising first, adding candidates
   // and counting them into more_severe_than.
   void ScoreInCeilingOrder(uint32_t first, const Document& document, const Part& part, MessageState& state,
@@ -132,6 +148,8 @@ class DlpScanner {
   // Bit p: Pattern p yields only detections of at most low severity (emails,
   // phone numbers), which a body full of cards cannot report.
   uint32_t low_ceiling_patterns_ = 0;
+  // Bit p: ReadsDocument(Pattern p).
+  uint32_t reads_document_patterns_ = 0;
   // The most specific of their detectors (Specificity in dlp_scanner.cc):
   // they can only hide detections below it.
   int low_ceiling_specificity_ = 0;

@@ -205,11 +205,8 @@ void Document::OpenFrame(size_t at, bool is_array) {
     Frame& parent = stack_.back();
     if (parent.is_array) {
       frame.index_in_parent = parent.element;
-    } else if (parent.has_key) {
-      frame.own_key_read = true;
-      frame.own_key_begin = parent.key_begin;
-      frame.own_key_end = parent.key_end;
-      parent.has_key = false;
+    } else {
+      parent.has_key = false;  // the key names this container (WriteContainers reads it back)
     }
   }
   stack_.push_back(frame);
@@ -257,8 +254,11 @@ void Document::WriteContainers() {
       const Frame& parent = stack_[level - 1];
       container.parent = parent.container;
       if (!parent.is_array) {
-        const auto [key_begin, key_end] = frame.own_key_read ? std::make_pair(frame.own_key_begin, frame.own_key_end)
-                                                             : KeyBefore(frame.open, parent.open);
+        // Read back from the '{' or '[' even when the walk read the key: a
+        // walk skips what no span touches, so what it read depends on the
+        // spans, and in malformed JSON the two can differ. Read back, a
+        // container's name depends on the text alone.
+        const auto [key_begin, key_end] = KeyBefore(frame.open, parent.open);
         container.key_begin = key_begin;
         container.key_end = key_end;
       }

@@ -101,12 +101,10 @@ class Document {
     uint32_t key_begin = 0, key_end = 0;
     // Arrays: commas read, the index of the current element.
     int32_t element = 0;
-    // For the Container: where '{' or '[' is, the position in the enclosing
-    // array, and the member name when it was read (not skipped).
+    // For the Container: where '{' or '[' is (its member name is read back
+    // from there) and the position in the enclosing array.
     uint32_t open = 0;
     int32_t index_in_parent = -1;
-    bool own_key_read = false;
-    uint32_t own_key_begin = 0, own_key_end = 0;
   };
 
   // SkipTo's pass over whole 64-byte blocks (document.cc).

@@ -699,35 +699,41 @@ TEST(MessageScanTest, ACappedReportIsTheStartOfTheFullReport) {
 // Card numbers with nothing around them that says card (a checksum alone is
 // low severity), among email addresses and phone numbers: the cards alone
 // could fill a small report, yet once ranked they leave it room, and the
-// addresses and numbers, ranked above them, take it. (A field named phone
-// makes the scanner index the body before recognizing anything, and then
-// it tries the cards first.)
+// addresses and numbers, ranked above them, take it, with the same
+// locations as in the full report. The scanner tries the cards first, and
+// indexes the body around them only; then it must read the rest and index
+// it too. With a field named phone (a keyword) the index is built around
+// matches, without one around detections: both are checked.
 TEST(MessageScanTest, CardsThatRankLowLeaveTheReportToTheEmailsRankedAboveThem) {
-  std::string body = R"({"rows":[)";
-  for (int i = 0; i < 30; ++i) {
-    if (i > 0) body += ",";
-    body += R"({"value":")" + kFiveCards[static_cast<size_t>(i) % 5] + R"(","contact":"user)" + std::to_string(i) +
-            R"(@corp.io","phone":"415 555 )" + std::to_string(1000 + i) + R"("})";
-  }
-  body += "]}";
-  DlpOptions everything;
-  everything.max_findings_per_message = 100000;
-  const std::vector<Finding> full = Json(*Create(everything), body);
-  ASSERT_EQ(Of(full, "dlp.email").size(), 30u);
-  ASSERT_EQ(Of(full, "dlp.phone").size(), 30u);
-  ASSERT_EQ(Of(full, "dlp.credit_card").size(), 30u);
-  for (const Finding& f : Of(full, "dlp.credit_card")) ASSERT_EQ(f.severity, Severity::kLow) << f.reason;
-  for (size_t cap : {size_t{5}, size_t{20}, size_t{40}}) {
-    DlpOptions options;
-    options.max_findings_per_message = cap;
-    const std::vector<Finding> capped = Json(*Create(options), body);
-    ASSERT_EQ(capped.size(), cap) << cap;
-    for (size_t i = 0; i < cap; ++i) {
-      EXPECT_EQ(capped[i].detector, full[i].detector) << cap << " " << i;
-      EXPECT_EQ(capped[i].location, full[i].location) << cap << " " << i;
-      EXPECT_EQ(capped[i].offset, full[i].offset) << cap << " " << i;
+  for (const std::string phone_key : {"phone", "contact_2"}) {
+    std::string body = R"({"rows":[)";
+    for (int i = 0; i < 30; ++i) {
+      if (i > 0) body += ",";
+      body += R"({"value":")" + kFiveCards[static_cast<size_t>(i) % 5] + R"(","contact":"user)" +
+              std::to_string(i) + R"(@corp.io",")" + phone_key + R"(":"+1 415 555 )" + std::to_string(1000 + i) +
+              R"("})";
     }
-    EXPECT_TRUE(Of(capped, "dlp.credit_card").empty()) << cap << ": the cards rank last";
+    body += "]}";
+    DlpOptions everything;
+    everything.max_findings_per_message = 100000;
+    const std::vector<Finding> full = Json(*Create(everything), body);
+    ASSERT_EQ(Of(full, "dlp.email").size(), 30u) << phone_key;
+    ASSERT_EQ(Of(full, "dlp.phone").size(), 30u) << phone_key;
+    ASSERT_EQ(Of(full, "dlp.credit_card").size(), 30u) << phone_key;
+    for (const Finding& f : Of(full, "dlp.credit_card")) ASSERT_EQ(f.severity, Severity::kLow) << f.reason;
+    for (size_t cap : {size_t{5}, size_t{20}, size_t{40}}) {
+      DlpOptions options;
+      options.max_findings_per_message = cap;
+      const std::vector<Finding> capped = Json(*Create(options), body);
+      ASSERT_EQ(capped.size(), cap) << phone_key << " " << cap;
+      for (size_t i = 0; i < cap; ++i) {
+        EXPECT_EQ(capped[i].detector, full[i].detector) << phone_key << " " << cap << " " << i;
+        EXPECT_EQ(capped[i].location, full[i].location) << phone_key << " " << cap << " " << i;
+        EXPECT_EQ(capped[i].offset, full[i].offset) << phone_key << " " << cap << " " << i;
+        EXPECT_EQ(capped[i].reason, full[i].reason) << phone_key << " " << cap << " " << i;
+      }
+      EXPECT_TRUE(Of(capped, "dlp.credit_card").empty()) << phone_key << " " << cap << ": the cards rank last";
+    }
   }
 }
 
