@@ -24,14 +24,15 @@ rampart::dlp::DlpScanner* MakeScanner(size_t max_findings) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static rampart::dlp::DlpScanner* scanner = MakeScanner(1000000);
-  static rampart::dlp::DlpScanner* capped[] = {MakeScanner(1), MakeScanner(2), MakeScanner(5)};
+  static constexpr size_t kCaps[] = {1, 2, 5};
+  static rampart::dlp::DlpScanner* capped[] = {MakeScanner(kCaps[0]), MakeScanner(kCaps[1]), MakeScanner(kCaps[2])};
   if (size == 0) return 0;
   const auto kind = static_cast<rampart::dlp::ContentKind>(data[0] % 3);
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   auto found = scanner->ScanText(text, "body", kind);
   const size_t cap_index = (data[0] / 3) % 3;
   const auto start = capped[cap_index]->ScanText(text, "body", kind);
-  const size_t cap = cap_index == 2 ? 5 : cap_index + 1;
+  const size_t cap = kCaps[cap_index];
   if (start.size() != std::min(cap, found.size())) {
     std::fprintf(stderr, "capped at %zu: %zu findings of %zu\n", cap, start.size(), found.size());
     std::abort();

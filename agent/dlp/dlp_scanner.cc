@@ -403,7 +403,6 @@ DlpScanner::Deferral DlpScanner::RecognizeMatches(Document& document, MessageSta
   // changes nothing the rest reads: the index keeps every field a kept
   // match or detection touches, and every enclosing object and array, so
   // the rest's fields, keys and paths are the same with them or without.
-  std::vector<Document::Span>& spans = scratch_->spans;
   uint32_t present = 0;
   for (const PrefilterMatch& m : matches_) {
     present |= PatternBit(m.pattern);
@@ -412,32 +411,12 @@ DlpScanner::Deferral DlpScanner::RecognizeMatches(Document& document, MessageSta
   const bool json = document.is_json();
   Deferral deferral;
   deferral.index_spans_matches = json && (present & reads_document_patterns_) != 0;
-  auto index_matches = [&](uint32_t patterns) {
-    spans.clear();
-    for (const PrefilterMatch& m : matches_) {
-      if ((PatternBit(m.pattern) & patterns) != 0) spans.push_back({m.from, m.to});
-    }
-  };
-  auto index_detections = [&] {
-    spans.clear();
-    for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
-  };
   detections_.clear();
   origins_.clear();
-  if ((present & low_ceiling_patterns_) == 0) {
-    if (deferral.index_spans_matches) {
-      index_matches(kAllPatterns);
-      IndexAround(document);
-    }
-    RecognizeWhere(kAllPatterns, document, /*merge=*/false);
-    if (json && !deferral.index_spans_matches) {
-      index_detections();
-      IndexAround(document);
-    }
-    return deferral;
-  }
-  // What needs no index first: the rest's text-only patterns. They decide.
-  RecognizeWhere(~low_ceiling_patterns_ & ~reads_document_patterns_, document, /*merge=*/false);
+  // A pass over the matches of `patterns`, skipped when none is present.
+  auto recognize = [&](uint32_t patterns, bool merge) {
+    if ((present & patterns) != 0) RecognizeWhere(patterns, document, merge);
+  };
   auto may_fill = [&] {
     size_t above_low = 0;
     for (const Finding& f : state.findings) above_low += f.severity > Severity::kLow ? 1 : 0;
@@ -449,46 +428,60 @@ DlpScanner::Deferral DlpScanner::RecognizeMatches(Document& document, MessageSta
     }
     return above_low >= options_.max_findings_per_message;
   };
-  deferral.low_ceiling = may_fill();
+  // What needs no index first: the rest's text-only patterns. They decide.
+  recognize(~low_ceiling_patterns_ & ~reads_document_patterns_, /*merge=*/false);
+  deferral.low_ceiling = (present & low_ceiling_patterns_) != 0 && may_fill();
   if (deferral.index_spans_matches) {
-    index_matches(deferral.low_ceiling ? ~low_ceiling_patterns_ : kAllPatterns);
+    SpansOfMatches(deferral.low_ceiling ? ~low_ceiling_patterns_ : kAllPatterns);
     IndexAround(document);
   }
-  RecognizeWhere(~low_ceiling_patterns_ & reads_document_patterns_, document, /*merge=*/true);
+  recognize(~low_ceiling_patterns_ & reads_document_patterns_, /*merge=*/true);
   if (deferral.low_ceiling && !may_fill()) {
     // The keyword recognizers found one they could hide: read them now.
     deferral.low_ceiling = false;
     if (deferral.index_spans_matches) {
-      index_matches(kAllPatterns);
+      SpansOfMatches(kAllPatterns);
       Reindex(document);
     }
   }
-  if (!deferral.low_ceiling) RecognizeWhere(low_ceiling_patterns_, document, /*merge=*/true);
+  if (!deferral.low_ceiling) recognize(low_ceiling_patterns_, /*merge=*/true);
   if (json && !deferral.index_spans_matches) {
-    index_detections();
+    SpansOfDetections();
     IndexAround(document);
   }
   return deferral;
 }
 
 void DlpScanner::RecognizeLeftOut(Document& document, const Deferral& deferral) {
-  std::vector<Document::Span>& spans = scratch_->spans;
-  if (document.is_json() && deferral.index_spans_matches) {
+  const bool json = document.is_json();
+  if (json && deferral.index_spans_matches) {
     // Their keyword (a field named phone) reads the index: cover them first.
-    spans.clear();
-    for (const PrefilterMatch& m : matches_) spans.push_back({m.from, m.to});
+    SpansOfMatches(kAllPatterns);
     Reindex(document);
   }
   RecognizeWhere(low_ceiling_patterns_, document, /*merge=*/false);
-  if (document.is_json() && !deferral.index_spans_matches) {
-    spans.clear();
-    for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
+  if (json && !deferral.index_spans_matches) {
+    SpansOfDetections();
     Reindex(document);
   }
   // The same fields in the new index, for the candidates scored already.
-  if (document.is_json()) {
+  if (json) {
     for (Candidate& c : candidates_) c.field = document.FieldContaining(detections_[c.detection].begin);
   }
+}
+
+void DlpScanner::SpansOfMatches(uint32_t patterns) {
+  std::vector<Document::Span>& spans = scratch_->spans;
+  spans.clear();
+  for (const PrefilterMatch& m : matches_) {
+    if ((PatternBit(m.pattern) & patterns) != 0) spans.push_back({m.from, m.to});
+  }
+}
+
+void DlpScanner::SpansOfDetections() {
+  std::vector<Document::Span>& spans = scratch_->spans;
+  spans.clear();
+  for (const Detection& d : detections_) spans.push_back({d.begin, d.end});
 }
 
 void DlpScanner::IndexAround(Document& document) {

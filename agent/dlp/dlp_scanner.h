@@ -108,6 +108,9 @@ class DlpScanner {
   // appended, with a JSON document indexed again to cover them (candidates_
   // are pointed at the new index's fields).
   void RecognizeLeftOut(Document& document, const Deferral& deferral);
+  // scratch_->spans: those of the matches of `patterns`, or of detections_.
+  void SpansOfMatches(uint32_t patterns);
+  void SpansOfDetections();
   // A JSON document's index, covering scratch_->spans (in any order).
   void IndexAround(Document& document);
   // The same for a JSON document indexed already: a new document over its
