@@ -108,15 +108,16 @@ struct Avx2 {
 #endif
 
 // A chain is digit groups joined by single spaces or dashes. It can only
-// yield a candidate if it is at least kMinChain bytes long (an SSN is 3-2-4
-// with two separators, a card has 13+ digits) or starts right after "+"
-// (phone) or two capitals (IBAN). Other digit runs (those in hex ids, times,
-// SKUs, prices) are passed over 64 bytes at a time.
-constexpr size_t kMinChain = 11;
+// yield a candidate if it is at least 13 bytes long (a card has 13+
+// digits), holds 11 bytes that end in a separator and four digits (an SSN,
+// 3-2-4), or starts right after "+" (phone) or two capitals (IBAN).
+// Other digit runs (those in hex ids, times, SKUs, prices, and the 11- and
+// 12-digit ids of API bodies) are passed over 64 bytes at a time.
 
 // What a block's candidates depend on in the block before it. Blocks do not
-// overlap: a chain is found at the byte where its first kMinChain bytes end,
-// which looks back only, so each byte is classified once.
+// overlap: a chain is found at the byte where its first 13 bytes, or 11
+// ending like an SSN, end, which looks back only, so each byte is
+// classified once.
 struct Carry {
   uint64_t digit = 0;
   uint64_t separator = 0;
@@ -127,8 +128,8 @@ struct Carry {
   uint64_t previous_joined = 0;
 };
 
-// Bit k set where byte k of the block at `pos` is the last of the first
-// kMinChain bytes of a chain, or the first digit of an anchored chain; both
+// Bit k set where byte k of the block at `pos` ends 13 bytes of a chain or
+// 11 ending like an SSN, or is the first digit of an anchored chain; all
 // lie inside the chain that ReadChain then reads. Updates `carry` for the
 // next block. `m`: the masks of that block.
 __attribute__((always_inline)) inline uint64_t Candidates(const BlockMasks& m, const char* t, size_t pos,
@@ -142,16 +143,23 @@ __attribute__((always_inline)) inline uint64_t Candidates(const BlockMasks& m, c
   // with a digit.
   const uint64_t previous = carry.joined | ((carry.separator >> 63) & (carry.digit >> 62) & m.digit & 1) << 63;
   const uint64_t joined = m.digit | (m.separator & digit_before & (m.digit >> 1));
-  // Runs of 2, 4, 8 and 11 joined bytes ending at each bit, the bits before
-  // the block taken from the previous one.
+  // Runs of 2, 4, 8, 11 and 13 joined bytes ending at each bit, the bits
+  // before the block taken from the previous one (exact there: no shift
+  // below reads the previous block's low bits, which lack the block before).
   const uint64_t previous2 = previous & previous << 1;
   const uint64_t previous4 = previous2 & previous2 << 2;
   const uint64_t run2 = joined & (joined << 1 | previous >> 63);
   const uint64_t run4 = run2 & (run2 << 2 | previous2 >> 62);
   const uint64_t run8 = run4 & (run4 << 4 | previous4 >> 60);
   const uint64_t run11 = run8 & (run4 << 7 | previous4 >> 57);
-  // A run of joined bytes that ends in a separator goes on to a digit.
-  uint64_t candidates = run11 & m.digit;
+  uint64_t candidates = 0;
+  if (run11 != 0) {  // most blocks of most bodies have no such run
+    const uint64_t run13 = run11 & (run2 << 11 | previous2 >> 53);
+    // A joined separator 4 bytes back: where an SSN, ddd-dd-dddd, ends.
+    const uint64_t separator4_before = (joined & ~m.digit) << 4 | (previous & ~carry.digit) >> 60;
+    // A run of joined bytes that ends in a separator goes on to a digit.
+    candidates = (run13 | (run11 & separator4_before)) & m.digit;
+  }
   if (anchors) {
     // Bytes before the block: read one by one, since the previous block's
     // anchor masks are not computed when it holds no digit.
@@ -229,10 +237,11 @@ __attribute__((always_inline)) inline size_t PhoneRunEnd(const char* t, size_t n
   return std::min(i, limit);
 }
 
-// Reads the chain starting at `begin` and emits what it holds; returns its
-// end.
-size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& enabled, Emitter& emit) {
-  size_t i = begin;
+// The matches anchored before the chain starting at `begin`: an IBAN's
+// country, a phone number's '+'.
+__attribute__((always_inline)) inline void ReadAnchors(const char* t, size_t n, size_t begin,
+                                                       const DigitPatterns& enabled, Emitter& emit) {
+  const size_t i = begin;
   if (enabled.iban && i >= 2 && IsUpper(t[i - 2]) && IsUpper(t[i - 1]) && i + 1 < n && IsDigit(t[i + 1])) {
     size_t k = i + 2;
     if (k < n && t[k] == ' ') ++k;
@@ -244,20 +253,36 @@ size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& ena
     const size_t k = PhoneRunEnd(t, n, i + 1, std::min(n, i + 1 + 22));
     if (k - (i + 1) >= 6) emit.Emit(Pattern::kPhoneInternational, i - 1, k);
   }
-  // Lengths and starts of the last two groups, for the SSN shape 3-2-4.
-  size_t begin2 = 0, length2 = 0, length1 = 0;
+}
+
+// The SSN shape 3-2-4 over a chain's digit groups, given one by one.
+class SsnShape {
+ public:
+  void Group(size_t begin, size_t end, Emitter& emit) {
+    const size_t length = end - begin;
+    if (length2_ == 3 && length1_ == 2 && length >= 4) emit.Emit(Pattern::kSsnSeparated, begin2_, begin2_ + 11);
+    begin2_ = begin - 1 - length1_;  // meaningful once length1_ is a group's
+    length2_ = length1_;
+    length1_ = length;
+  }
+
+ private:
+  // Lengths and start of the last two groups.
+  size_t begin2_ = 0, length2_ = 0, length1_ = 0;
+};
+
+// Reads the chain starting at `begin` and emits what it holds; returns its
+// end.
+size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& enabled, Emitter& emit) {
+  ReadAnchors(t, n, begin, enabled, emit);
+  size_t i = begin;
+  SsnShape ssn;
   size_t digits = 0;
   while (true) {
     const size_t group_begin = i;
     i = DigitRunEnd(std::string_view(t, n), i, n);
-    const size_t length = i - group_begin;
-    digits += length;
-    if (enabled.ssn && length2 == 3 && length1 == 2 && length >= 4) {
-      emit.Emit(Pattern::kSsnSeparated, begin2, begin2 + 11);
-    }
-    begin2 = i - length - 1 - length1;  // meaningful once length1 is a group's
-    length2 = length1;
-    length1 = length;
+    digits += i - group_begin;
+    if (enabled.ssn) ssn.Group(group_begin, i, emit);
     if (i + 1 < n && IsCardSeparator(t[i]) && IsDigit(t[i + 1])) {
       ++i;
       continue;
@@ -266,6 +291,47 @@ size_t ReadChain(const char* t, size_t n, size_t begin, const DigitPatterns& ena
   }
   if (enabled.card && digits >= 13) emit.Emit(Pattern::kCardDigits, begin, i);
   return i;
+}
+
+// Where the chain from `begin` ends, if the masks of the block at `pos`
+// settle it: the chain starts in the block and ends before its last byte,
+// or at a last byte that cannot join the next block. 0 otherwise.
+__attribute__((always_inline)) inline size_t ChainEndInBlock(size_t pos, size_t begin, uint64_t joined,
+                                                             uint64_t separator) {
+  if (begin < pos) return 0;
+  const size_t b = begin - pos;
+  const uint64_t after = ~joined >> b;
+  if (after == 0) return 0;
+  const size_t e = b + static_cast<size_t>(__builtin_ctzll(after));
+  if (e == 63 && (separator >> 63) != 0) return 0;
+  return pos + e;
+}
+
+// ReadChain for a chain whose end the block's masks settle
+// (ChainEndInBlock): its groups are split by the separators' bits, with no
+// byte read again. In a body full of numbers most chains are of this kind.
+__attribute__((always_inline)) inline size_t ReadChainInBlock(const char* t, size_t n, size_t pos, size_t begin,
+                                                              size_t end, uint64_t separator,
+                                                              const DigitPatterns& enabled, Emitter& emit) {
+  ReadAnchors(t, n, begin, enabled, emit);
+  const size_t b = begin - pos;
+  const size_t e = end - pos;
+  // Every byte of the chain is joined: its separators are the groups' ends.
+  const uint64_t within = (e == 64 ? ~uint64_t{0} : (uint64_t{1} << e) - 1) & (~uint64_t{0} << b);
+  uint64_t separators = separator & within;
+  if (enabled.ssn && (separators & (separators - 1)) != 0) {  // two separators at least
+    SsnShape ssn;
+    size_t group_begin = begin;
+    for (; separators != 0; separators &= separators - 1) {
+      const size_t group_end = pos + static_cast<size_t>(__builtin_ctzll(separators));
+      ssn.Group(group_begin, group_end, emit);
+      group_begin = group_end + 1;
+    }
+    ssn.Group(group_begin, end, emit);
+  }
+  const size_t digits = (end - begin) - static_cast<size_t>(__builtin_popcountll(separator & within));
+  if (enabled.card && digits >= 13) emit.Emit(Pattern::kCardDigits, begin, end);
+  return end;
 }
 
 // The email expression, [A-Za-z0-9._%+\-]@[A-Za-z0-9], at the '@' at `at`.
@@ -306,8 +372,10 @@ __attribute__((always_inline)) inline void ScanBlocks(std::string_view text, con
         at_signs &= at_signs - 1;
         continue;
       }
-      resume = ReadChain(t, n, ChainStartFromMasks(t, pos, chain_bit, carry.joined, carry.previous_joined), enabled,
-                         emit);
+      const size_t begin = ChainStartFromMasks(t, pos, chain_bit, carry.joined, carry.previous_joined);
+      const size_t end = ChainEndInBlock(pos, begin, carry.joined, m.separator);
+      resume = end != 0 ? ReadChainInBlock(t, n, pos, begin, end, m.separator, enabled, emit)
+                        : ReadChain(t, n, begin, enabled, emit);
       drop_read();
     }
   }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <iterator>
 #include <limits>
+#include <span>
 #include <string>
 
 #include "agent/common/strings.h"
@@ -15,15 +16,50 @@
 namespace rampart::dlp {
 namespace {
 
+// Keyword lists: patterns that are alternations of plain words, matched by
+// the fast engine as one Vectorscan expression per word without
+// start-of-match tracking, a word's match starting its length before its
+// end. Tracking the start of the alternation cost a fifth of Vectorscan's
+// time on a body with a "phone" key in every record (BENCHMARKS.md). No word
+// is a suffix of another in its list, so no two of a list's matches end at
+// one offset, and merging the words' matches gives the alternation's
+// (tests/dlp/prefilter_test.cc checks both).
+constexpr std::string_view kPhoneWords[] = {"phone", "mobile", "msisdn", "whatsapp", "tel", "fax", "cell", "sms"};
+// Words of a name joined by a separator or none ("api_key", "apiKey").
+constexpr std::string_view kSecretWords[] = {
+    "secret",      "passw",        "passphrase",  "pwd",          "token",       "credential",   "auth",
+    "apikey",      "api_key",      "api-key",     "api.key",      "api key",     "accesskey",    "access_key",
+    "access-key",  "access.key",   "access key",  "privatekey",   "private_key", "private-key",  "private.key",
+    "private key", "signingkey",   "signing_key", "signing-key",  "signing.key", "signing key",
+};
+
+constexpr char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Whether a word of `words` ends another, ignoring case.
+constexpr bool AWordEndsAnother(std::span<const std::string_view> words) {
+  for (std::string_view a : words) {
+    for (std::string_view b : words) {
+      if (a.data() == b.data() || a.size() > b.size()) continue;
+      bool ends = true;
+      for (size_t i = 0; i < a.size(); ++i) ends = ends && LowerAscii(a[i]) == LowerAscii(b[b.size() - a.size() + i]);
+      if (ends) return true;
+    }
+  }
+  return false;
+}
+static_assert(!AWordEndsAnother(kPhoneWords) && !AWordEndsAnother(kSecretWords));
+
 struct PatternSpec {
   Pattern pattern;
   Detector detector;
+  // The expression, or empty for a keyword list.
   const char* expression;
   bool caseless;
   // Vectorscan reports where a match starts (HS_FLAG_SOM_LEFTMOST). Off for
   // the patterns where that tracking halves the scan rate; their start is
   // found by a bounded back-scan from the match end (StartBefore).
   bool start_of_match = true;
+  std::span<const std::string_view> words = {};
 };
 
 // Keyword patterns find the *name* of a value; the recognizer then reads the
@@ -41,7 +77,7 @@ constexpr std::array<PatternSpec, kPatternCount> kPatterns = {{
     // alignment (tests/dlp/prefilter_test.cc).
     {Pattern::kEmail, Detector::kEmail, R"([A-Za-z0-9._%+\-]@[A-Za-z0-9])", false},
     {Pattern::kPhoneInternational, Detector::kPhoneNumber, R"(\+[1-9][\d \-.()]{6,22})", false, false},
-    {Pattern::kPhoneKeyword, Detector::kPhoneNumber, R"(phone|mobile|msisdn|whatsapp|tel|fax|cell|sms)", true},
+    {Pattern::kPhoneKeyword, Detector::kPhoneNumber, "", true, true, kPhoneWords},
     {Pattern::kAwsAccessKeyId, Detector::kAwsAccessKeyId, R"((?:AKIA|ASIA)[A-Z2-7]{16})", false},
     {Pattern::kAwsSecretKeyword, Detector::kAwsSecretKey, R"(aws.?secret|secret.?access.?key)", true},
     {Pattern::kGcpServiceAccount, Detector::kGcpServiceAccountKey, R"("type"\s*:\s*"service_account")", false},
@@ -57,10 +93,9 @@ constexpr std::array<PatternSpec, kPatternCount> kPatterns = {{
     {Pattern::kJwt, Detector::kJwt, R"(ey[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{4,}\.)", false},
     {Pattern::kPemPrivateKey, Detector::kPrivateKey, R"(-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)",
      false},
-    {Pattern::kSecretKeyword, Detector::kGenericSecret,
-     // Words of a name joined by a separator or none ("api_key", "apiKey");
-     // "." for "any character" made prose scan at a third of the speed.
-     R"(secret|passw|passphrase|pwd|token|(?:api|access|private|signing)[_\-. ]?key|credential|auth)", true},
+    // A fixed set of separators: "." for "any character" made prose scan at
+    // a third of the speed.
+    {Pattern::kSecretKeyword, Detector::kGenericSecret, "", true, true, kSecretWords},
 }};
 
 // Where a match of a pattern compiled without start-of-match tracking begins.
@@ -72,16 +107,51 @@ uint32_t StartBefore(Pattern pattern, std::string_view text, uint32_t end) {
   return i > 0 ? i - 1 : 0;
 }
 
+// A keyword list's words as Vectorscan expressions ('.' escaped), and the
+// list as one alternation.
+std::string WordExpression(std::string_view word) {
+  std::string expression;
+  for (char c : word) {
+    if (c == '.') expression += '\\';
+    expression += c;
+  }
+  return expression;
+}
+
+std::string AlternationOf(std::span<const std::string_view> words) {
+  std::string expression;
+  for (std::string_view word : words) {
+    if (!expression.empty()) expression += '|';
+    expression += WordExpression(word);
+  }
+  return expression;
+}
+
+// Vectorscan ids: a pattern's expression has the pattern's number; the
+// fast engine's words come after them.
+constexpr unsigned int kFirstWordId = kPatternCount;
+
+// A word the fast engine matches on its own.
+struct Word {
+  Pattern pattern;
+  uint32_t length;
+};
+
 struct Collector {
   std::string_view text;
   std::vector<PrefilterMatch>* out;
+  const std::vector<Word>* words;  // by id - kFirstWordId
   // Index in *out of each pattern's latest match, to merge overlaps.
   std::array<size_t, kPatternCount> last;
 };
 
 int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int, void* context) {
   auto* collector = static_cast<Collector*>(context);
-  if (!kPatterns[id].start_of_match) {
+  if (id >= kFirstWordId) {
+    const Word& word = (*collector->words)[id - kFirstWordId];
+    id = static_cast<unsigned int>(word.pattern);
+    from = to - word.length;
+  } else if (!kPatterns[id].start_of_match) {
     from = StartBefore(static_cast<Pattern>(id), collector->text, static_cast<uint32_t>(to));
   }
   auto& out = *collector->out;
@@ -119,27 +189,46 @@ void MergeByEnd(std::vector<PrefilterMatch>& out, std::vector<PrefilterMatch>& m
 struct Prefilter::Database {
   hs_database_t* db = nullptr;  // null when every enabled pattern is a digit pattern
   DigitPatterns digits;
+  std::vector<Word> words;  // the fast engine's words, by id - kFirstWordId
   ~Database() { hs_free_database(db); }
 };
 
 Detector DetectorOf(Pattern pattern) { return kPatterns[static_cast<size_t>(pattern)].detector; }
 
 PatternSource SourceOf(Pattern pattern) {
+  // The keyword lists' alternations, built once.
+  static const std::array<std::string, kPatternCount> kAlternations = [] {
+    std::array<std::string, kPatternCount> alternations;
+    for (const PatternSpec& spec : kPatterns) {
+      alternations[static_cast<size_t>(spec.pattern)] = AlternationOf(spec.words);
+    }
+    return alternations;
+  }();
   const PatternSpec& spec = kPatterns[static_cast<size_t>(pattern)];
+  if (!spec.words.empty()) return {kAlternations[static_cast<size_t>(pattern)], spec.caseless};
   return {spec.expression, spec.caseless};
 }
 
 absl::StatusOr<std::unique_ptr<Prefilter>> Prefilter::Create(const std::vector<Detector>& enabled,
-                                                             DigitPatternEngine digit_engine) {
+                                                             PrefilterEngine engine) {
   auto database = std::make_shared<Database>();
-  std::vector<const char*> expressions;
+  std::vector<std::string> sources;
   std::vector<unsigned int> flags;
   std::vector<unsigned int> ids;
   for (const PatternSpec& spec : kPatterns) {
     bool on = false;
     for (Detector d : enabled) on = on || d == spec.detector;
     if (!on) continue;
-    if (digit_engine == DigitPatternEngine::kDigitScanner && IsDigitPattern(spec.pattern)) {
+    if (engine == PrefilterEngine::kFast && !spec.words.empty()) {
+      for (std::string_view word : spec.words) {
+        sources.push_back(WordExpression(word));
+        flags.push_back(spec.caseless ? HS_FLAG_CASELESS : 0u);
+        ids.push_back(kFirstWordId + static_cast<unsigned int>(database->words.size()));
+        database->words.push_back({spec.pattern, static_cast<uint32_t>(word.size())});
+      }
+      continue;
+    }
+    if (engine == PrefilterEngine::kFast && IsDigitPattern(spec.pattern)) {
       DigitPatterns& digits = database->digits;
       digits.card |= spec.pattern == Pattern::kCardDigits;
       digits.ssn |= spec.pattern == Pattern::kSsnSeparated;
@@ -148,10 +237,12 @@ absl::StatusOr<std::unique_ptr<Prefilter>> Prefilter::Create(const std::vector<D
       digits.email |= spec.pattern == Pattern::kEmail;
       continue;
     }
-    expressions.push_back(spec.expression);
+    sources.push_back(std::string(SourceOf(spec.pattern).expression));
     flags.push_back((spec.start_of_match ? HS_FLAG_SOM_LEFTMOST : 0u) | (spec.caseless ? HS_FLAG_CASELESS : 0u));
     ids.push_back(static_cast<unsigned int>(spec.pattern));
   }
+  std::vector<const char*> expressions;
+  for (const std::string& source : sources) expressions.push_back(source.c_str());
   if (expressions.empty() && !database->digits.any()) {
     return absl::InvalidArgumentError("DLP prefilter: no detector enabled");
   }
@@ -192,7 +283,7 @@ absl::Status Prefilter::Scan(std::string_view text, std::vector<PrefilterMatch>&
     return absl::InvalidArgumentError(StrCat("DLP prefilter: text of ", text.size(), " bytes exceeds 4 GiB"));
   }
   if (database_->db != nullptr) {
-    Collector collector{text, &out, {}};
+    Collector collector{text, &out, &database_->words, {}};
     collector.last.fill(std::numeric_limits<size_t>::max());
     hs_error_t rc = hs_scan(database_->db, text.data(), static_cast<unsigned int>(text.size()), 0, scratch_, OnMatch,
                             &collector);

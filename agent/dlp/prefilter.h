@@ -54,12 +54,14 @@ struct PatternSource {
 };
 PatternSource SourceOf(Pattern pattern);
 
-// How the patterns anchored on digits (cards, separated SSNs, IBANs,
-// international phone numbers) and the email pattern's '@' are matched: by
-// the digit scanner (digit_scanner.h), or
-// compiled into the Vectorscan database with the others, which is the
-// reference the digit scanner is tested against and a benchmark baseline.
-enum class DigitPatternEngine { kDigitScanner, kVectorscan };
+// How the patterns are matched. kFast: the patterns anchored on digits
+// (cards, separated SSNs, IBANs, international phone numbers) and the email
+// pattern's '@' by the digit scanner (digit_scanner.h), the keyword lists
+// (phone and secret names) as one Vectorscan expression per word, the rest
+// by their expressions. kExpressions: every pattern by its expression in
+// one Vectorscan database, which is the reference the fast engine is tested
+// against and a benchmark baseline.
+enum class PrefilterEngine { kFast, kExpressions };
 
 // [from, to) of the text. Overlapping matches of one pattern are merged, so a
 // long digit run is one region however many ways the pattern fits inside it.
@@ -74,7 +76,7 @@ class Prefilter {
   // Compiles the patterns of the enabled detectors. Costs tens of
   // milliseconds; done once per scanner.
   static absl::StatusOr<std::unique_ptr<Prefilter>> Create(
-      const std::vector<Detector>& enabled, DigitPatternEngine digit_engine = DigitPatternEngine::kDigitScanner);
+      const std::vector<Detector>& enabled, PrefilterEngine engine = PrefilterEngine::kFast);
   ~Prefilter();
   Prefilter(const Prefilter&) = delete;
   Prefilter& operator=(const Prefilter&) = delete;

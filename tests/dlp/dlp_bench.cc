@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
   if (const char* min = std::getenv("DLP_MIN_CONFIDENCE")) options.report_min_confidence = std::strtod(min, nullptr);
   auto scanner = DlpScanner::Create(options);
   auto prefilter = Prefilter::Create(all);
-  auto vectorscan = Prefilter::Create(all, rampart::dlp::DigitPatternEngine::kVectorscan);
+  auto vectorscan = Prefilter::Create(all, rampart::dlp::PrefilterEngine::kExpressions);
   if (!scanner.ok() || !prefilter.ok() || !vectorscan.ok()) {
     std::fprintf(stderr, "setup failed\n");
     return 1;

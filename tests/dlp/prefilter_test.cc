@@ -87,6 +87,8 @@ std::string DigitHeavyText(std::mt19937_64& rng, size_t pieces) {
                                   "6011323194875746",
                                   "5425824628194820",
                                   "30561049746501",
+                                  "4222222222222",  // 13 digits, the shortest card
+                                  "4111 1111 1111 1",
                                   "@",
                                   "a@b",
                                   "jane.doe+tag@example.org",
@@ -107,8 +109,8 @@ std::string DigitHeavyText(std::mt19937_64& rng, size_t pieces) {
 }
 
 void ExpectTheDetectionsOfTheVectorscanExpressions() {
-  auto scanner = Prefilter::Create(AllDetectors(), DigitPatternEngine::kDigitScanner);
-  auto reference = Prefilter::Create(AllDetectors(), DigitPatternEngine::kVectorscan);
+  auto scanner = Prefilter::Create(AllDetectors(), PrefilterEngine::kFast);
+  auto reference = Prefilter::Create(AllDetectors(), PrefilterEngine::kExpressions);
   ASSERT_TRUE(scanner.ok() && reference.ok());
   std::mt19937_64 rng(20240515);
   size_t detections = 0;
@@ -154,16 +156,57 @@ TEST(DigitScannerTest, TheSse2AndAvx2PassesYieldTheSameDetections) {
 }
 
 TEST(DigitScannerTest, ReadsChainsLongerThanABlockAndAcrossBlockEnds) {
-  auto scanner = Prefilter::Create(AllDetectors(), DigitPatternEngine::kDigitScanner);
-  auto reference = Prefilter::Create(AllDetectors(), DigitPatternEngine::kVectorscan);
+  auto scanner = Prefilter::Create(AllDetectors(), PrefilterEngine::kFast);
+  auto reference = Prefilter::Create(AllDetectors(), PrefilterEngine::kExpressions);
   ASSERT_TRUE(scanner.ok() && reference.ok());
   for (size_t offset = 0; offset < 130; ++offset) {
-    for (const char* item :
-         {"4539 5260 1815 9083", "536-22-1234", "DE89370400440532013000", "+44 20 7946 0958", "jane@example.org"}) {
-      const std::string text = std::string(offset, 'a') + item + " " + std::string(200, '1') + " " + item;
-      ASSERT_EQ(Detections(**scanner, text), Detections(**reference, text)) << offset << " " << item;
+    for (const char* item : {"4539 5260 1815 9083", "4539526018159083", "4222222222222", "536-22-1234",
+                             "DE89370400440532013000", "+44 20 7946 0958", "jane@example.org"}) {
+      // Glued to a chain longer than a block, and on its own.
+      const std::string glued = std::string(offset, 'a') + item + " " + std::string(200, '1') + " " + item;
+      ASSERT_EQ(Detections(**scanner, glued), Detections(**reference, glued)) << offset << " " << item;
+      const std::string alone = std::string(offset, 'a') + " " + item + " x" + std::string(200, 'b');
+      const auto expected = Detections(**reference, alone);
+      ASSERT_FALSE(expected.empty()) << alone;
+      ASSERT_EQ(Detections(**scanner, alone), expected) << offset << " " << item;
     }
   }
+}
+
+// The keyword lists run as one Vectorscan expression per word, their start
+// taken from the word's length; they must match where the alternations
+// (SourceOf) match, overlapping, glued and in any case.
+TEST(PrefilterTest, KeywordWordsMatchWhereTheirAlternationMatches) {
+  auto fast = Prefilter::Create(AllDetectors(), PrefilterEngine::kFast);
+  auto reference = Prefilter::Create(AllDetectors(), PrefilterEngine::kExpressions);
+  ASSERT_TRUE(fast.ok() && reference.ok());
+  static const char* kPieces[] = {"phone", "PHONE", "Mobile", "msisdn", "whatsapp", "tel", "TEL", "fax", "cell",
+                                  "sms", "secret", "Secret", "passw", "password", "passphrase", "pwd", "token",
+                                  "credential", "auth", "OAuth", "api", "key", "KEY", "access", "private",
+                                  "signing", "_", "-", ".", " ", "apiKey", "api_key", "access-key", "private.key",
+                                  "signing key", "x", "\"", ":", "hotel", "cells", "telephone", "smsc", "faxes",
+                                  "client_secret_token", "sspwd"};
+  auto keyword_matches = [](Prefilter& prefilter, std::string_view text) {
+    std::vector<PrefilterMatch> matches;
+    EXPECT_TRUE(prefilter.Scan(text, matches).ok());
+    std::vector<std::tuple<Pattern, uint32_t, uint32_t>> out;
+    for (const PrefilterMatch& m : matches) {
+      if (m.pattern == Pattern::kPhoneKeyword || m.pattern == Pattern::kSecretKeyword) {
+        out.emplace_back(m.pattern, m.from, m.to);
+      }
+    }
+    return out;
+  };
+  std::mt19937_64 rng(11);
+  size_t matched = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    for (size_t k = 1 + rng() % 40; k > 0; --k) text += kPieces[rng() % (sizeof(kPieces) / sizeof(kPieces[0]))];
+    const auto expected = keyword_matches(**reference, text);
+    ASSERT_EQ(keyword_matches(**fast, text), expected) << text;
+    matched += expected.size();
+  }
+  EXPECT_GT(matched, 10000u);  // the texts do hold the words
 }
 
 TEST(DigitScannerTest, ReportsOnlyTheEnabledPatterns) {
