@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
-#include <unordered_map>
 
 #include "agent/common/strings.h"
 #include "agent/dlp/context.h"
@@ -257,11 +256,22 @@ uint64_t RankOf(Severity severity, double confidence, uint64_t sequence) {
   return severity_rank << 48 | confidence_rank << 40 | sequence;
 }
 
+// The mean of `count` confidences summed in whole hundredths, plus 0.1, in
+// whole hundredths, halves rounded up: exact, where doubles summed in
+// another order could round a half the other way.
+int64_t MeanPlusTenthInHundredths(int64_t hundredths, size_t count) {
+  const auto n = static_cast<int64_t>(count);
+  return (2 * (hundredths + 10 * n) + n) / (2 * n);
+}
+
 }  // namespace
 
 struct DlpScanner::MessageState {
   std::vector<Finding> findings;
-  std::unordered_map<uint64_t, double> cards;  // card fingerprint -> highest confidence
+  // Each validated card's fingerprint and confidence, repeats included:
+  // Finish keeps each card's highest. Appending is cheaper than a map in a
+  // body of thousands of cards.
+  std::vector<std::pair<uint64_t, double>> cards;
   size_t card_shaped_runs = 0;                 // digit runs the card pattern matched
   size_t card_detections = 0;                  // validated cards, any confidence
   bool capture_gap = false;
@@ -598,8 +608,7 @@ std::optional<DlpScanner::Candidate> DlpScanner::Score(uint32_t index, const Doc
 
   if (d.detector == Detector::kCardNumber) {
     ++state.card_detections;
-    double& best = state.cards[d.fingerprint];
-    best = std::max(best, confidence);
+    state.cards.emplace_back(d.fingerprint, confidence);
   }
   if (confidence < options_.report_min_confidence) return std::nullopt;
   Candidate candidate;
@@ -679,12 +688,18 @@ std::vector<Finding> DlpScanner::Finish(MessageState& state, std::string_view si
   const bool mostly_cards = state.card_shaped_runs > 0 &&
                             static_cast<double>(state.card_detections) >=
                                 kBulkMostlyCardsShare * static_cast<double>(state.card_shaped_runs);
+  // Each distinct card once, at its highest confidence (last of its
+  // fingerprint once sorted). Confidences are whole hundredths: summed as
+  // integers, the mean does not depend on the order.
+  std::sort(state.cards.begin(), state.cards.end());
   size_t bulk_cards = 0;
-  double bulk_confidence_sum = 0;
-  for (const auto& [fingerprint, confidence] : state.cards) {
+  int64_t bulk_hundredths = 0;
+  for (size_t i = 0; i < state.cards.size(); ++i) {
+    if (i + 1 < state.cards.size() && state.cards[i + 1].first == state.cards[i].first) continue;
+    const double confidence = state.cards[i].second;
     if (confidence >= kBulkSupportedConfidence || (mostly_cards && confidence >= kBulkUnsupportedConfidence)) {
       ++bulk_cards;
-      bulk_confidence_sum += confidence;
+      bulk_hundredths += std::llround(confidence * 100);
     }
   }
   const bool bulk = card_enabled_ && options_.bulk_card_threshold > 0 && bulk_cards >= options_.bulk_card_threshold;
@@ -697,7 +712,7 @@ std::vector<Finding> DlpScanner::Finish(MessageState& state, std::string_view si
     Finding finding;
     finding.detector = std::string(info.finding_name);
     finding.confidence =
-        std::min(0.95, std::round((bulk_confidence_sum / static_cast<double>(bulk_cards) + 0.1) * 100) / 100);
+        std::min(0.95, static_cast<double>(MeanPlusTenthInHundredths(bulk_hundredths, bulk_cards)) / 100);
     finding.severity = SeverityFor(info.ceiling, finding.confidence);
     finding.masked_value = StrCat("[", bulk_cards, " card numbers]");
     finding.reason = StrCat(bulk_cards, " distinct payment card numbers in one message (threshold ",

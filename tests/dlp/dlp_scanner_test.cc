@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -562,6 +563,34 @@ TEST(BulkCardsTest, RandomIdsThatHappenToValidateAreNotABulkLeak) {
   auto findings = Json(*ReportingEverything(), CardList(RandomVisaShapedNumbers(200), "code"));
   EXPECT_GE(Of(findings, "dlp.credit_card").size(), 5u);  // chance validations exist...
   EXPECT_TRUE(Of(findings, "dlp.bulk_card_numbers").empty());  // ...but are no card dump
+}
+
+// The bulk finding's confidence is the mean of its cards' plus 0.1, to the
+// hundredth, halves up. Three cards at 0.65 and three at 1.00 average
+// 0.825: summed as doubles in some orders that came out 0.92.
+TEST(BulkCardsTest, TheBulkConfidenceIsTheExactMeanPlusATenthWhateverTheOrder) {
+  const std::vector<std::string> cards = {kFiveCards[0], kFiveCards[1], kFiveCards[2],
+                                          kFiveCards[3], kFiveCards[4], "4539526018159083"};
+  auto grouped = [](const std::string& n) {
+    return n.substr(0, 4) + " " + n.substr(4, 4) + " " + n.substr(8, 4) + " " + n.substr(12);
+  };
+  for (bool reversed : {false, true}) {
+    std::string json = "[";
+    for (size_t k = 0; k < cards.size(); ++k) {
+      const size_t i = reversed ? cards.size() - 1 - k : k;
+      if (json.size() > 1) json += ",";
+      // A grouped number under "number" scores 0.65, under "card_number" 1.00.
+      json += std::string(R"({")") + (i % 2 == 0 ? "number" : "card_number") + R"(":")" + grouped(cards[i]) + R"("})";
+    }
+    json += "]";
+    auto findings = Json(*Scanner(), json);
+    std::multiset<double> confidences;
+    for (const Finding& f : Of(findings, "dlp.credit_card")) confidences.insert(f.confidence);
+    ASSERT_EQ(confidences, (std::multiset<double>{0.65, 0.65, 0.65, 1.0, 1.0, 1.0}));
+    auto bulk = Of(findings, "dlp.bulk_card_numbers");
+    ASSERT_EQ(bulk.size(), 1u);
+    EXPECT_DOUBLE_EQ(bulk[0].confidence, 0.93) << (reversed ? "reversed" : "in order");
+  }
 }
 
 TEST(BulkCardsTest, TheThresholdIsConfigurable) {
