@@ -37,11 +37,12 @@ constexpr char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<ch
 
 // Whether a word of `words` ends another, ignoring case.
 constexpr bool AWordEndsAnother(std::span<const std::string_view> words) {
-  for (std::string_view a : words) {
-    for (std::string_view b : words) {
-      if (a.data() == b.data() || a.size() > b.size()) continue;
+  for (size_t i = 0; i < words.size(); ++i) {
+    for (size_t j = 0; j < words.size(); ++j) {
+      const std::string_view a = words[i], b = words[j];
+      if (i == j || a.size() > b.size()) continue;
       bool ends = true;
-      for (size_t i = 0; i < a.size(); ++i) ends = ends && LowerAscii(a[i]) == LowerAscii(b[b.size() - a.size() + i]);
+      for (size_t k = 0; k < a.size(); ++k) ends = ends && LowerAscii(a[k]) == LowerAscii(b[b.size() - a.size() + k]);
       if (ends) return true;
     }
   }
