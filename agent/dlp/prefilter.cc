@@ -16,16 +16,16 @@
 namespace rampart::dlp {
 namespace {
 
-// Keyword lists: patterns that are alternations of plain words, matched by
-// the fast engine as one Vectorscan expression per word without
-// start-of-match tracking, a word's match starting its length before its
-// end. Tracking the start of the alternation cost a fifth of Vectorscan's
-// time on a body with a "phone" key in every record (BENCHMARKS.md). No word
-// is a suffix of another in its list, so no two of a list's matches end at
-// one offset, and merging the words' matches gives the alternation's
-// (tests/dlp/prefilter_test.cc checks both).
+// Keyword lists: the words of the patterns whose expression is an
+// alternation of plain words. The fast engine matches them as one
+// Vectorscan expression per word without start-of-match tracking, a word's
+// match starting its length before its end. Tracking the start of the
+// alternation cost a fifth of Vectorscan's time on a body with a "phone" key
+// in every record (BENCHMARKS.md). No word is a suffix of another in its
+// list, so no two of a list's matches end at one offset, and the merged
+// matches of the words are those of the expression, which
+// tests/dlp/prefilter_test.cc checks on random texts.
 constexpr std::string_view kPhoneWords[] = {"phone", "mobile", "msisdn", "whatsapp", "tel", "fax", "cell", "sms"};
-// Words of a name joined by a separator or none ("api_key", "apiKey").
 constexpr std::string_view kSecretWords[] = {
     "secret",      "passw",        "passphrase",  "pwd",          "token",       "credential",   "auth",
     "apikey",      "api_key",      "api-key",     "api.key",      "api key",     "accesskey",    "access_key",
@@ -53,13 +53,15 @@ static_assert(!AWordEndsAnother(kPhoneWords) && !AWordEndsAnother(kSecretWords))
 struct PatternSpec {
   Pattern pattern;
   Detector detector;
-  // The expression, or empty for a keyword list.
+  // What the pattern matches: the reference (PrefilterEngine::kExpressions)
+  // and, but for keyword lists and digit patterns, what the fast engine runs.
   const char* expression;
   bool caseless;
   // Vectorscan reports where a match starts (HS_FLAG_SOM_LEFTMOST). Off for
   // the patterns where that tracking halves the scan rate; their start is
   // found by a bounded back-scan from the match end (StartBefore).
   bool start_of_match = true;
+  // A keyword list: the expression's words, for the fast engine.
   std::span<const std::string_view> words = {};
 };
 
@@ -78,7 +80,8 @@ constexpr std::array<PatternSpec, kPatternCount> kPatterns = {{
     // alignment (tests/dlp/prefilter_test.cc).
     {Pattern::kEmail, Detector::kEmail, R"([A-Za-z0-9._%+\-]@[A-Za-z0-9])", false},
     {Pattern::kPhoneInternational, Detector::kPhoneNumber, R"(\+[1-9][\d \-.()]{6,22})", false, false},
-    {Pattern::kPhoneKeyword, Detector::kPhoneNumber, "", true, true, kPhoneWords},
+    {Pattern::kPhoneKeyword, Detector::kPhoneNumber, R"(phone|mobile|msisdn|whatsapp|tel|fax|cell|sms)", true, true,
+     kPhoneWords},
     {Pattern::kAwsAccessKeyId, Detector::kAwsAccessKeyId, R"((?:AKIA|ASIA)[A-Z2-7]{16})", false},
     {Pattern::kAwsSecretKeyword, Detector::kAwsSecretKey, R"(aws.?secret|secret.?access.?key)", true},
     {Pattern::kGcpServiceAccount, Detector::kGcpServiceAccountKey, R"("type"\s*:\s*"service_account")", false},
@@ -94,9 +97,11 @@ constexpr std::array<PatternSpec, kPatternCount> kPatterns = {{
     {Pattern::kJwt, Detector::kJwt, R"(ey[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{4,}\.)", false},
     {Pattern::kPemPrivateKey, Detector::kPrivateKey, R"(-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)",
      false},
-    // A fixed set of separators: "." for "any character" made prose scan at
-    // a third of the speed.
-    {Pattern::kSecretKeyword, Detector::kGenericSecret, "", true, true, kSecretWords},
+    {Pattern::kSecretKeyword, Detector::kGenericSecret,
+     // Words of a name joined by a separator or none ("api_key", "apiKey");
+     // "." for "any character" made prose scan at a third of the speed.
+     R"(secret|passw|passphrase|pwd|token|(?:api|access|private|signing)[_\-. ]?key|credential|auth)", true, true,
+     kSecretWords},
 }};
 
 // Where a match of a pattern compiled without start-of-match tracking begins.
@@ -108,22 +113,12 @@ uint32_t StartBefore(Pattern pattern, std::string_view text, uint32_t end) {
   return i > 0 ? i - 1 : 0;
 }
 
-// A keyword list's words as Vectorscan expressions ('.' escaped), and the
-// list as one alternation.
+// A keyword list's word as a Vectorscan expression ('.' escaped).
 std::string WordExpression(std::string_view word) {
   std::string expression;
   for (char c : word) {
     if (c == '.') expression += '\\';
     expression += c;
-  }
-  return expression;
-}
-
-std::string AlternationOf(std::span<const std::string_view> words) {
-  std::string expression;
-  for (std::string_view word : words) {
-    if (!expression.empty()) expression += '|';
-    expression += WordExpression(word);
   }
   return expression;
 }
@@ -197,16 +192,7 @@ struct Prefilter::Database {
 Detector DetectorOf(Pattern pattern) { return kPatterns[static_cast<size_t>(pattern)].detector; }
 
 PatternSource SourceOf(Pattern pattern) {
-  // The keyword lists' alternations, built once.
-  static const std::array<std::string, kPatternCount> kAlternations = [] {
-    std::array<std::string, kPatternCount> alternations;
-    for (const PatternSpec& spec : kPatterns) {
-      alternations[static_cast<size_t>(spec.pattern)] = AlternationOf(spec.words);
-    }
-    return alternations;
-  }();
   const PatternSpec& spec = kPatterns[static_cast<size_t>(pattern)];
-  if (!spec.words.empty()) return {kAlternations[static_cast<size_t>(pattern)], spec.caseless};
   return {spec.expression, spec.caseless};
 }
 
@@ -238,7 +224,7 @@ absl::StatusOr<std::unique_ptr<Prefilter>> Prefilter::Create(const std::vector<D
       digits.email |= spec.pattern == Pattern::kEmail;
       continue;
     }
-    sources.push_back(std::string(SourceOf(spec.pattern).expression));
+    sources.push_back(spec.expression);
     flags.push_back((spec.start_of_match ? HS_FLAG_SOM_LEFTMOST : 0u) | (spec.caseless ? HS_FLAG_CASELESS : 0u));
     ids.push_back(static_cast<unsigned int>(spec.pattern));
   }

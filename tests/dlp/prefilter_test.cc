@@ -174,9 +174,9 @@ TEST(DigitScannerTest, ReadsChainsLongerThanABlockAndAcrossBlockEnds) {
 }
 
 // The keyword lists run as one Vectorscan expression per word, their start
-// taken from the word's length; they must match where the alternations
+// taken from the word's length; they must match where their expressions
 // (SourceOf) match, overlapping, glued and in any case.
-TEST(PrefilterTest, KeywordWordsMatchWhereTheirAlternationMatches) {
+TEST(PrefilterTest, KeywordWordsMatchWhereTheirExpressionMatches) {
   auto fast = Prefilter::Create(AllDetectors(), PrefilterEngine::kFast);
   auto reference = Prefilter::Create(AllDetectors(), PrefilterEngine::kExpressions);
   ASSERT_TRUE(fast.ok() && reference.ok());
