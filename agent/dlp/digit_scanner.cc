@@ -314,22 +314,21 @@ __attribute__((always_inline)) inline size_t ReadChainInBlock(const char* t, siz
                                                               size_t end, uint64_t separator,
                                                               const DigitPatterns& enabled, Emitter& emit) {
   ReadAnchors(t, n, begin, enabled, emit);
-  const size_t b = begin - pos;
-  const size_t e = end - pos;
-  // Every byte of the chain is joined: its separators are the groups' ends.
-  const uint64_t within = (e == 64 ? ~uint64_t{0} : (uint64_t{1} << e) - 1) & (~uint64_t{0} << b);
-  uint64_t separators = separator & within;
+  // The chain's bits (it ends at bit 63 at the latest). Every byte of it is
+  // joined: its separators are the groups' ends.
+  const uint64_t within = ((uint64_t{1} << (end - pos)) - 1) & (~uint64_t{0} << (begin - pos));
+  const uint64_t separators = separator & within;
   if (enabled.ssn && (separators & (separators - 1)) != 0) {  // two separators at least
     SsnShape ssn;
     size_t group_begin = begin;
-    for (; separators != 0; separators &= separators - 1) {
-      const size_t group_end = pos + static_cast<size_t>(__builtin_ctzll(separators));
+    for (uint64_t rest = separators; rest != 0; rest &= rest - 1) {
+      const size_t group_end = pos + static_cast<size_t>(__builtin_ctzll(rest));
       ssn.Group(group_begin, group_end, emit);
       group_begin = group_end + 1;
     }
     ssn.Group(group_begin, end, emit);
   }
-  const size_t digits = (end - begin) - static_cast<size_t>(__builtin_popcountll(separator & within));
+  const size_t digits = (end - begin) - static_cast<size_t>(__builtin_popcountll(separators));
   if (enabled.card && digits >= 13) emit.Emit(Pattern::kCardDigits, begin, end);
   return end;
 }
