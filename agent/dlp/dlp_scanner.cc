@@ -301,11 +301,12 @@ DlpScanner::DlpScanner(const DlpOptions& options, std::unique_ptr<Prefilter> pre
       scratch_(std::make_unique<Scratch>()) {
   static_assert(kPatternCount <= 32, "pattern sets have a bit per pattern");
   for (size_t p = 0; p < kPatternCount; ++p) {
-    if (ReadsDocument(static_cast<Pattern>(p))) reads_document_patterns_ |= 1u << p;
-    const Detector detector = DetectorOf(static_cast<Pattern>(p));
+    const auto pattern = static_cast<Pattern>(p);
+    if (ReadsDocument(pattern)) reads_document_patterns_ |= PatternBit(pattern);
+    const Detector detector = DetectorOf(pattern);
     // Recognizers yield their pattern's detector, at most at its ceiling.
     if (InfoOf(detector).ceiling > Severity::kLow) continue;
-    low_ceiling_patterns_ |= 1u << p;
+    low_ceiling_patterns_ |= PatternBit(pattern);
     low_ceiling_specificity_ = std::max(low_ceiling_specificity_, Specificity(detector));
   }
 }
