@@ -92,7 +92,11 @@ mkdir -p "$work/src"
 copy_sources "$work/src"
 apply_patch "$work/src" "$patch"
 echo "capture_experiment: building rampartd with $name.patch in $work"
-cmake -S "$work/src" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$work/cmake.log"
-cmake --build "$work/build" -j2 --target rampartd > "$work/build.log"
+if ! { cmake -S "$work/src" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+        cmake --build "$work/build" -j2 --target rampartd; } > "$work/build.log" 2>&1; then
+  echo "capture_experiment: building rampartd with $name.patch failed; the log's end:" >&2
+  tail -20 "$work/build.log" >&2
+  exit 1
+fi
 RAMPARTD_BASE=$work/build/agent/rampartd VARIANTS=${VARIANTS:-noop rampart base} \
   "$root/kernel_tests/bench/capture_bench.sh" "$build"
