@@ -18,8 +18,9 @@
 #   sudo kernel_tests/bench/capture_experiment.sh NAME [BUILD_DIR]
 #     env: what capture_bench.sh takes (ROUNDS, DURATION, SIZES, PROFILE, ...);
 #          VARIANTS defaults to "noop rampart base"; EXPERIMENT_BUILD_DIR, a
-#          directory to build the experiment in and keep (default: a temporary
-#          one, removed at exit)
+#          directory to build the experiment in and keep, outside the source
+#          tree or named build* in it (default: a temporary one, removed at
+#          exit)
 #   kernel_tests/bench/capture_experiment.sh check BPF_OUT
 #     applies every patch to a copy of the sources and compiles its
 #     capture.bpf.c into a skeleton (BPF_OUT: the build's bpf directory, for
@@ -43,9 +44,11 @@ copy_sources() {
   tar -C "$root" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$1" -xf -
 }
 
-# SRC PATCH: applies PATCH in SRC, or names both in one line and fails.
+# SRC PATCH: applies PATCH in SRC, or names both in one line and fails. The
+# ceiling keeps git from finding a repository around SRC, whose top it would
+# apply the patch to instead.
 apply_patch() {
-  if ! (cd "$1" && git apply "$2" 2>/dev/null); then
+  if ! (cd "$1" && GIT_CEILING_DIRECTORIES=$(dirname "$1") git apply "$2" 2>/dev/null); then
     echo "capture_experiment: $(basename "$2") does not apply to bpf/progs/capture.bpf.c; remake it against this tree" >&2
     return 1
   fi
@@ -91,10 +94,10 @@ rm -rf "$work/src"
 mkdir -p "$work/src"
 copy_sources "$work/src"
 apply_patch "$work/src" "$patch"
-echo "capture_experiment: building rampartd with $name.patch in $work"
+echo "capture_experiment: building rampartd with capture-$name.patch in $work"
 if ! { cmake -S "$work/src" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
         cmake --build "$work/build" -j2 --target rampartd; } > "$work/build.log" 2>&1; then
-  echo "capture_experiment: building rampartd with $name.patch failed; the log's end:" >&2
+  echo "capture_experiment: building rampartd with capture-$name.patch failed; the log's end:" >&2
   tail -20 "$work/build.log" >&2
   exit 1
 fi
