@@ -558,7 +558,13 @@ TEST_F(AgentCapture, APolicyOfReadsOnlyLeavesSslWriteUnprobedUntilWritesAreAdded
   ASSERT_NO_FATAL_FAILURE(ApplyCapturePolicy("{processes: [openssl], directions: [read, write]}", 2));
   ASSERT_TRUE(WaitFor([&] { return Status().capture().directions_size() == 2 && attached(); }, 5s))
       << Status().capture().ShortDebugString() << Logs();
-  EXPECT_GT(Status().capture().probes(), read_probes);
+  // The status names the new directions as soon as the policy is applied,
+  // and counts the probes live while the next rescan detaches the old ones
+  // and attaches the new: in between it can show fewer than before (seen in
+  // CI: 12 against 14 for reads only, and 22 once the rescan was done).
+  EXPECT_TRUE(WaitFor([&] { return Status().capture().probes() > read_probes; }, 5s))
+      << "SSL_write still unprobed after version 2: " << Status().capture().probes() << " probes, "
+      << read_probes << " for reads only";
   const std::string second_reply = "captured: writes are wanted now\n";
   *server_in_ << second_reply << std::flush;
   ASSERT_TRUE(
