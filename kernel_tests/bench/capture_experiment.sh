@@ -38,10 +38,13 @@ usage() {
 }
 (($# >= 1)) || usage
 
-# DEST: the sources that build capture.bpf.c and rampartd, without build
-# directories or version control.
+# DEST [PATH...]: the given sources (default: all that build rampartd) into
+# DEST, without build directories or version control.
 copy_sources() {
-  tar -C "$root" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$1" -xf -
+  local dest=$1
+  shift
+  (($#)) || set -- .
+  tar -C "$root" --exclude='./build*' --exclude='./.git' -cf - "$@" | tar -C "$dest" -xf -
 }
 
 # SRC PATCH: applies PATCH in SRC, or names both in one line and fails. The
@@ -61,19 +64,19 @@ if [[ $1 == check ]]; then
   trap 'rm -rf "$work"' EXIT
   failed=0
   for patch in "$experiments"/capture-*.patch; do
-    name=$(basename "$patch" .patch)
-    mkdir -p "$work/$name/src" "$work/$name/out"
-    (cd "$root" && tar -cf - Makefile.bpf bpf) | tar -C "$work/$name/src" -xf -
-    apply_patch "$work/$name/src" "$patch" || { failed=1; continue; }
-    cp "$bpf_out/vmlinux.h" "$work/$name/out/"
-    if ! make --no-print-directory -s -f "$work/$name/src/Makefile.bpf" OUT="$work/$name/out" \
-        "$work/$name/out/capture.skel.h" > "$work/$name/make.log" 2>&1; then
-      echo "capture_experiment: $name.patch applies but capture.bpf.c no longer builds:" >&2
-      tail -5 "$work/$name/make.log" >&2
+    dir=$work/$(basename "$patch" .patch)
+    mkdir -p "$dir/src" "$dir/out"
+    copy_sources "$dir/src" Makefile.bpf bpf
+    apply_patch "$dir/src" "$patch" || { failed=1; continue; }
+    cp "$bpf_out/vmlinux.h" "$dir/out/"
+    if ! make --no-print-directory -s -f "$dir/src/Makefile.bpf" OUT="$dir/out" \
+        "$dir/out/capture.skel.h" > "$dir/make.log" 2>&1; then
+      echo "capture_experiment: $(basename "$patch") applies but capture.bpf.c no longer builds:" >&2
+      tail -5 "$dir/make.log" >&2
       failed=1
       continue
     fi
-    echo "capture_experiment: $name.patch applies and builds"
+    echo "capture_experiment: $(basename "$patch") applies and builds"
   done
   exit "$failed"
 fi
